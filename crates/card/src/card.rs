@@ -1,0 +1,329 @@
+//! The business card as Mingpian understands it.
+//!
+//! A [`Card`] is what one person hands another: names, organisation, ways to reach them, images.
+//! It is deliberately close to vCard (which is how cards travel between phones) but typed: every
+//! field we show or search has its own place, and every property we do not model is kept verbatim
+//! in [`Card::extra`] so that reading a file and writing it back loses nothing.
+
+use serde::{Deserialize, Serialize};
+
+/// One business card.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Card {
+    /// Stable identity of the card across edits (vCard `UID`).
+    pub uid: Option<String>,
+    /// When the card was last changed, as written by its source (vCard `REV`).
+    pub revision: Option<String>,
+    /// The name as displayed (vCard `FN`). Never empty on a card we produced; see
+    /// [`Card::display_name`] for cards read from files that lacked it.
+    pub formatted_name: String,
+    /// Structured name (vCard `N`).
+    pub name: Option<Name>,
+    /// How the name is pronounced or written in another script (pinyin, kana, Latin).
+    pub phonetic: Option<Name>,
+    pub nicknames: Vec<String>,
+    /// Company (first `ORG` component).
+    pub org: Option<String>,
+    /// Department, team: the remaining `ORG` components.
+    pub departments: Vec<String>,
+    pub title: Option<String>,
+    pub role: Option<String>,
+    pub phones: Vec<Phone>,
+    pub emails: Vec<Email>,
+    pub addresses: Vec<Address>,
+    pub urls: Vec<Url>,
+    /// WeChat, LinkedIn, QQ, instant messaging handles.
+    pub socials: Vec<Social>,
+    pub note: Option<String>,
+    /// As written by the source (`1980-04-02`, `--0402`, `19800402`).
+    pub birthday: Option<String>,
+    pub categories: Vec<String>,
+    pub photo: Option<Media>,
+    pub logo: Option<Media>,
+    /// Pictures of the card itself: front first, then back.
+    pub card_images: Vec<Media>,
+    /// Every property we do not model, in the order read, so writing the card back loses nothing.
+    pub extra: Vec<Property>,
+}
+
+/// The parts of a name. Each part may hold several comma-separated values in vCard; we keep
+/// them as written, joined by `,`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Name {
+    pub family: String,
+    pub given: String,
+    pub additional: String,
+    pub prefixes: String,
+    pub suffixes: String,
+}
+
+impl Name {
+    pub fn is_empty(&self) -> bool {
+        self.family.is_empty()
+            && self.given.is_empty()
+            && self.additional.is_empty()
+            && self.prefixes.is_empty()
+            && self.suffixes.is_empty()
+    }
+
+    /// The name as a person would say it: `张伟` for Chinese (family first, no space), `Wei Zhang`
+    /// or `Dr. Jane Q. Doe Jr.` for Latin scripts.
+    pub fn display(&self) -> String {
+        let cjk = self.family.chars().chain(self.given.chars()).any(is_cjk);
+        if cjk {
+            return format!("{}{}{}", self.family, self.additional, self.given)
+                .trim()
+                .to_owned();
+        }
+        [
+            self.prefixes.as_str(),
+            self.given.as_str(),
+            self.additional.as_str(),
+            self.family.as_str(),
+            self.suffixes.as_str(),
+        ]
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| p.trim())
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
+/// A CJK ideograph, kana or hangul syllable: scripts written without spaces between names.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF
+        | 0x20000..=0x2FA1F)
+}
+
+/// A telephone number as written on the card. Normalisation to E.164 happens where the
+/// region is known (see [`crate::phone::PhoneNumber`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Phone {
+    pub value: String,
+    /// Lower-case vCard types: `cell`, `work`, `home`, `voice`, `fax`, `pager`, `text`...
+    pub kinds: Vec<String>,
+    pub pref: bool,
+    /// A free label (Apple's `X-ABLabel`), when the source gave one.
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Email {
+    pub value: String,
+    pub kinds: Vec<String>,
+    pub pref: bool,
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Address {
+    pub po_box: String,
+    pub extended: String,
+    pub street: String,
+    pub locality: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country: String,
+    pub kinds: Vec<String>,
+    pub pref: bool,
+    pub label: Option<String>,
+}
+
+impl Address {
+    /// One line a map or a person can read.
+    pub fn display(&self) -> String {
+        [
+            &self.po_box,
+            &self.extended,
+            &self.street,
+            &self.locality,
+            &self.region,
+            &self.postal_code,
+            &self.country,
+        ]
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.display().is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Url {
+    pub value: String,
+    pub kinds: Vec<String>,
+    pub label: Option<String>,
+}
+
+/// A social profile or messaging handle.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Social {
+    /// Lower-case service name: `wechat`, `linkedin`, `qq`, `twitter`, `skype`, `xmpp`...
+    pub service: String,
+    /// User name, ID or profile URL.
+    pub value: String,
+    /// Came from (and is written back as) an instant-messaging `IMPP` property.
+    pub im: bool,
+    pub label: Option<String>,
+}
+
+/// An image: bytes carried in the card, or a link to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Media {
+    Inline {
+        /// `image/jpeg`, `image/png`... when known.
+        mime: Option<String>,
+        #[serde(with = "base64_bytes")]
+        data: Vec<u8>,
+    },
+    Uri {
+        uri: String,
+    },
+}
+
+/// A vCard property we do not model, kept as read (after transfer decoding) so it can be written
+/// back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Property {
+    pub group: Option<String>,
+    /// Upper-case property name.
+    pub name: String,
+    /// Parameters with upper-case names, values as written.
+    pub params: Vec<(String, Vec<String>)>,
+    /// The value in vCard text form (escapes kept), already decoded from quoted-printable and
+    /// from its character set.
+    pub value: String,
+}
+
+impl Card {
+    /// The name to show for this card: `FN`, else a name built from `N`, else the company, else
+    /// the first email or phone. Empty only for a card with none of these.
+    pub fn display_name(&self) -> String {
+        if !self.formatted_name.trim().is_empty() {
+            return self.formatted_name.trim().to_owned();
+        }
+        if let Some(name) = self
+            .name
+            .as_ref()
+            .map(Name::display)
+            .filter(|n| !n.is_empty())
+        {
+            return name;
+        }
+        if let Some(org) = self.org.as_ref().filter(|o| !o.trim().is_empty()) {
+            return org.trim().to_owned();
+        }
+        if let Some(email) = self.emails.first() {
+            return email.value.clone();
+        }
+        self.phones
+            .first()
+            .map(|p| p.value.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether the card carries anything a person could use to recognise or reach its owner.
+    pub fn has_content(&self) -> bool {
+        !self.display_name().is_empty()
+            || !self.addresses.is_empty()
+            || !self.urls.is_empty()
+            || !self.socials.is_empty()
+            || self.photo.is_some()
+            || !self.card_images.is_empty()
+    }
+}
+
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD
+            .decode(text.as_bytes())
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_names_read_family_first_without_space() {
+        let name = Name {
+            family: "张".into(),
+            given: "伟".into(),
+            ..Name::default()
+        };
+        assert_eq!(
+            name.display(),
+            "张伟",
+            "Chinese names are written family-first, unspaced"
+        );
+        let name = Name {
+            family: "Doe".into(),
+            given: "Jane".into(),
+            prefixes: "Dr.".into(),
+            ..Name::default()
+        };
+        assert_eq!(name.display(), "Dr. Jane Doe");
+    }
+
+    #[test]
+    fn display_name_falls_back_through_name_org_email_phone() {
+        let mut card = Card::default();
+        assert_eq!(card.display_name(), "");
+        card.phones.push(Phone {
+            value: "+86 138 0013 8000".into(),
+            ..Phone::default()
+        });
+        assert_eq!(card.display_name(), "+86 138 0013 8000");
+        card.org = Some("Mingpian Ltd".into());
+        assert_eq!(card.display_name(), "Mingpian Ltd");
+        card.name = Some(Name {
+            family: "李".into(),
+            given: "娜".into(),
+            ..Name::default()
+        });
+        assert_eq!(card.display_name(), "李娜");
+        card.formatted_name = "Li Na".into();
+        assert_eq!(card.display_name(), "Li Na");
+    }
+
+    #[test]
+    fn media_serialises_bytes_as_base64() {
+        let media = Media::Inline {
+            mime: Some("image/png".into()),
+            data: vec![0, 1, 2, 255],
+        };
+        let json = serde_json::to_string(&media).expect("media serialises");
+        assert_eq!(
+            json,
+            r#"{"kind":"inline","mime":"image/png","data":"AAEC/w=="}"#
+        );
+        let back: Media = serde_json::from_str(&json).expect("media deserialises");
+        assert_eq!(back, media);
+    }
+}

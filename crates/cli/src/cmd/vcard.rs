@@ -1,0 +1,188 @@
+//! `mingpian vcard check|convert`.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use mingpian_card::vcard::{self, Problem, Version};
+use mingpian_card::{Card, vcard::ReadReport};
+use serde::Serialize;
+
+use crate::Outcome;
+use crate::output::Output;
+
+#[derive(Debug, Subcommand)]
+pub enum VcardCommand {
+    /// Read each file and report every card; exit 1 when any card could not be read.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Convert all cards of all files into one vCard stream.
+    Convert {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// vCard version to write: 3.0 (best for phones) or 4.0.
+        #[arg(long, default_value = "3.0")]
+        to: Version,
+        /// Write here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+pub fn run(command: VcardCommand, out: &Output) -> anyhow::Result<Outcome> {
+    match command {
+        VcardCommand::Check { files } => check(&files, out),
+        VcardCommand::Convert { files, to, output } => convert(&files, to, output, out),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct CardSummary {
+    #[serde(rename = "fn")]
+    formatted_name: String,
+    tel: Vec<String>,
+    email: Vec<String>,
+    org: Option<String>,
+    title: Option<String>,
+}
+
+impl From<&Card> for CardSummary {
+    fn from(card: &Card) -> Self {
+        CardSummary {
+            formatted_name: card.display_name(),
+            tel: card.phones.iter().map(|p| p.value.clone()).collect(),
+            email: card.emails.iter().map(|e| e.value.clone()).collect(),
+            org: card.org.clone(),
+            title: card.title.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct FileCheck {
+    file: String,
+    cards: Vec<CardSummary>,
+    errors: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+/// Reads a file; a file that cannot be opened is one error in its report, not the end of the run.
+fn read_file(path: &PathBuf) -> ReadReport {
+    match std::fs::read(path) {
+        Ok(bytes) => vcard::read(&bytes),
+        Err(e) => ReadReport {
+            errors: vec![Problem {
+                card: 0,
+                line: 0,
+                message: format!("cannot read the file: {e}"),
+            }],
+            ..ReadReport::default()
+        },
+    }
+}
+
+fn check(files: &[PathBuf], out: &Output) -> anyhow::Result<Outcome> {
+    let mut results = Vec::new();
+    let mut failed = false;
+    for path in files {
+        let report = read_file(path);
+        failed |= !report.errors.is_empty();
+        let file = path.display().to_string();
+        if !out.json() {
+            out.line(format!(
+                "{file}: {} card(s), {} error(s), {} warning(s)",
+                report.cards.len(),
+                report.errors.len(),
+                report.warnings.len()
+            ))?;
+            for card in &report.cards {
+                let summary = CardSummary::from(card);
+                let mut line = format!("  {}", summary.formatted_name);
+                for extra in summary.org.iter().chain(&summary.tel).chain(&summary.email) {
+                    line.push_str(" · ");
+                    line.push_str(extra);
+                }
+                out.line(line)?;
+            }
+            for problem in &report.errors {
+                out.line(format!("  error: {problem}"))?;
+            }
+            for problem in &report.warnings {
+                out.line(format!("  warning: {problem}"))?;
+            }
+        }
+        results.push(FileCheck {
+            file,
+            cards: report.cards.iter().map(CardSummary::from).collect(),
+            errors: report.errors,
+            warnings: report.warnings,
+        });
+    }
+    if out.json() {
+        out.one_or_many(results)?;
+    }
+    Ok(if failed {
+        Outcome::Problems
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn convert(
+    files: &[PathBuf],
+    to: Version,
+    output: Option<PathBuf>,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let mut cards = Vec::new();
+    let mut problems = Vec::new();
+    for path in files {
+        let report = read_file(path);
+        for problem in report.errors {
+            problems.push(format!("{}: {problem}", path.display()));
+        }
+        cards.extend(report.cards);
+    }
+    let text = vcard::write_all(&cards, to);
+    for problem in &problems {
+        eprintln!("mingpian: {problem}");
+    }
+    match &output {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            if out.json() {
+                out.value(&serde_json::json!({
+                    "output": path.display().to_string(),
+                    "cards": cards.len(),
+                    "errors": problems,
+                }))?;
+            } else {
+                eprintln!(
+                    "mingpian: wrote {} card(s) as vCard {} to {}",
+                    cards.len(),
+                    to.as_str(),
+                    path.display()
+                );
+            }
+        }
+        None if out.json() => {
+            out.value(
+                &serde_json::json!({ "cards": cards.len(), "errors": problems, "vcf": text }),
+            )?;
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .context("writing to standard output")?;
+        }
+    }
+    Ok(if problems.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
+}

@@ -1,0 +1,48 @@
+//! Where command results go: text for people, or JSON.
+
+use std::io::Write as _;
+
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct Output {
+    json: bool,
+}
+
+impl Output {
+    pub fn new(json: bool) -> Self {
+        Output { json }
+    }
+
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints one JSON value (pretty, one document on stdout).
+    pub fn value<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, value)?;
+        writeln!(stdout)?;
+        Ok(())
+    }
+
+    /// Prints one JSON document for a list of per-input results: the object itself for one
+    /// input, an array for several.
+    pub fn one_or_many<T: Serialize>(&self, mut values: Vec<T>) -> anyhow::Result<()> {
+        if values.len() == 1 {
+            let only = values.remove(0);
+            self.value(&only)
+        } else {
+            self.value(&values)
+        }
+    }
+
+    /// Prints a line of text for people (ignored in JSON mode).
+    pub fn line(&self, text: impl AsRef<str>) -> anyhow::Result<()> {
+        if !self.json {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{}", text.as_ref())?;
+        }
+        Ok(())
+    }
+}
