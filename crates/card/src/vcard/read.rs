@@ -130,11 +130,11 @@ pub(crate) fn read(data: &[u8], options: &ReadOptions) -> ReadReport {
         });
         finish(b, &mut report);
     }
-    if !seen_begin {
+    if !seen_begin && !data.iter().all(u8::is_ascii_whitespace) {
         report.errors.push(Problem {
             card: 0,
             line: 1,
-            message: "no BEGIN:VCARD in the file".into(),
+            message: "not a vCard file: no BEGIN:VCARD in it".into(),
         });
     }
     report
@@ -212,7 +212,8 @@ struct Builder {
     version: Option<String>,
     card: Card,
     groups: HashMap<String, Labelled>,
-    pending_labels: HashMap<String, (String, usize)>,
+    /// Labels whose group has no item (yet), in the order read.
+    pending_labels: Vec<(String, String)>,
     warnings: Vec<Problem>,
     /// Character set for unlabelled values that are not UTF-8.
     fallback: Option<&'static encoding_rs::Encoding>,
@@ -226,7 +227,7 @@ impl Builder {
             version: None,
             card: Card::default(),
             groups: HashMap::new(),
-            pending_labels: HashMap::new(),
+            pending_labels: Vec::new(),
             warnings: Vec::new(),
             fallback: None,
         }
@@ -251,6 +252,12 @@ impl Builder {
             (Cow::Owned(t.into_owned()), n)
         } else {
             text::decode_charset(content.value, charset, self.fallback)
+        };
+        // Quoted-printable carries the writer's line breaks (`=0D=0A`); text uses `\n`.
+        let text = if text.contains('\r') {
+            Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+        } else {
+            text
         };
         match note {
             Some(CharsetNote::UnknownCharset(name)) => {
@@ -313,7 +320,9 @@ impl Builder {
             "N" if param(&content, "PHONETIC").is_some() => {
                 card.phonetic = Some(name_from(value));
             }
-            "N" if card.name.is_none() => card.name = Some(name_from(value)),
+            "N" if card.name.is_none() => {
+                card.name = Some(name_from(value)).filter(|n| !n.is_empty())
+            }
             "SOUND" if has_type(&content, "X-IRMC-N") && card.phonetic.is_none() => {
                 card.phonetic = Some(name_from(value));
             }
@@ -443,8 +452,7 @@ impl Builder {
                     Some(group) => match self.groups.get(&group.to_ascii_lowercase()).copied() {
                         Some(target) => self.set_label(target, label),
                         None => {
-                            self.pending_labels
-                                .insert(group.to_ascii_lowercase(), (label, line));
+                            self.pending_labels.push((group.clone(), label));
                         }
                     },
                     None => self.keep(&content, line),
@@ -472,7 +480,12 @@ impl Builder {
         }
         if let (Some(group), Some(target)) = (content.group.as_ref(), labelled) {
             let key = group.to_ascii_lowercase();
-            if let Some((label, _)) = self.pending_labels.remove(&key) {
+            if let Some(at) = self
+                .pending_labels
+                .iter()
+                .position(|(g, _)| g.eq_ignore_ascii_case(&key))
+            {
+                let (_, label) = self.pending_labels.remove(at);
                 self.set_label(target, label);
             }
             self.groups.insert(key, target);
@@ -518,6 +531,12 @@ impl Builder {
             })
             .cloned()
             .collect();
+        // Quoted-printable values carry raw line breaks; a kept value is in escaped text form.
+        let value = if value.contains(['\r', '\n']) {
+            value.replace("\r\n", "\\n").replace(['\r', '\n'], "\\n")
+        } else {
+            value
+        };
         self.card.extra.push(Property {
             group: content.group.clone(),
             name: content.name.clone(),
@@ -572,8 +591,7 @@ impl Builder {
     }
 
     fn build(mut self) -> (Card, Vec<Problem>) {
-        for (group, (label, line)) in std::mem::take(&mut self.pending_labels) {
-            let _ = line;
+        for (group, label) in std::mem::take(&mut self.pending_labels) {
             self.card.extra.push(Property {
                 group: Some(group),
                 name: "X-ABLABEL".into(),

@@ -10,10 +10,17 @@ use super::text::escape;
 use crate::card::{Card, Media, Name, Property};
 
 pub(crate) fn write(card: &Card, version: Version, out: &mut String) {
+    let taken_groups = card
+        .extra
+        .iter()
+        .filter_map(|p| p.group.as_deref())
+        .map(str::to_ascii_lowercase)
+        .collect();
     let mut w = Writer {
         out,
         version,
         item: 0,
+        taken_groups,
     };
     w.line(None, "BEGIN", &[], "VCARD");
     w.line(None, "VERSION", &[], version.as_str());
@@ -188,6 +195,8 @@ struct Writer<'a> {
     version: Version,
     /// Counter for Apple `itemN.` groups that carry labels.
     item: usize,
+    /// Groups already used by kept properties, which our labels must not reuse.
+    taken_groups: std::collections::HashSet<String>,
 }
 
 impl Writer<'_> {
@@ -224,8 +233,13 @@ impl Writer<'_> {
     ) {
         match label {
             Some(label) => {
-                self.item += 1;
-                let group = format!("item{}", self.item);
+                let group = loop {
+                    self.item += 1;
+                    let group = format!("item{}", self.item);
+                    if !self.taken_groups.contains(&group) {
+                        break group;
+                    }
+                };
                 self.line(Some(&group), name, params, value);
                 self.line(Some(&group), "X-ABLabel", &[], &escape(label));
             }
