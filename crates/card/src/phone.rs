@@ -147,10 +147,10 @@ fn clean(input: &str) -> String {
         .map(|(i, _)| i)
         .unwrap_or(0);
     let mut number = folded[start..].trim().to_owned();
-    if let Some(rest) = number.strip_prefix("00") {
-        if rest.starts_with(|c: char| c.is_ascii_digit() && c != '0') {
-            number = format!("+{rest}");
-        }
+    if let Some(rest) = number.strip_prefix("00")
+        && rest.starts_with(|c: char| c.is_ascii_digit() && c != '0')
+    {
+        number = format!("+{rest}");
     }
     if number.starts_with('+') {
         number = number.replacen("(0)", "", 1);

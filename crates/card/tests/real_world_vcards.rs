@@ -163,26 +163,25 @@ fn every_card_vobject_reads_we_read_with_same_name_and_at_least_as_many_numbers(
                 .as_deref()
                 .map(str::trim)
                 .filter(|f| !f.is_empty())
+                && fn_expected != name
             {
-                if fn_expected != name {
-                    if name.starts_with(fn_expected) {
-                        accepted_defects.push(format!(
-                            "{relative} #{}: vobject truncated FN {fn_expected:?}, ours {name:?}",
-                            i + 1
-                        ));
-                    } else if is_mojibake_of(fn_expected, &name)
-                        || VOBJECT_SJIS_BACKSLASH.contains(&relative.as_str())
-                    {
-                        accepted_defects.push(format!(
-                            "{relative} #{}: vobject mis-decoded FN {fn_expected:?}, ours {name:?}",
-                            i + 1
-                        ));
-                    } else {
-                        failures.push(format!(
-                            "{relative} #{}: FN {name:?}, vobject {fn_expected:?}",
-                            i + 1
-                        ));
-                    }
+                if name.starts_with(fn_expected) {
+                    accepted_defects.push(format!(
+                        "{relative} #{}: vobject truncated FN {fn_expected:?}, ours {name:?}",
+                        i + 1
+                    ));
+                } else if is_mojibake_of(fn_expected, &name)
+                    || VOBJECT_SJIS_BACKSLASH.contains(&relative.as_str())
+                {
+                    accepted_defects.push(format!(
+                        "{relative} #{}: vobject mis-decoded FN {fn_expected:?}, ours {name:?}",
+                        i + 1
+                    ));
+                } else {
+                    failures.push(format!(
+                        "{relative} #{}: FN {name:?}, vobject {fn_expected:?}",
+                        i + 1
+                    ));
                 }
             }
             if card.phones.len() < expected.tel {

@@ -184,13 +184,13 @@ fn scan(img: &GrayImage) -> Vec<String> {
             push_unique(&mut out, results);
         }
     }
-    if out.is_empty() {
-        if let Ok(source) = Luma8LuminanceSource::new(img.as_raw().clone(), w, h) {
-            let mut bitmap = BinaryBitmap::new(GlobalHistogramBinarizer::new(source));
-            hints.TryHarder = Some(true);
-            if let Ok(results) = reader.decode_multiple_with_hints(&mut bitmap, &hints) {
-                push_unique(&mut out, results);
-            }
+    if out.is_empty()
+        && let Ok(source) = Luma8LuminanceSource::new(img.as_raw().clone(), w, h)
+    {
+        let mut bitmap = BinaryBitmap::new(GlobalHistogramBinarizer::new(source));
+        hints.TryHarder = Some(true);
+        if let Ok(results) = reader.decode_multiple_with_hints(&mut bitmap, &hints) {
+            push_unique(&mut out, results);
         }
     }
     out

@@ -279,6 +279,9 @@ impl Builder {
 
     fn add(&mut self, content: ContentLine<'_>, line: usize) {
         let name = content.name.as_str();
+        if name == "PROFILE" {
+            return; // RFC 2426's `PROFILE:VCARD` restates the container; it is not card data.
+        }
         if name == "VERSION" {
             self.version = Some(String::from_utf8_lossy(content.value).trim().to_owned());
             return;
@@ -554,7 +557,21 @@ impl Builder {
                 .copied()
                 .filter(|b| !b.is_ascii_whitespace())
                 .collect();
-            return match LENIENT_B64.decode(&cleaned) {
+            let decoded = LENIENT_B64.decode(&cleaned).or_else(|e| {
+                // A dangling last character (a truncated export) cannot carry a byte: drop it
+                // and keep the picture's other bytes rather than the whole photo.
+                let unpadded = cleaned.iter().take_while(|&&b| b != b'=').count();
+                if unpadded % 4 == 1 {
+                    self.warn(
+                        line,
+                        format!("{} had a truncated last base64 character", content.name),
+                    );
+                    LENIENT_B64.decode(&cleaned[..unpadded - 1])
+                } else {
+                    Err(e)
+                }
+            });
+            return match decoded {
                 Ok(data) if !data.is_empty() => {
                     let mime = type_mime.or_else(|| sniff_mime(&data));
                     Some(Media::Inline { mime, data })
