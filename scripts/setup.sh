@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building and testing Mingpian needs on a Debian 12 machine (idempotent).
+# Runs as root (CI) or with sudo available.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# System packages: C toolchain for -sys crates, zbar (the QR comparison baseline), Python's pip.
+PACKAGES=(build-essential pkg-config zbar-tools python3-pip)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Python reference implementations the tests compare against (vobject) and that benchmarks
+# report beside ours (zxing-cpp).
+python_pkgs=(vobject zxing-cpp pillow)
+if ! python3 -c "import vobject, zxingcpp, PIL" 2>/dev/null; then
+  echo "setup: installing ${python_pkgs[*]} from PyPI"
+  python3 -m pip install -q "${python_pkgs[@]}" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "${python_pkgs[@]}"
+fi
+
+# Rust: the machine's toolchain, with rustfmt and clippy.
+command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+echo "setup: done"
