@@ -16,7 +16,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -24,13 +27,42 @@ impl Lcg {
     }
 }
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "欧阳", "司马"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰"];
-const FIRST: &[&str] = &["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "Zoë", "José"];
-const LAST: &[&str] = &["Smith", "Johnson", "Williams", "Brown", "Jones", "García", "Miller", "O'Brien", "Müller"];
-const ORGS: &[&str] = &["名片科技有限公司", "Acme, Inc.", "北京字节跳动科技有限公司", "Globex; Ltd", "深圳市腾讯计算机系统有限公司", "Initech"];
-const TITLES: &[&str] = &["总经理", "Senior Engineer, Platform", "市场部经理", "CTO", "销售总监", "Product Designer"];
-const CITIES: &[&str] = &["北京市", "上海市", "深圳市", "San Francisco", "London", "杭州市"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "欧阳", "司马",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰",
+];
+const FIRST: &[&str] = &[
+    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "Zoë", "José",
+];
+const LAST: &[&str] = &[
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "García", "Miller", "O'Brien", "Müller",
+];
+const ORGS: &[&str] = &[
+    "名片科技有限公司",
+    "Acme, Inc.",
+    "北京字节跳动科技有限公司",
+    "Globex; Ltd",
+    "深圳市腾讯计算机系统有限公司",
+    "Initech",
+];
+const TITLES: &[&str] = &[
+    "总经理",
+    "Senior Engineer, Platform",
+    "市场部经理",
+    "CTO",
+    "销售总监",
+    "Product Designer",
+];
+const CITIES: &[&str] = &[
+    "北京市",
+    "上海市",
+    "深圳市",
+    "San Francisco",
+    "London",
+    "杭州市",
+];
 
 fn generate() -> String {
     let mut rng = Lcg(2026);
@@ -42,28 +74,61 @@ fn generate() -> String {
         } else {
             (rng.pick(LAST).to_owned(), rng.pick(FIRST).to_owned())
         };
-        let name = Name { family, given, ..Name::default() };
-        let mut card = Card { formatted_name: name.display(), name: Some(name), ..Card::default() };
+        let name = Name {
+            family,
+            given,
+            ..Name::default()
+        };
+        let mut card = Card {
+            formatted_name: name.display(),
+            name: Some(name),
+            ..Card::default()
+        };
         card.org = Some(rng.pick(ORGS).to_owned());
         card.departments = vec!["研发中心".to_owned()];
         card.title = Some(rng.pick(TITLES).to_owned());
         card.phones.push(Phone {
-            value: format!("+86 1{:02} {:04} {:04}", 30 + rng.next() % 60, rng.next() % 10_000, i),
+            value: format!(
+                "+86 1{:02} {:04} {:04}",
+                30 + rng.next() % 60,
+                rng.next() % 10_000,
+                i
+            ),
             kinds: vec!["cell".into()],
             pref: true,
             label: None,
         });
-        card.phones.push(Phone { value: format!("010-{:08}", rng.next() % 100_000_000), kinds: vec!["work".into(), "voice".into()], ..Phone::default() });
-        card.emails.push(Email { value: format!("user{i}@example.com"), kinds: vec!["work".into()], ..Email::default() });
+        card.phones.push(Phone {
+            value: format!("010-{:08}", rng.next() % 100_000_000),
+            kinds: vec!["work".into(), "voice".into()],
+            ..Phone::default()
+        });
+        card.emails.push(Email {
+            value: format!("user{i}@example.com"),
+            kinds: vec!["work".into()],
+            ..Email::default()
+        });
         card.addresses.push(Address {
-            street: format!("{}号 Building {}, 5th Floor; Suite {}", rng.next() % 999, rng.next() % 30, i % 100),
+            street: format!(
+                "{}号 Building {}, 5th Floor; Suite {}",
+                rng.next() % 999,
+                rng.next() % 30,
+                i % 100
+            ),
             locality: rng.pick(CITIES).to_owned(),
             postal_code: format!("{:06}", rng.next() % 1_000_000),
-            country: if chinese { "中国".into() } else { "USA".into() },
+            country: if chinese {
+                "中国".into()
+            } else {
+                "USA".into()
+            },
             kinds: vec!["work".into()],
             ..Address::default()
         });
-        card.urls.push(Url { value: format!("https://example.com/people/{i}"), ..Url::default() });
+        card.urls.push(Url {
+            value: format!("https://example.com/people/{i}"),
+            ..Url::default()
+        });
         card.note = Some(format!(
             "Met at the 2026 expo, booth {}; follow up re: pricing, samples\n第二行备注：很长的一段中文备注，用来测试折行，逗号，分号；以及换行。{}",
             i % 300,
@@ -80,7 +145,13 @@ fn main() {
     let path = dir.join("mingpian-bench-10000.vcf");
     std::fs::write(&path, &text).expect("write bench file");
     let folded = text.lines().filter(|l| l.starts_with(' ')).count();
-    println!("input: {} cards, {:.1} MB, {} folded continuation lines, {}", CARDS, text.len() as f64 / 1e6, folded, path.display());
+    println!(
+        "input: {} cards, {:.1} MB, {} folded continuation lines, {}",
+        CARDS,
+        text.len() as f64 / 1e6,
+        folded,
+        path.display()
+    );
 
     // Warm up, then the best of five runs.
     let _ = vcard::read(text.as_bytes());
@@ -90,9 +161,17 @@ fn main() {
         let report = vcard::read(text.as_bytes());
         best = best.min(start.elapsed().as_secs_f64());
         assert_eq!(report.cards.len(), CARDS, "every card read");
-        assert!(report.errors.is_empty(), "no errors: {:?}", report.errors.first());
+        assert!(
+            report.errors.is_empty(),
+            "no errors: {:?}",
+            report.errors.first()
+        );
     }
-    println!("mingpian-card: {:.1} ms (best of 5), {:.2} µs per card", best * 1e3, best * 1e6 / CARDS as f64);
+    println!(
+        "mingpian-card: {:.1} ms (best of 5), {:.2} µs per card",
+        best * 1e3,
+        best * 1e6 / CARDS as f64
+    );
 
     let script = r#"
 import sys, time, vobject
@@ -101,16 +180,26 @@ start = time.perf_counter()
 n = sum(1 for _ in vobject.readComponents(text))
 print(n, time.perf_counter() - start)
 "#;
-    match Command::new("python3").args(["-c", script]).arg(&path).output() {
+    match Command::new("python3")
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+    {
         Ok(out) if out.status.success() => {
             let stdout = String::from_utf8_lossy(&out.stdout);
             let mut parts = stdout.split_whitespace();
             let n: usize = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-            let secs: f64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+            let secs: f64 = parts
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(f64::NAN);
             println!("python vobject: {:.1} ms for {n} cards", secs * 1e3);
             println!("speed-up: {:.0}× (target ≥ 20×)", secs / best);
         }
-        Ok(out) => println!("python vobject failed: {}", String::from_utf8_lossy(&out.stderr)),
+        Ok(out) => println!(
+            "python vobject failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
         Err(e) => println!("python3 not available: {e}"),
     }
 }

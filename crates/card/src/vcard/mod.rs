@@ -123,3 +123,6 @@ pub fn write_all<'a>(cards: impl IntoIterator<Item = &'a Card>, version: Version
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

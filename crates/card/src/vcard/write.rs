@@ -129,7 +129,7 @@ pub(crate) fn write(card: &Card, version: Version, out: &mut String) {
         w.line(None, "NOTE", &[], &escape(note));
     }
     if let Some(bday) = &card.birthday {
-        w.line(None, "BDAY", &[], bday);
+        w.line(None, "BDAY", &[], &escape(bday));
     }
     if !card.categories.is_empty() {
         w.line(None, "CATEGORIES", &[], &list(&card.categories));
@@ -296,8 +296,17 @@ impl Writer<'_> {
                 line.push_str(&joined.join(","));
             }
         }
+        // A line break in any part would end the property early (and could start a forged
+        // `BEGIN:VCARD`): header parts lose them, values carry them as `\n`.
+        if line.contains(['\r', '\n']) {
+            line = line.replace(['\r', '\n'], " ");
+        }
         line.push(':');
-        line.push_str(value);
+        if value.contains(['\r', '\n']) {
+            line.push_str(&value.replace("\r\n", "\\n").replace(['\r', '\n'], "\\n"));
+        } else {
+            line.push_str(value);
+        }
         fold_into(self.out, &line);
     }
 }
