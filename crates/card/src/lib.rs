@@ -4,6 +4,7 @@
 //! vCard ([`vcard`]), how phone numbers are compared ([`phone`]), and what a Mingpian QR code says
 //! and how it is drawn and read ([`qr`]).
 
+pub mod api;
 pub mod card;
 pub mod phone;
 pub mod qr;

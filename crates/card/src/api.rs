@@ -1,0 +1,192 @@
+//! The cloud's HTTP API on the wire: the request and response bodies the phone side and the cloud
+//! both speak. Only data lives here (serde types, no behaviour), so the wallet and the server share
+//! these and the domain without depending on each other.
+//!
+//! All paths are under `/api/v1`. Authenticated calls carry `Authorization: Bearer {token}`.
+//! Errors are [`ApiError`] bodies with a stable `code` that clients branch on.
+
+use serde::{Deserialize, Serialize};
+
+use crate::card::Card;
+use crate::qr::{CardSetNo, PublicId};
+
+/// `POST /api/v1/accounts`: a new account and this device's token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RegisterRequest {
+    /// Display and login name.
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub password: String,
+    /// What the user calls this device ("Li Na's iPhone").
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+/// `POST /api/v1/sessions`: log in with a name, phone or email.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LoginRequest {
+    pub login: String,
+    pub password: String,
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+/// A device's bearer token (shown once) and who it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Session {
+    pub token: String,
+    pub device_id: i64,
+    pub account: Account,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Account {
+    pub public_id: PublicId,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// One logged-in device, as `GET /api/v1/devices` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Device {
+    pub id: i64,
+    pub name: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    /// The device making the request.
+    pub current: bool,
+}
+
+/// Fields a printed code may show. A live code shows the whole card.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum CardField {
+    Name,
+    Org,
+    Title,
+    Phones,
+    Emails,
+    Addresses,
+    Urls,
+    Socials,
+    Note,
+    Birthday,
+    Photo,
+    Logo,
+    CardImages,
+}
+
+impl CardField {
+    /// What a printed code shows unless the owner chooses: enough to recognise and reach someone
+    /// professionally, not their mobile number or home address.
+    pub const PRINTED_DEFAULT: &'static [CardField] = &[
+        CardField::Name,
+        CardField::Org,
+        CardField::Title,
+        CardField::Emails,
+        CardField::Urls,
+        CardField::Photo,
+        CardField::Logo,
+        CardField::CardImages,
+    ];
+}
+
+/// `PUT /api/v1/sets/{n}` and `POST /api/v1/sets`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CardSetInput {
+    pub card: Card,
+    /// `None`: [`CardField::PRINTED_DEFAULT`].
+    #[serde(default)]
+    pub printed_fields: Option<Vec<CardField>>,
+}
+
+/// One of the owner's card sets (claim 3: vCard fields, card images, avatar).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CardSet {
+    pub set_no: CardSetNo,
+    pub card: Card,
+    pub printed_fields: Vec<CardField>,
+    /// Increases with every edit; holders of the card see the new version on their next sync.
+    pub version: i64,
+    pub updated_at: i64,
+}
+
+/// `GET /api/v1/sets/{n}/code`: what to draw as QR codes for a set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Codes {
+    /// Stable until rotated; shows the printed fields.
+    pub printed_url: String,
+    /// For an in-person exchange: shows the whole card; valid until `live_expires_at`.
+    pub live_url: String,
+    /// Unix milliseconds.
+    pub live_expires_at: i64,
+}
+
+/// `POST /api/v1/exchanges`: B scanned A's code and gives one of B's sets in return.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExchangeRequest {
+    /// The scanned text (a card URL).
+    pub scanned: String,
+    /// Which of the scanner's own sets to give.
+    pub give_set: CardSetNo,
+    /// Chosen by the client and reused on retry: a retried exchange never makes two.
+    pub idempotency_key: String,
+    /// Where the two met, if the scanner shares it.
+    #[serde(default)]
+    pub place: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Exchange {
+    pub exchange_id: i64,
+    /// The code owner's card: whole for a live code, the printed fields for a printed one.
+    pub card: Card,
+    pub full: bool,
+    pub owner: PublicId,
+    pub owner_set: CardSetNo,
+    pub created_at: i64,
+}
+
+/// A card that arrived for the user: through an exchange, or from the web page's reply form.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InboxItem {
+    /// Position in the user's inbox; ask for items after it to catch up.
+    pub cursor: i64,
+    pub card: Card,
+    /// The sender's public ID when they have an account.
+    pub from: Option<PublicId>,
+    pub exchange_id: Option<i64>,
+    pub via: InboxVia,
+    pub place: Option<String>,
+    pub received_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxVia {
+    Exchange,
+    Web,
+}
+
+/// `GET /api/v1/inbox?after={cursor}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InboxPage {
+    pub items: Vec<InboxItem>,
+    /// Pass as `after` for the next page; equal to the request's `after` when nothing is new.
+    pub next_cursor: i64,
+}
+
+/// Every error body.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiError {
+    /// Stable, machine-readable: `unauthorized`, `not_found`, `gone`, `conflict`, `invalid`,
+    /// `rate_limited`, `too_large`, `internal`.
+    pub code: String,
+    /// For people; never branch on it.
+    pub message: String,
+}

@@ -1,0 +1,254 @@
+//! Configuration: defaults, then a TOML file, then `MINGPIAN_*` environment variables, then
+//! command-line flags. `mingpian-cloud --print-default-config` prints the commented example below.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_CONFIG: &str = r#"# Mingpian cloud configuration. Every key is optional; shown with its default.
+# Environment variables override this file: MINGPIAN_LISTEN, MINGPIAN_DATA_DIR,
+# MINGPIAN_DATABASE_URL, MINGPIAN_PUBLIC_URL, MINGPIAN_DEFAULT_REGION, MINGPIAN_LIVE_CODE_SECONDS.
+
+# Address and port to listen on.
+listen = "127.0.0.1:8787"
+
+# Where the embedded SQLite database lives (when database_url is not set).
+data_dir = "./mingpian-data"
+
+# A postgres://user:pass@host/db URL selects PostgreSQL instead of the embedded SQLite file.
+# database_url = "postgres://mingpian@localhost/mingpian"
+
+# The URL people reach this server at; QR codes and links are built from it.
+# Defaults to http://{listen}.
+# public_url = "https://mp.example.cn"
+
+# Region assumed for phone numbers written without a country code (ISO 3166 code).
+default_region = "CN"
+
+# How long a live QR code (shown on the owner's phone) stays valid, in seconds.
+live_code_seconds = 300
+
+# Most card sets one account may have.
+max_sets = 20
+
+[rate_limit]
+# Requests per minute per client IP on the API; 0 turns the limit off.
+api_per_ip = 1200
+# Log-in and registration attempts per minute per client IP.
+auth_per_ip = 20
+# Cards sent from the web page per minute per client IP.
+web_reply_per_ip = 5
+
+[deep_links]
+# Android App Links: the app's package and its signing certificate's SHA-256 fingerprints.
+android_package = "cn.mingpian.app"
+android_sha256_fingerprints = []
+# iOS Universal Links: "{TEAMID}.{bundle id}".
+apple_app_ids = []
+"#;
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub default_region: String,
+    pub live_code_seconds: u64,
+    pub max_sets: u32,
+    pub rate_limit: RateLimits,
+    pub deep_links: DeepLinks,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    pub api_per_ip: u32,
+    pub auth_per_ip: u32,
+    pub web_reply_per_ip: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeepLinks {
+    pub android_package: String,
+    pub android_sha256_fingerprints: Vec<String>,
+    pub apple_app_ids: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8787".into(),
+            data_dir: "./mingpian-data".into(),
+            database_url: None,
+            public_url: None,
+            default_region: "CN".into(),
+            live_code_seconds: 300,
+            max_sets: 20,
+            rate_limit: RateLimits::default(),
+            deep_links: DeepLinks::default(),
+        }
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            api_per_ip: 1200,
+            auth_per_ip: 20,
+            web_reply_per_ip: 5,
+        }
+    }
+}
+
+impl Default for DeepLinks {
+    fn default() -> Self {
+        DeepLinks {
+            android_package: "cn.mingpian.app".into(),
+            android_sha256_fingerprints: Vec::new(),
+            apple_app_ids: Vec::new(),
+        }
+    }
+}
+
+/// The database URL without its password, for logs and `Debug`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_deref().map(redact))
+            .field("public_url", &self.public_url)
+            .field("default_region", &self.default_region)
+            .field("live_code_seconds", &self.live_code_seconds)
+            .field("max_sets", &self.max_sets)
+            .field("rate_limit", &self.rate_limit)
+            .field("deep_links", &self.deep_links)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` (when given), then `MINGPIAN_*` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = env("MINGPIAN_LISTEN") {
+            config.listen = v;
+        }
+        if let Some(v) = env("MINGPIAN_DATA_DIR") {
+            config.data_dir = v.into();
+        }
+        if let Some(v) = env("MINGPIAN_DATABASE_URL").filter(|v| !v.is_empty()) {
+            config.database_url = Some(v);
+        }
+        if let Some(v) = env("MINGPIAN_PUBLIC_URL").filter(|v| !v.is_empty()) {
+            config.public_url = Some(v);
+        }
+        if let Some(v) = env("MINGPIAN_DEFAULT_REGION") {
+            config.default_region = v;
+        }
+        if let Some(v) = env("MINGPIAN_LIVE_CODE_SECONDS") {
+            config.live_code_seconds = v
+                .parse()
+                .context("MINGPIAN_LIVE_CODE_SECONDS must be a number of seconds")?;
+        }
+        mingpian_card::Region::parse(&config.default_region)?;
+        Ok(config)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| crate::store::Store::sqlite_url(&self.data_dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_example_is_exactly_the_defaults() {
+        let parsed: Config = toml::from_str(DEFAULT_CONFIG).expect("the example parses");
+        assert_eq!(
+            format!("{parsed:?}"),
+            format!("{:?}", Config::default()),
+            "the example must not drift from the code"
+        );
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("cloud.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nmax_sets = 3\n[rate_limit]\napi_per_ip = 0\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&file), |k| {
+            (k == "MINGPIAN_LISTEN").then(|| "127.0.0.1:1".to_owned())
+        })
+        .expect("loads");
+        assert_eq!(config.listen, "127.0.0.1:1", "environment beats the file");
+        assert_eq!(config.max_sets, 3, "the file beats the defaults");
+        assert_eq!(config.rate_limit.api_per_ip, 0);
+        assert_eq!(
+            config.rate_limit.auth_per_ip, 20,
+            "unset keys keep their defaults"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_regions_are_errors() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("cloud.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").expect("write");
+        assert!(
+            Config::load(Some(&file), |_| None).is_err(),
+            "a typo is reported, not ignored"
+        );
+        assert!(
+            Config::load(None, |k| (k == "MINGPIAN_DEFAULT_REGION")
+                .then(|| "XX".into()))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_password() {
+        let config = Config {
+            database_url: Some("postgres://mp:s3cret@db/mingpian".into()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgres://mp:***@db/mingpian"), "{shown}");
+    }
+}

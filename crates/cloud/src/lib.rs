@@ -1,0 +1,91 @@
+//! The Mingpian cloud: stores accounts and card sets, issues each set its QR codes, carries out
+//! the two-way exchange (patent step S03), delivers incoming cards live, and serves a web card to
+//! people without the app.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod live;
+pub mod routes;
+pub mod secrets;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use mingpian_card::Region;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::live::Hub;
+use crate::secrets::LiveKey;
+use crate::store::Store;
+
+/// Everything a request handler needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub hub: Hub,
+    pub live_key: LiveKey,
+    pub config: Arc<Config>,
+    pub region: Region,
+    /// Base of every code and link, without a trailing slash.
+    pub public_url: String,
+    pub limiter: Arc<routes::limit::Limiter>,
+}
+
+impl AppState {
+    /// Connects to the database, migrates it and prepares live delivery.
+    pub async fn new(config: Config, local_addr: SocketAddr) -> anyhow::Result<AppState> {
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("creating the data directory {}", config.data_dir.display())
+            })?;
+        }
+        let url = config.database_url();
+        let store = Arc::new(Store::connect(&url).await.context("opening the database")?);
+        let hub = Hub::start(store.clone(), &url)
+            .await
+            .context("starting live delivery")?;
+        let secret = store
+            .server_key("live_code", || {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.encode(secrets::random_bytes::<32>())
+            })
+            .await?;
+        let region = Region::parse(&config.default_region)?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let limiter = Arc::new(routes::limit::Limiter::new(config.rate_limit.clone()));
+        Ok(AppState {
+            store,
+            hub,
+            live_key: LiveKey::new(secret.as_bytes()),
+            config: Arc::new(config),
+            region,
+            public_url,
+            limiter,
+        })
+    }
+}
+
+/// Serves on an already bound listener until `shutdown` resolves, then finishes the requests in
+/// flight. Tests bind port 0 and pass the listener in.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = state.store.clone();
+    let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! Accounts and their devices.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row as _};
+
+use super::{Store, StoreError, StoreResult, conflict_or, now_ms};
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    pub public_id: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+const USER_COLUMNS: &str = "id, public_id, name, phone, email, password_hash";
+
+fn user(row: &AnyRow) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        public_id: row.try_get("public_id")?,
+        name: row.try_get("name")?,
+        phone: row.try_get("phone")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+fn device(row: &AnyRow) -> StoreResult<DeviceRecord> {
+    Ok(DeviceRecord {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+    })
+}
+
+/// What a new account is made of; the caller has validated and normalised it.
+#[derive(Debug)]
+pub struct NewUser<'a> {
+    pub public_id: &'a str,
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub password_hash: &'a str,
+}
+
+impl Store {
+    /// Creates an account and its first device in one transaction.
+    pub async fn create_user(
+        &self,
+        new: NewUser<'_>,
+        device_name: &str,
+        token_hash: &str,
+    ) -> StoreResult<(UserRecord, DeviceRecord)> {
+        let _w = self.writer().await;
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO users (public_id, name, name_key, phone, email, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLUMNS}"
+        )))
+        .bind(new.public_id)
+        .bind(new.name)
+        .bind(new.name.to_lowercase())
+        .bind(new.phone)
+        .bind(new.email)
+        .bind(new.password_hash)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| conflict_or(e, "account"))?;
+        let user = user(&row)?;
+        let device = insert_device(&mut tx, user.id, device_name, token_hash, now).await?;
+        tx.commit().await?;
+        Ok((user, device))
+    }
+
+    /// The account whose name, phone (E.164) or email is `login`.
+    pub async fn user_by_login(
+        &self,
+        name_key: &str,
+        phone: Option<&str>,
+        email: Option<&str>,
+    ) -> StoreResult<UserRecord> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE name_key = $1 OR phone = $2 OR email = $3 ORDER BY id LIMIT 1"
+        )))
+        .bind(name_key)
+        .bind(phone)
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(user)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> StoreResult<UserRecord> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(user)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub async fn add_device(
+        &self,
+        user_id: i64,
+        name: &str,
+        token_hash: &str,
+    ) -> StoreResult<DeviceRecord> {
+        let _w = self.writer().await;
+        let mut tx = self.pool.begin().await?;
+        let device = insert_device(&mut tx, user_id, name, token_hash, now_ms()).await?;
+        tx.commit().await?;
+        Ok(device)
+    }
+
+    /// The device holding a token (by its hash), marking it seen.
+    pub async fn device_by_token(&self, token_hash: &str) -> StoreResult<DeviceRecord> {
+        let row = sqlx::query(
+            "SELECT id, user_id, name, created_at, last_seen_at FROM devices WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let found = row
+            .as_ref()
+            .map(device)
+            .transpose()?
+            .ok_or(StoreError::NotFound)?;
+        // Seen-times need minute precision only: skip the write when recent, keeping reads cheap.
+        let now = now_ms();
+        if now - found.last_seen_at > 60_000 {
+            let _w = self.writer().await;
+            sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(found.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(found)
+    }
+
+    pub async fn devices(&self, user_id: i64) -> StoreResult<Vec<DeviceRecord>> {
+        let rows = sqlx::query("SELECT id, user_id, name, created_at, last_seen_at FROM devices WHERE user_id = $1 ORDER BY id")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(device).collect()
+    }
+
+    /// Logs a device out. Only the account's own devices can be removed.
+    pub async fn delete_device(&self, user_id: i64, device_id: i64) -> StoreResult<()> {
+        let _w = self.writer().await;
+        let done = sqlx::query("DELETE FROM devices WHERE id = $1 AND user_id = $2")
+            .bind(device_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+async fn insert_device(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: i64,
+    name: &str,
+    token_hash: &str,
+    now: i64,
+) -> StoreResult<DeviceRecord> {
+    let row = sqlx::query(
+        "INSERT INTO devices (user_id, name, token_hash, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4) \
+         RETURNING id, user_id, name, created_at, last_seen_at",
+    )
+    .bind(user_id)
+    .bind(name)
+    .bind(token_hash)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    device(&row)
+}

@@ -1,0 +1,168 @@
+//! Storage: SQLite (embedded, the default) or PostgreSQL (by URL), behind one [`Store`].
+//!
+//! Both backends run the same SQL through sqlx's `Any` driver; only the migrations differ (one
+//! folder per backend, column-for-column equal), so behaviour cannot drift between them and one
+//! test suite covers both. Times are Unix milliseconds, booleans 0/1 integers, and every query
+//! uses `$n` placeholders, which both drivers accept.
+//!
+//! SQLite allows one writer at a time. Rather than letting concurrent write transactions fail
+//! with "database is locked" when they upgrade their locks, writes on SQLite take an in-process
+//! lock first; reads stay concurrent (WAL). PostgreSQL needs no such lock.
+
+mod accounts;
+mod exchanges;
+mod sets;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor as _};
+use tokio::sync::{Mutex, MutexGuard};
+
+pub use accounts::{DeviceRecord, NewUser, UserRecord};
+pub use exchanges::{ExchangeOutcome, InboxRecord, NewExchange};
+pub use sets::{CodeState, SetRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique value (name, phone, email) is taken.
+    #[error("already exists: {0}")]
+    Conflict(&'static str),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// Serialises write transactions on SQLite (see the module docs).
+    write_lock: Mutex<()>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies the migrations.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL: readers never wait for the writer. NORMAL: a commit is in the
+                            // WAL before it returns, so a killed process loses nothing answered.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(url).await?,
+        };
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await?;
+        Ok(Store {
+            pool,
+            backend,
+            write_lock: Mutex::new(()),
+        })
+    }
+
+    /// The URL for an SQLite file in `dir`.
+    pub fn sqlite_url(dir: &Path) -> String {
+        format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("mingpian.sqlite3").display()
+        )
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Held for the duration of a write transaction on SQLite; free on PostgreSQL.
+    async fn writer(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_lock.lock().await),
+            Backend::Postgres => None,
+        }
+    }
+
+    /// A server-wide secret, created on first use and shared by every instance on the database.
+    pub async fn server_key(
+        &self,
+        name: &str,
+        fresh: impl FnOnce() -> String,
+    ) -> StoreResult<String> {
+        let _w = self.writer().await;
+        sqlx::query(
+            "INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fresh())
+        .execute(&self.pool)
+        .await?;
+        let value: String = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(value)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Unique-constraint violations become [`StoreError::Conflict`] naming what was taken.
+fn conflict_or(e: sqlx::Error, what: &'static str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(e),
+    }
+}

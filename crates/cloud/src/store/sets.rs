@@ -1,0 +1,180 @@
+//! Card sets and the codes that lead to them.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row as _};
+
+use super::{Store, StoreError, StoreResult, now_ms};
+
+/// A stored card set. `card_json` and `printed_json` are the API types, serialised.
+#[derive(Debug, Clone)]
+pub struct SetRecord {
+    pub user_id: i64,
+    pub set_no: i64,
+    pub card_json: String,
+    pub printed_json: String,
+    pub version: i64,
+    pub updated_at: i64,
+}
+
+/// What a code `/c/{public_id}/{set_no}` leads to.
+#[derive(Debug, Clone)]
+pub enum CodeState {
+    Active(SetRecord),
+    /// The owner rotated this code: 410 Gone.
+    Rotated,
+}
+
+const SET_COLUMNS: &str = "user_id, set_no, card_json, printed_fields, version, updated_at";
+
+fn set(row: &AnyRow) -> StoreResult<SetRecord> {
+    Ok(SetRecord {
+        user_id: row.try_get("user_id")?,
+        set_no: row.try_get("set_no")?,
+        card_json: row.try_get("card_json")?,
+        printed_json: row.try_get("printed_fields")?,
+        version: row.try_get("version")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Creates set `set_no` (or, with `None`, the next free number) or replaces its card,
+    /// raising its version. A new set gets a code under the owner's public ID.
+    pub async fn put_set(
+        &self,
+        user_id: i64,
+        public_id: &str,
+        set_no: Option<i64>,
+        card_json: &str,
+        printed_json: &str,
+        max_sets: i64,
+    ) -> StoreResult<SetRecord> {
+        let _w = self.writer().await;
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let set_no = match set_no {
+            Some(n) => n,
+            None => {
+                let max: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(set_no) FROM card_sets WHERE user_id = $1")
+                        .bind(user_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let next = max.unwrap_or(0) + 1;
+                if next > max_sets {
+                    return Err(StoreError::Conflict("card set number"));
+                }
+                next
+            }
+        };
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO card_sets (user_id, set_no, card_json, printed_fields, version, updated_at) \
+             VALUES ($1, $2, $3, $4, 1, $5) \
+             ON CONFLICT (user_id, set_no) DO UPDATE SET card_json = excluded.card_json, \
+               printed_fields = excluded.printed_fields, version = card_sets.version + 1, updated_at = excluded.updated_at \
+             RETURNING {SET_COLUMNS}"
+        )))
+        .bind(user_id)
+        .bind(set_no)
+        .bind(card_json)
+        .bind(printed_json)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let record = set(&row)?;
+        if record.version == 1 {
+            sqlx::query("INSERT INTO codes (public_id, set_no, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(public_id)
+                .bind(set_no)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn sets(&self, user_id: i64) -> StoreResult<Vec<SetRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SET_COLUMNS} FROM card_sets WHERE user_id = $1 ORDER BY set_no"
+        )))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(set).collect()
+    }
+
+    pub async fn set(&self, user_id: i64, set_no: i64) -> StoreResult<SetRecord> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SET_COLUMNS} FROM card_sets WHERE user_id = $1 AND set_no = $2"
+        )))
+        .bind(user_id)
+        .bind(set_no)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(set)
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The public ID currently printed on set `set_no`'s codes.
+    pub async fn current_code(&self, user_id: i64, set_no: i64) -> StoreResult<String> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT public_id FROM codes WHERE user_id = $1 AND set_no = $2 AND rotated_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(set_no)
+        .fetch_optional(&self.pool)
+        .await?;
+        id.ok_or(StoreError::NotFound)
+    }
+
+    /// Where a scanned code leads.
+    pub async fn resolve_code(&self, public_id: &str, set_no: i64) -> StoreResult<CodeState> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT c.rotated_at, {} FROM codes c JOIN card_sets s ON s.user_id = c.user_id AND s.set_no = c.set_no \
+             WHERE c.public_id = $1 AND c.set_no = $2",
+            SET_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
+        )))
+        .bind(public_id)
+        .bind(set_no)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let rotated: Option<i64> = row.try_get("rotated_at")?;
+        Ok(if rotated.is_some() {
+            CodeState::Rotated
+        } else {
+            CodeState::Active(set(&row)?)
+        })
+    }
+
+    /// Retires the set's current code and issues `new_public_id` in its place.
+    pub async fn rotate_code(
+        &self,
+        user_id: i64,
+        set_no: i64,
+        new_public_id: &str,
+    ) -> StoreResult<()> {
+        let _w = self.writer().await;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE codes SET rotated_at = $1 WHERE user_id = $2 AND set_no = $3 AND rotated_at IS NULL")
+            .bind(now_ms())
+            .bind(user_id)
+            .bind(set_no)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("INSERT INTO codes (public_id, set_no, user_id) VALUES ($1, $2, $3)")
+            .bind(new_public_id)
+            .bind(set_no)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,712 @@
+//! The cloud over real HTTP, on SQLite and on PostgreSQL: accounts, sets with images, both code
+//! kinds, the two-way exchange, live delivery, catch-up, idempotent retries, rotation, the web
+//! card, escaping, rate limits.
+
+mod common;
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use mingpian_card::api;
+use mingpian_card::vcard;
+use serde_json::{Value, json};
+
+use common::{Db, TestApp};
+
+on_both_backends!(
+    accounts_log_in_by_name_phone_or_email_and_manage_devices,
+    card_sets_store_cards_and_reencode_images,
+    live_code_exchange_gives_both_cards_and_streams_to_the_owner,
+    printed_code_shows_only_printed_fields_but_still_delivers,
+    retried_exchange_never_makes_two,
+    inbox_catches_up_from_a_cursor,
+    rotated_code_answers_gone,
+    web_card_page_vcf_and_share_back,
+    card_fields_are_escaped_on_the_web_page,
+);
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode png");
+    out.into_inner()
+}
+
+async fn accounts_log_in_by_name_phone_or_email_and_manage_devices(app: &TestApp) {
+    let session = app.register("Zhang Wei", "138 0013 8000").await;
+    assert_eq!(
+        session.account.phone.as_deref(),
+        Some("+8613800138000"),
+        "the phone is stored in E.164"
+    );
+    assert!(
+        session.account.public_id.as_str().len() >= 16,
+        "an unguessable public ID"
+    );
+
+    for login in ["zhang wei", "+86 138-0013-8000", "ZHANG.WEI@example.com"] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/sessions"))
+            .json(&json!({ "login": login, "password": "correct horse battery", "device_name": "tablet" }))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), 200, "log in with {login:?}");
+    }
+    let wrong_password = app
+        .client
+        .post(app.url("/api/v1/sessions"))
+        .json(&json!({ "login": "zhang wei", "password": "wrong password" }))
+        .send()
+        .await
+        .expect("login");
+    let unknown_account = app
+        .client
+        .post(app.url("/api/v1/sessions"))
+        .json(&json!({ "login": "nobody here", "password": "wrong password" }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(wrong_password.status(), 401);
+    assert_eq!(unknown_account.status(), 401);
+    let (a, b): (Value, Value) = (
+        wrong_password.json().await.expect("json"),
+        unknown_account.json().await.expect("json"),
+    );
+    assert_eq!(
+        a, b,
+        "a wrong password and an unknown account read the same"
+    );
+
+    let taken = app
+        .client
+        .post(app.url("/api/v1/accounts"))
+        .json(&json!({ "name": "Someone Else", "phone": "13800138000", "password": "long enough pw" }))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(
+        taken.status(),
+        409,
+        "a phone already in use cannot register again"
+    );
+
+    let devices: Vec<api::Device> = app
+        .get(&session.token, "/api/v1/devices")
+        .await
+        .json()
+        .await
+        .expect("devices");
+    assert_eq!(devices.len(), 4, "the first device and three log-ins");
+    assert_eq!(devices.iter().filter(|d| d.current).count(), 1);
+    let other = devices.iter().find(|d| !d.current).expect("another device");
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/devices/{}", other.id)))
+        .bearer_auth(&session.token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 204);
+    let devices: Vec<api::Device> = app
+        .get(&session.token, "/api/v1/devices")
+        .await
+        .json()
+        .await
+        .expect("devices");
+    assert_eq!(devices.len(), 3, "the logged-out device is gone");
+    assert_eq!(app.get("not-a-token", "/api/v1/me").await.status(), 401);
+}
+
+async fn card_sets_store_cards_and_reencode_images(app: &TestApp) {
+    let session = app.register("Li Na", "139 1000 2000").await;
+    let sets: Vec<api::CardSet> = app
+        .get(&session.token, "/api/v1/sets")
+        .await
+        .json()
+        .await
+        .expect("sets");
+    assert_eq!(
+        sets.len(),
+        1,
+        "registration creates the first card set (claim 5)"
+    );
+    assert_eq!(sets[0].card.formatted_name, "Li Na");
+
+    let photo = png(3000, 1000);
+    let card = json!({
+        "formatted_name": "李娜 Li Na",
+        "org": "名片科技", "title": "CTO",
+        "phones": [{"value": "+86 139 1000 2000", "kinds": ["cell"]}],
+        "emails": [{"value": "li.na@example.com"}],
+        "photo": {"kind": "inline", "mime": "image/png", "data": base64(&photo)},
+        "card_images": [{"kind": "inline", "mime": "image/png", "data": base64(&png(600, 350))}],
+    });
+    let response = app
+        .put(&session.token, "/api/v1/sets/1", &json!({ "card": card }))
+        .await;
+    assert_eq!(response.status(), 200);
+    let set: api::CardSet = response.json().await.expect("set");
+    assert_eq!(set.version, 2, "an edit raises the version");
+    let Some(mingpian_card::Media::Inline { data, mime }) = &set.card.photo else {
+        panic!("photo kept inline")
+    };
+    assert_eq!(mime.as_deref(), Some("image/png"));
+    assert_ne!(
+        data, &photo,
+        "the picture is re-encoded, never stored as uploaded"
+    );
+    let decoded = image::load_from_memory(data).expect("stored photo decodes");
+    assert_eq!(
+        (decoded.width(), decoded.height()),
+        (2048, 683),
+        "large pictures are scaled to 2048 px"
+    );
+
+    let not_image = json!({ "card": { "formatted_name": "X", "photo": {"kind": "inline", "mime": "image/png", "data": base64(b"<script>")} } });
+    assert_eq!(
+        app.put(&session.token, "/api/v1/sets/1", &not_image)
+            .await
+            .status(),
+        422,
+        "a fake picture is refused"
+    );
+    let too_big = json!({ "card": { "formatted_name": "X", "photo": {"kind": "inline", "data": base64(&vec![0u8; 5 * 1024 * 1024 + 1])} } });
+    assert_eq!(
+        app.put(&session.token, "/api/v1/sets/1", &too_big)
+            .await
+            .status(),
+        422,
+        "over 5 MB is refused"
+    );
+
+    let response = app.post(&session.token, "/api/v1/sets", &json!({ "card": { "formatted_name": "Li Na (personal)" }, "printed_fields": ["name"] })).await;
+    assert_eq!(response.status(), 201);
+    let second: api::CardSet = response.json().await.expect("set");
+    assert_eq!(second.set_no.get(), 2, "the next free set number");
+
+    let codes = app.codes(&session.token, 2).await;
+    let printed = mingpian_card::CardLink::parse(&codes.printed_url)
+        .expect("valid")
+        .expect("a link");
+    assert_eq!(printed.set_no.get(), 2);
+    assert_eq!(
+        printed.public_id, session.account.public_id,
+        "codes carry the user's public ID and the set number (claim 6)"
+    );
+    assert!(printed.token.is_none());
+    let live = mingpian_card::CardLink::parse(&codes.live_url)
+        .expect("valid")
+        .expect("a link");
+    assert!(live.token.is_some(), "the live code carries a token");
+    assert!(codes.live_expires_at > mingpian_cloud::store::now_ms());
+}
+
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Reads SSE events from a response until `count` cards arrived or `wait` passed.
+async fn read_events(
+    response: reqwest::Response,
+    count: usize,
+    wait: Duration,
+) -> Vec<api::InboxItem> {
+    let mut items = Vec::new();
+    let mut buffer = String::new();
+    let mut body = response.bytes_stream();
+    let deadline = tokio::time::Instant::now() + wait;
+    while items.len() < count {
+        let Ok(Some(chunk)) = tokio::time::timeout_at(deadline, body.next()).await else {
+            break;
+        };
+        buffer.push_str(&String::from_utf8_lossy(&chunk.expect("stream chunk")));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            for line in event.lines() {
+                if let Some(data) = line.strip_prefix("data:") {
+                    items.push(serde_json::from_str(data.trim()).expect("event is an inbox item"));
+                }
+            }
+        }
+    }
+    items
+}
+
+async fn live_code_exchange_gives_both_cards_and_streams_to_the_owner(app: &TestApp) {
+    let a = app.register("Alice Chen", "138 0000 0001").await;
+    let b = app.register("Bob Wang", "138 0000 0002").await;
+    // A shows the QR: the app holds the stream open.
+    let stream = app.get(&a.token, "/api/v1/inbox/stream").await;
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let listener = tokio::spawn(read_events(stream, 1, Duration::from_secs(10)));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let codes = app.codes(&a.token, 1).await;
+    let response = app
+        .exchange(&b.token, &codes.live_url, 1, "exchange-live-0001")
+        .await;
+    assert_eq!(response.status(), 200);
+    let exchange: api::Exchange = response.json().await.expect("exchange");
+    assert!(exchange.full, "a live code gives the whole card");
+    assert_eq!(exchange.card.formatted_name, "Alice Chen");
+    assert_eq!(
+        exchange.card.phones[0].value, "+8613800000001",
+        "the whole card includes the phone"
+    );
+    assert_eq!(exchange.owner, a.account.public_id);
+
+    let arrived = listener.await.expect("listener");
+    assert_eq!(
+        arrived.len(),
+        1,
+        "A's open stream received B's card without asking"
+    );
+    assert_eq!(arrived[0].card.formatted_name, "Bob Wang");
+    assert_eq!(arrived[0].from.as_ref(), Some(&b.account.public_id));
+    assert_eq!(arrived[0].exchange_id, Some(exchange.exchange_id));
+
+    // And the other way round: A scans B.
+    let codes_b = app.codes(&b.token, 1).await;
+    let response = app
+        .exchange(&a.token, &codes_b.live_url, 1, "exchange-live-0002")
+        .await;
+    assert_eq!(response.status(), 200);
+    let back: api::Exchange = response.json().await.expect("exchange");
+    assert_eq!(back.card.formatted_name, "Bob Wang");
+    let inbox_b = app.inbox(&b.token, 0).await;
+    assert_eq!(inbox_b.items.len(), 1, "B received A's card");
+    assert_eq!(inbox_b.items[0].card.formatted_name, "Alice Chen");
+
+    let own = app
+        .exchange(&a.token, &codes.live_url, 1, "exchange-own-0001")
+        .await;
+    assert_eq!(own.status(), 422, "scanning one's own code is refused");
+    let not_card = app
+        .exchange(
+            &a.token,
+            "https://example.com/hello",
+            1,
+            "exchange-bad-0001",
+        )
+        .await;
+    assert_eq!(not_card.status(), 422);
+    let body: api::ApiError = not_card.json().await.expect("error body");
+    assert_eq!(body.code, "invalid");
+    assert_eq!(body.message, "this is not a business card code");
+}
+
+async fn printed_code_shows_only_printed_fields_but_still_delivers(app: &TestApp) {
+    let a = app.register("Carol Liu", "138 0000 0003").await;
+    let b = app.register("Dan Zhao", "138 0000 0004").await;
+    let codes = app.codes(&a.token, 1).await;
+    let response = app
+        .exchange(&b.token, &codes.printed_url, 1, "exchange-printed-1")
+        .await;
+    assert_eq!(response.status(), 200);
+    let exchange: api::Exchange = response.json().await.expect("exchange");
+    assert!(!exchange.full);
+    assert_eq!(exchange.card.formatted_name, "Carol Liu");
+    assert!(
+        exchange.card.phones.is_empty(),
+        "a printed code does not show the mobile number by default"
+    );
+    assert_eq!(exchange.card.emails.len(), 1, "but does show the email");
+    let inbox = app.inbox(&a.token, 0).await;
+    assert_eq!(
+        inbox.items.len(),
+        1,
+        "the owner still receives the scanner's card"
+    );
+    assert_eq!(
+        inbox.items[0].card.phones[0].value, "+8613800000004",
+        "the scanner gives their whole card"
+    );
+
+    // An expired or forged live token counts as a printed code, not an error.
+    let forged = format!("{}?t=1.AAAAAAAAAAAAAAAAAAAAAA", codes.printed_url);
+    let response = app
+        .exchange(&b.token, &forged, 1, "exchange-forged-1")
+        .await;
+    let exchange: api::Exchange = response.json().await.expect("exchange");
+    assert!(!exchange.full, "a forged token gives only printed fields");
+}
+
+async fn retried_exchange_never_makes_two(app: &TestApp) {
+    let a = app.register("Eve Sun", "138 0000 0005").await;
+    let b = app.register("Frank Ma", "138 0000 0006").await;
+    let codes = app.codes(&a.token, 1).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let response = app
+            .exchange(&b.token, &codes.live_url, 1, "same-key-123456")
+            .await;
+        assert_eq!(response.status(), 200);
+        ids.push(
+            response
+                .json::<api::Exchange>()
+                .await
+                .expect("exchange")
+                .exchange_id,
+        );
+    }
+    // Concurrent retries too.
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let (client, url, token, live) = (app.client.clone(), app.url("/api/v1/exchanges"), b.token.clone(), codes.live_url.clone());
+            tokio::spawn(async move {
+                let r = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "scanned": live, "give_set": 1, "idempotency_key": "same-key-123456" }))
+                    .send()
+                    .await
+                    .expect("post");
+                r.json::<api::Exchange>().await.expect("exchange").exchange_id
+            })
+        })
+        .collect();
+    for task in tasks {
+        ids.push(task.await.expect("task"));
+    }
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "every retry answers the same exchange: {ids:?}"
+    );
+    assert_eq!(
+        app.inbox(&a.token, 0).await.items.len(),
+        1,
+        "the owner received the card once"
+    );
+}
+
+async fn inbox_catches_up_from_a_cursor(app: &TestApp) {
+    let owner = app.register("Grace Xu", "138 0000 0007").await;
+    let codes = app.codes(&owner.token, 1).await;
+    for i in 0..3 {
+        let scanner = app
+            .register(&format!("Scanner {i}"), &format!("138 0001 000{i}"))
+            .await;
+        assert_eq!(
+            app.exchange(
+                &scanner.token,
+                &codes.printed_url,
+                1,
+                &format!("catch-up-key-{i}")
+            )
+            .await
+            .status(),
+            200
+        );
+    }
+    let first = app.inbox(&owner.token, 0).await;
+    assert_eq!(first.items.len(), 3);
+    let names: Vec<_> = first
+        .items
+        .iter()
+        .map(|i| i.card.formatted_name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Scanner 0", "Scanner 1", "Scanner 2"],
+        "oldest first"
+    );
+    let again = app.inbox(&owner.token, first.next_cursor).await;
+    assert!(again.items.is_empty(), "nothing after the last cursor");
+    assert_eq!(again.next_cursor, first.next_cursor);
+    let middle = app.inbox(&owner.token, first.items[0].cursor).await;
+    assert_eq!(
+        middle.items.len(),
+        2,
+        "catching up from a cursor gives exactly what came after it"
+    );
+
+    // A stream opened after the fact replays from its cursor.
+    let stream = app
+        .get(
+            &owner.token,
+            &format!("/api/v1/inbox/stream?after={}", first.items[1].cursor),
+        )
+        .await;
+    let replay = read_events(stream, 1, Duration::from_secs(5)).await;
+    assert_eq!(replay.len(), 1);
+    assert_eq!(replay[0].card.formatted_name, "Scanner 2");
+}
+
+async fn rotated_code_answers_gone(app: &TestApp) {
+    let a = app.register("Henry Gao", "138 0000 0008").await;
+    let b = app.register("Ivy Hu", "138 0000 0009").await;
+    let old = app.codes(&a.token, 1).await;
+    let response = app
+        .post(&a.token, "/api/v1/sets/1/rotate", &json!({}))
+        .await;
+    assert_eq!(response.status(), 200);
+    let new: api::Codes = response.json().await.expect("codes");
+    assert_ne!(
+        new.printed_url, old.printed_url,
+        "rotation issues a new code"
+    );
+    let response = app
+        .exchange(&b.token, &old.printed_url, 1, "rotated-key-0001")
+        .await;
+    assert_eq!(response.status(), 410, "old printed codes answer 410 Gone");
+    assert_eq!(
+        app.client
+            .get(&old.printed_url)
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        410,
+        "and so does their web page"
+    );
+    assert_eq!(
+        app.exchange(&b.token, &new.printed_url, 1, "rotated-key-0002")
+            .await
+            .status(),
+        200
+    );
+    let unknown = old
+        .printed_url
+        .replace(a.account.public_id.as_str(), "AAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!(
+        app.exchange(&b.token, &unknown, 1, "rotated-key-0003")
+            .await
+            .status(),
+        404
+    );
+}
+
+async fn web_card_page_vcf_and_share_back(app: &TestApp) {
+    let a = app.register("Jack Lin", "138 0000 0010").await;
+    let codes = app.codes(&a.token, 1).await;
+    let page = app
+        .client
+        .get(&codes.printed_url)
+        .header("accept-language", "zh-CN,zh;q=0.9")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("default-src 'none'"),
+        "no scripts at all"
+    );
+    let html = page.text().await.expect("html");
+    assert!(html.contains("<h1>Jack Lin</h1>"), "shows the name");
+    assert!(
+        html.contains("保存到通讯录"),
+        "Chinese for a Chinese browser"
+    );
+    assert!(
+        !html.contains("+8613800000010"),
+        "a printed code's page does not show the mobile number"
+    );
+    let english = app
+        .client
+        .get(&codes.printed_url)
+        .header("accept-language", "en-US")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(english.contains("Save to contacts"));
+
+    let vcf = app
+        .client
+        .get(format!("{}.vcf", codes.printed_url))
+        .send()
+        .await
+        .expect("vcf");
+    assert_eq!(vcf.status(), 200);
+    assert!(
+        vcf.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/vcard")
+    );
+    let report = vcard::read(&vcf.bytes().await.expect("bytes"));
+    assert_eq!(report.cards.len(), 1);
+    assert_eq!(report.cards[0].formatted_name, "Jack Lin");
+
+    let live_vcf = app
+        .client
+        .get(codes.live_url.replace("/1?t=", "/1.vcf?t="))
+        .send()
+        .await
+        .expect("vcf")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(
+        vcard::read(&live_vcf).cards[0].phones[0].value,
+        "+8613800000010",
+        "the live code's download is the whole card"
+    );
+
+    let reply_url = format!("{}/reply", codes.printed_url);
+    let missing = app
+        .client
+        .post(&reply_url)
+        .form(&[("name", "No Contact")])
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(missing.status(), 422, "a reply needs a phone or email");
+    let sent = app
+        .client
+        .post(&reply_url)
+        .form(&[
+            ("name", "Kate Web"),
+            ("phone", "139 2222 3333"),
+            ("org", "Walk-in Ltd"),
+            ("note", "Met at the fair"),
+        ])
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(sent.status(), 200);
+    let inbox = app.inbox(&a.token, 0).await;
+    assert_eq!(
+        inbox.items.len(),
+        1,
+        "the web reply lands in the owner's inbox"
+    );
+    assert_eq!(inbox.items[0].via, api::InboxVia::Web);
+    assert_eq!(inbox.items[0].card.formatted_name, "Kate Web");
+    assert_eq!(inbox.items[0].card.org.as_deref(), Some("Walk-in Ltd"));
+}
+
+async fn card_fields_are_escaped_on_the_web_page(app: &TestApp) {
+    let a = app.register("Xss Tester", "138 0000 0011").await;
+    let payload = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
+    let card = json!({
+        "formatted_name": payload, "org": payload, "title": payload, "note": payload,
+        "emails": [{"value": payload}], "urls": [{"value": "javascript:alert(3)"}, {"value": payload}],
+        "addresses": [{"street": payload}], "socials": [{"service": payload, "value": payload}],
+    });
+    let printed = json!([
+        "name",
+        "org",
+        "title",
+        "emails",
+        "urls",
+        "addresses",
+        "socials",
+        "note"
+    ]);
+    assert_eq!(
+        app.put(
+            &a.token,
+            "/api/v1/sets/1",
+            &json!({ "card": card, "printed_fields": printed })
+        )
+        .await
+        .status(),
+        200
+    );
+    let codes = app.codes(&a.token, 1).await;
+    let html = app
+        .client
+        .get(&codes.printed_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        !html.contains("<script>alert"),
+        "no script element from card data"
+    );
+    assert!(
+        !html.contains("<img src=x"),
+        "no image element from card data"
+    );
+    assert!(!html.contains("href=\"javascript:"), "no script links");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the text is shown, escaped"
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429() {
+    let app = TestApp::spawn_with(Db::Sqlite, |c| c.rate_limit.auth_per_ip = 3)
+        .await
+        .expect("sqlite");
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = app
+            .client
+            .post(app.url("/api/v1/sessions"))
+            .json(&json!({ "login": "x", "password": "y" }))
+            .send()
+            .await
+            .expect("post");
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 429, 429],
+        "three attempts, then 429"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_deep_link_files() {
+    let app = TestApp::spawn_with(Db::Sqlite, |c| {
+        c.deep_links.apple_app_ids = vec!["ABCDE12345.cn.mingpian.app".into()];
+        c.deep_links.android_sha256_fingerprints = vec!["AA:BB".into()];
+    })
+    .await
+    .expect("sqlite");
+    let health: Value = app
+        .client
+        .get(app.url("/health"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(health, json!({ "status": "ok", "database": "sqlite" }));
+    let aasa: Value = app
+        .client
+        .get(app.url("/.well-known/apple-app-site-association"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        aasa["applinks"]["details"][0]["appIDs"][0],
+        "ABCDE12345.cn.mingpian.app"
+    );
+    assert_eq!(aasa["applinks"]["details"][0]["components"][0]["/"], "/c/*");
+    let links: Value = app
+        .client
+        .get(app.url("/.well-known/assetlinks.json"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(links[0]["target"]["package_name"], "cn.mingpian.app");
+    assert_eq!(links[0]["target"]["sha256_cert_fingerprints"][0], "AA:BB");
+    app.stop().await;
+}
