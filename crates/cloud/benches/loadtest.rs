@@ -62,7 +62,7 @@ async fn start_server(data_dir: &std::path::Path, database_url: Option<&str>, po
     if let Some(url) = database_url {
         command.args(["--database-url", url]);
     }
-    let child = command.spawn().expect("mingpian-cloud starts");
+    let mut child = command.spawn().expect("mingpian-cloud starts");
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     for _ in 0..200 {
@@ -76,6 +76,8 @@ async fn start_server(data_dir: &std::path::Path, database_url: Option<&str>, po
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("mingpian-cloud did not answer /health at {base}");
 }
 
