@@ -710,3 +710,36 @@ async fn health_and_deep_link_files() {
     assert_eq!(links[0]["target"]["sha256_cert_fingerprints"][0], "AA:BB");
     app.stop().await;
 }
+
+/// Behind a load balancer the owner's stream and the scanner's exchange may reach different
+/// instances: the delivery must cross between them (PostgreSQL LISTEN/NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_delivery_crosses_instances_on_postgres() {
+    let Some(first) = TestApp::spawn(Db::Postgres).await else {
+        return;
+    };
+    let second = first.second_instance().await;
+    let a = first.register("Owner Across", "138 0000 0020").await;
+    let b = second.register("Scanner Across", "138 0000 0021").await;
+    let stream = first.get(&a.token, "/api/v1/inbox/stream").await;
+    let listener = tokio::spawn(read_events(stream, 1, Duration::from_secs(10)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let codes = first.codes(&a.token, 1).await;
+    let scanned = codes.live_url.replace(&first.base, &second.base);
+    assert_eq!(
+        second
+            .exchange(&b.token, &scanned, 1, "across-instances-1")
+            .await
+            .status(),
+        200
+    );
+    let arrived = listener.await.expect("listener");
+    assert_eq!(
+        arrived.len(),
+        1,
+        "the stream on instance 1 received the exchange made on instance 2"
+    );
+    assert_eq!(arrived[0].card.formatted_name, "Scanner Across");
+    second.stop().await;
+    first.stop().await;
+}

@@ -30,6 +30,7 @@ pub struct TestApp {
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
     pg_database: Option<String>,
+    database_url: Option<String>,
 }
 
 fn admin_url() -> String {
@@ -100,7 +101,20 @@ impl TestApp {
         Some(Self::start(config, dir, pg_database).await)
     }
 
+    /// Another server on the same PostgreSQL database, as behind a load balancer. It does not
+    /// own the database: dropping it is left to the first instance.
+    pub async fn second_instance(&self) -> TestApp {
+        let url = self
+            .database_url
+            .clone()
+            .expect("a second instance needs PostgreSQL");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = test_config(Some(url), dir.path());
+        Self::start(config, dir, None).await
+    }
+
     async fn start(config: Config, dir: tempfile::TempDir, pg_database: Option<String>) -> TestApp {
+        let database_url = config.database_url.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("addr");
         let state = AppState::new(config, addr).await.expect("server starts");
@@ -127,6 +141,7 @@ impl TestApp {
             task: Some(task),
             _dir: dir,
             pg_database,
+            database_url,
         }
     }
 
