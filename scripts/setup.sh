@@ -7,7 +7,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # System packages: C toolchain for -sys crates, zbar (the QR comparison baseline), Python's pip.
-PACKAGES=(build-essential pkg-config zbar-tools python3-pip)
+PACKAGES=(build-essential pkg-config zbar-tools python3-pip postgresql-client)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
