@@ -48,29 +48,15 @@ async fn accounts_log_in_by_name_phone_or_email_and_manage_devices(app: &TestApp
     );
 
     for login in ["zhang wei", "+86 138-0013-8000", "ZHANG.WEI@example.com"] {
-        let response = app
-            .client
-            .post(app.url("/api/v1/sessions"))
-            .json(&json!({ "login": login, "password": "correct horse battery", "device_name": "tablet" }))
-            .send()
-            .await
-            .expect("login");
+        let response = app.login(json!({ "login": login, "password": "correct horse battery", "device_name": "tablet" })).await;
         assert_eq!(response.status(), 200, "log in with {login:?}");
     }
     let wrong_password = app
-        .client
-        .post(app.url("/api/v1/sessions"))
-        .json(&json!({ "login": "zhang wei", "password": "wrong password" }))
-        .send()
-        .await
-        .expect("login");
+        .login(json!({ "login": "zhang wei", "password": "wrong password" }))
+        .await;
     let unknown_account = app
-        .client
-        .post(app.url("/api/v1/sessions"))
-        .json(&json!({ "login": "nobody here", "password": "wrong password" }))
-        .send()
-        .await
-        .expect("login");
+        .login(json!({ "login": "nobody here", "password": "wrong password" }))
+        .await;
     assert_eq!(wrong_password.status(), 401);
     assert_eq!(unknown_account.status(), 401);
     let (a, b): (Value, Value) = (
@@ -648,13 +634,7 @@ async fn rate_limit_answers_429() {
         .expect("sqlite");
     let mut statuses = Vec::new();
     for _ in 0..5 {
-        let r = app
-            .client
-            .post(app.url("/api/v1/sessions"))
-            .json(&json!({ "login": "x", "password": "y" }))
-            .send()
-            .await
-            .expect("post");
+        let r = app.login(json!({ "login": "x", "password": "y" })).await;
         statuses.push(r.status().as_u16());
     }
     assert_eq!(
@@ -673,39 +653,17 @@ async fn health_and_deep_link_files() {
     })
     .await
     .expect("sqlite");
-    let health: Value = app
-        .client
-        .get(app.url("/health"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let health: Value = app.get_json("/health").await;
     assert_eq!(health, json!({ "status": "ok", "database": "sqlite" }));
     let aasa: Value = app
-        .client
-        .get(app.url("/.well-known/apple-app-site-association"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+        .get_json("/.well-known/apple-app-site-association")
+        .await;
     assert_eq!(
         aasa["applinks"]["details"][0]["appIDs"][0],
         "ABCDE12345.cn.mingpian.app"
     );
     assert_eq!(aasa["applinks"]["details"][0]["components"][0]["/"], "/c/*");
-    let links: Value = app
-        .client
-        .get(app.url("/.well-known/assetlinks.json"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let links: Value = app.get_json("/.well-known/assetlinks.json").await;
     assert_eq!(links[0]["target"]["package_name"], "cn.mingpian.app");
     assert_eq!(links[0]["target"]["sha256_cert_fingerprints"][0], "AA:BB");
     app.stop().await;

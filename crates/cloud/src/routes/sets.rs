@@ -45,65 +45,44 @@ pub fn to_api(record: &SetRecord) -> ApiResult<api::CardSet> {
 
 /// The card as a printed code shows it: only the fields its owner chose.
 pub fn printed_view(card: &Card, fields: &[CardField]) -> Card {
+    fn keep<T: Clone>(shown: bool, value: &Option<T>) -> Option<T> {
+        value.clone().filter(|_| shown)
+    }
+    fn list<T: Clone>(shown: bool, items: &[T]) -> Vec<T> {
+        if shown { items.to_vec() } else { Vec::new() }
+    }
     let has = |f: CardField| fields.contains(&f);
+    let (name, org, title) = (
+        has(CardField::Name),
+        has(CardField::Org),
+        has(CardField::Title),
+    );
     Card {
         uid: card.uid.clone(),
         revision: card.revision.clone(),
-        formatted_name: if has(CardField::Name) {
+        formatted_name: if name {
             card.formatted_name.clone()
         } else {
             String::new()
         },
-        name: card.name.clone().filter(|_| has(CardField::Name)),
-        phonetic: card.phonetic.clone().filter(|_| has(CardField::Name)),
-        nicknames: if has(CardField::Name) {
-            card.nicknames.clone()
-        } else {
-            Vec::new()
-        },
-        org: card.org.clone().filter(|_| has(CardField::Org)),
-        departments: if has(CardField::Org) {
-            card.departments.clone()
-        } else {
-            Vec::new()
-        },
-        title: card.title.clone().filter(|_| has(CardField::Title)),
-        role: card.role.clone().filter(|_| has(CardField::Title)),
-        phones: if has(CardField::Phones) {
-            card.phones.clone()
-        } else {
-            Vec::new()
-        },
-        emails: if has(CardField::Emails) {
-            card.emails.clone()
-        } else {
-            Vec::new()
-        },
-        addresses: if has(CardField::Addresses) {
-            card.addresses.clone()
-        } else {
-            Vec::new()
-        },
-        urls: if has(CardField::Urls) {
-            card.urls.clone()
-        } else {
-            Vec::new()
-        },
-        socials: if has(CardField::Socials) {
-            card.socials.clone()
-        } else {
-            Vec::new()
-        },
-        note: card.note.clone().filter(|_| has(CardField::Note)),
-        birthday: card.birthday.clone().filter(|_| has(CardField::Birthday)),
+        name: keep(name, &card.name),
+        phonetic: keep(name, &card.phonetic),
+        nicknames: list(name, &card.nicknames),
+        org: keep(org, &card.org),
+        departments: list(org, &card.departments),
+        title: keep(title, &card.title),
+        role: keep(title, &card.role),
+        phones: list(has(CardField::Phones), &card.phones),
+        emails: list(has(CardField::Emails), &card.emails),
+        addresses: list(has(CardField::Addresses), &card.addresses),
+        urls: list(has(CardField::Urls), &card.urls),
+        socials: list(has(CardField::Socials), &card.socials),
+        note: keep(has(CardField::Note), &card.note),
+        birthday: keep(has(CardField::Birthday), &card.birthday),
         categories: Vec::new(),
-        photo: card.photo.clone().filter(|_| has(CardField::Photo)),
-        logo: card.logo.clone().filter(|_| has(CardField::Logo)),
-        card_images: if has(CardField::CardImages) {
-            card.card_images.clone()
-        } else {
-            Vec::new()
-        },
+        photo: keep(has(CardField::Photo), &card.photo),
+        logo: keep(has(CardField::Logo), &card.logo),
+        card_images: list(has(CardField::CardImages), &card.card_images),
         extra: Vec::new(),
     }
 }

@@ -167,6 +167,22 @@ impl TestApp {
         response.json().await.expect("session JSON")
     }
 
+    /// An unauthenticated GET answered with JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.client.get(self.url(path)).send().await.expect("GET");
+        response.json().await.expect("JSON body")
+    }
+
+    /// `POST /api/v1/sessions` with `body`.
+    pub async fn login(&self, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/sessions"))
+            .json(&body)
+            .send()
+            .await
+            .expect("log in")
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
