@@ -190,3 +190,64 @@ pub struct ApiError {
     /// For people; never branch on it.
     pub message: String,
 }
+
+/// One wallet record as the cloud keeps it for sync, backup and restore (claim 7).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SyncRecord {
+    /// `contact`, `card`, `note`, `tag`, `exchange`...: the wallet decides.
+    pub kind: String,
+    /// The wallet's own id for the record (a UUID).
+    pub id: String,
+    /// Assigned by the cloud; increases with every accepted change; also the pull cursor.
+    pub version: i64,
+    /// When the device made the change (Unix milliseconds, device clock).
+    pub modified_at: i64,
+    /// Which device made it.
+    pub device: String,
+    pub deleted: bool,
+    pub data: serde_json::Value,
+}
+
+/// A change a device pushes. `base_version` is the version the device last saw (0: new record).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RecordChange {
+    pub kind: String,
+    pub id: String,
+    #[serde(default)]
+    pub base_version: i64,
+    pub modified_at: i64,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+/// `POST /api/v1/sync`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SyncPush {
+    pub changes: Vec<RecordChange>,
+}
+
+/// For each pushed change, in order: the record as it now stands, and whether the change won.
+/// A change made from an outdated version loses to the stored one when the stored one is newer
+/// by (modified_at, device); either way every device converges on the same record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SyncPushResult {
+    pub results: Vec<SyncOutcome>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SyncOutcome {
+    pub record: SyncRecord,
+    pub accepted: bool,
+}
+
+/// `GET /api/v1/sync?after={cursor}`: every record changed after the cursor, oldest change first.
+/// From 0, it is the whole wallet: a new device restores from it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SyncPage {
+    pub records: Vec<SyncRecord>,
+    pub next_cursor: i64,
+    /// More records wait after `next_cursor`.
+    pub more: bool,
+}

@@ -23,6 +23,8 @@ on_both_backends!(
     rotated_code_answers_gone,
     web_card_page_vcf_and_share_back,
     card_fields_are_escaped_on_the_web_page,
+    concurrent_edits_from_two_devices_resolve_the_same_either_way,
+    a_new_device_restores_the_whole_wallet,
 );
 
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -700,4 +702,141 @@ async fn live_delivery_crosses_instances_on_postgres() {
     assert_eq!(arrived[0].card.formatted_name, "Scanner Across");
     second.stop().await;
     first.stop().await;
+}
+
+async fn second_device(app: &TestApp, login: &str) -> String {
+    let response = app
+        .login(
+            json!({ "login": login, "password": "correct horse battery", "device_name": "second" }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    response
+        .json::<api::Session>()
+        .await
+        .expect("session")
+        .token
+}
+
+async fn push(app: &TestApp, token: &str, changes: Value) -> api::SyncPushResult {
+    let response = app
+        .post(token, "/api/v1/sync", &json!({ "changes": changes }))
+        .await;
+    assert_eq!(
+        response.status(),
+        200,
+        "push: {}",
+        response.text().await.unwrap_or_default()
+    );
+    response.json().await.expect("push result")
+}
+
+async fn pull_all(app: &TestApp, token: &str, after: i64) -> Vec<api::SyncRecord> {
+    let mut records = Vec::new();
+    let mut cursor = after;
+    loop {
+        let page: api::SyncPage = app
+            .get(token, &format!("/api/v1/sync?after={cursor}&limit=2"))
+            .await
+            .json()
+            .await
+            .expect("page");
+        records.extend(page.records);
+        cursor = page.next_cursor;
+        if !page.more {
+            break;
+        }
+    }
+    records
+}
+
+async fn concurrent_edits_from_two_devices_resolve_the_same_either_way(app: &TestApp) {
+    for (round, x_first) in [(0, true), (1, false)] {
+        let name = format!("Sync Owner {round}");
+        let session = app.register(&name, &format!("138 0000 01{round}0")).await;
+        let x = session.token.clone();
+        let y = second_device(app, &name).await;
+        let created = push(
+            app,
+            &x,
+            json!([{ "kind": "note", "id": "n1", "modified_at": 1000, "data": {"text": "first"} }]),
+        )
+        .await;
+        let base = created.results[0].record.version;
+        // Both devices edit from the same base: X at t=2000, Y later at t=3000.
+        let edit_x = json!([{ "kind": "note", "id": "n1", "base_version": base, "modified_at": 2000, "data": {"text": "from X"} }]);
+        let edit_y = json!([{ "kind": "note", "id": "n1", "base_version": base, "modified_at": 3000, "data": {"text": "from Y"} }]);
+        let (first, second) = if x_first {
+            ((&x, &edit_x), (&y, &edit_y))
+        } else {
+            ((&y, &edit_y), (&x, &edit_x))
+        };
+        let r1 = push(app, first.0, first.1.clone()).await;
+        let r2 = push(app, second.0, second.1.clone()).await;
+        assert!(
+            r1.results[0].accepted,
+            "the first push from the current version is taken"
+        );
+        assert_eq!(
+            r2.results[0].accepted, x_first,
+            "the second wins only if it is the later edit"
+        );
+        for token in [&x, &y] {
+            let records = pull_all(app, token, 0).await;
+            assert_eq!(records.len(), 1);
+            assert_eq!(
+                records[0].data,
+                json!({"text": "from Y"}),
+                "round {round}: every device converges on the later edit"
+            );
+        }
+    }
+}
+
+async fn a_new_device_restores_the_whole_wallet(app: &TestApp) {
+    let session = app.register("Restore Owner", "138 0000 0200").await;
+    let contacts: Vec<Value> = (0..5)
+        .map(|i| json!({ "kind": "contact", "id": format!("c{i}"), "modified_at": 1000 + i, "data": {"name": format!("联系人 {i}"), "phones": ["+8613800000000"]} }))
+        .collect();
+    push(app, &session.token, Value::Array(contacts)).await;
+    push(
+        app,
+        &session.token,
+        json!([{ "kind": "tag", "id": "t1", "modified_at": 5000, "data": {"name": "客户"} }]),
+    )
+    .await;
+    let c2 = pull_all(app, &session.token, 0)
+        .await
+        .into_iter()
+        .find(|r| r.id == "c2")
+        .expect("c2");
+    push(app, &session.token, json!([{ "kind": "contact", "id": "c2", "base_version": c2.version, "modified_at": 6000, "deleted": true }])).await;
+
+    // The phone is lost; a new one logs in and pulls from the beginning.
+    let fresh = second_device(app, "Restore Owner").await;
+    let restored = pull_all(app, &fresh, 0).await;
+    let live: Vec<&str> = restored
+        .iter()
+        .filter(|r| !r.deleted)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(live.len(), 5, "four contacts and a tag: {live:?}");
+    assert!(
+        restored.iter().any(|r| r.id == "c2" && r.deleted),
+        "the deletion is restored too, as a tombstone"
+    );
+    assert_eq!(
+        restored.iter().find(|r| r.id == "c0").expect("c0").data["name"],
+        "联系人 0"
+    );
+    let cursor = restored.iter().map(|r| r.version).max().expect("records");
+    assert!(
+        pull_all(app, &fresh, cursor).await.is_empty(),
+        "nothing after the last cursor"
+    );
+    let other = app.register("Someone Else Sync", "138 0000 0201").await;
+    assert!(
+        pull_all(app, &other.token, 0).await.is_empty(),
+        "accounts never see each other's records"
+    );
 }

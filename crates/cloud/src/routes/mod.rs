@@ -5,6 +5,7 @@ pub mod exchange;
 pub mod inbox;
 pub mod limit;
 pub mod sets;
+pub mod sync;
 pub mod web;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sets::router())
         .merge(exchange::router())
         .merge(inbox::router())
+        .merge(sync::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::per_ip_api,

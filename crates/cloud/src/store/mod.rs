@@ -12,6 +12,7 @@
 mod accounts;
 mod exchanges;
 mod sets;
+mod sync;
 
 use std::path::Path;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use tokio::sync::{Mutex, MutexGuard};
 pub use accounts::{DeviceRecord, NewUser, UserRecord};
 pub use exchanges::{ExchangeOutcome, InboxRecord, NewExchange};
 pub use sets::{CodeState, SetRecord};
+pub use sync::{Change, RecordRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

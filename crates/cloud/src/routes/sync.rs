@@ -1,0 +1,135 @@
+//! Wallet sync, backup and restore (claim 7): devices push their changes and pull everyone
+//! else's by cursor; a new device pulls from 0 and has the whole wallet back.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use mingpian_card::api;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{Change, RecordRow};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/sync", get(pull).post(push))
+}
+
+const MAX_CHANGES: usize = 1000;
+const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+fn to_api(row: RecordRow) -> ApiResult<api::SyncRecord> {
+    Ok(api::SyncRecord {
+        kind: row.kind,
+        id: row.id,
+        version: row.version,
+        modified_at: row.modified_at,
+        device: row.device,
+        deleted: row.deleted,
+        data: serde_json::from_str(&row.data)?,
+    })
+}
+
+async fn push(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(push): Json<api::SyncPush>,
+) -> ApiResult<Json<api::SyncPushResult>> {
+    if push.changes.len() > MAX_CHANGES {
+        return Err(ApiError::Invalid(format!(
+            "push at most {MAX_CHANGES} changes at a time"
+        )));
+    }
+    let mut changes = Vec::with_capacity(push.changes.len());
+    for change in push.changes {
+        let kind_ok = (1..=32).contains(&change.kind.len())
+            && change
+                .kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_');
+        if !kind_ok {
+            return Err(ApiError::Invalid(format!(
+                "record kind {:?} must be 1–32 lower-case letters",
+                change.kind
+            )));
+        }
+        if !(1..=128).contains(&change.id.len()) {
+            return Err(ApiError::Invalid(
+                "record ids are 1 to 128 characters".into(),
+            ));
+        }
+        if change.base_version < 0 {
+            return Err(ApiError::Invalid(
+                "base_version must not be negative".into(),
+            ));
+        }
+        let data = serde_json::to_string(&change.data)?;
+        if data.len() > MAX_RECORD_BYTES {
+            return Err(ApiError::Invalid(format!(
+                "record {} is larger than 1 MB",
+                change.id
+            )));
+        }
+        changes.push(Change {
+            kind: change.kind,
+            id: change.id,
+            base_version: change.base_version,
+            modified_at: change.modified_at,
+            device: format!("device-{}", caller.device_id),
+            deleted: change.deleted,
+            data,
+        });
+    }
+    let results = state.store.push_records(caller.user_id, &changes).await?;
+    Ok(Json(api::SyncPushResult {
+        results: results
+            .into_iter()
+            .map(|(row, accepted)| {
+                Ok(api::SyncOutcome {
+                    record: to_api(row)?,
+                    accepted,
+                })
+            })
+            .collect::<ApiResult<_>>()?,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct PullQuery {
+    #[serde(default)]
+    after: i64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    500
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PullQuery>,
+) -> ApiResult<Json<api::SyncPage>> {
+    if q.after < 0 {
+        return Err(ApiError::Invalid("after must not be negative".into()));
+    }
+    let limit = q.limit.clamp(1, 1000);
+    let rows = state
+        .store
+        .pull_records(caller.user_id, q.after, limit + 1)
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let records: Vec<api::SyncRecord> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(to_api)
+        .collect::<ApiResult<_>>()?;
+    let next_cursor = records.last().map_or(q.after, |r| r.version);
+    Ok(Json(api::SyncPage {
+        records,
+        next_cursor,
+        more,
+    }))
+}
