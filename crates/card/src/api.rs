@@ -149,6 +149,8 @@ pub struct Exchange {
     pub full: bool,
     pub owner: PublicId,
     pub owner_set: CardSetNo,
+    /// The owner's set version this card is; ask `POST /api/v1/cards/updates` for newer ones.
+    pub version: i64,
     pub created_at: i64,
 }
 
@@ -161,6 +163,9 @@ pub struct InboxItem {
     /// The sender's public ID when they have an account.
     pub from: Option<PublicId>,
     pub exchange_id: Option<i64>,
+    /// The sender's set and its version, for cards that came from an account.
+    pub from_set: Option<CardSetNo>,
+    pub version: Option<i64>,
     pub via: InboxVia,
     pub place: Option<String>,
     pub received_at: i64,
@@ -250,4 +255,29 @@ pub struct SyncPage {
     pub next_cursor: i64,
     /// More records wait after `next_cursor`.
     pub more: bool,
+}
+
+/// A card the wallet holds, by its owner's set and the version it has.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HeldCard {
+    pub owner: PublicId,
+    pub set_no: CardSetNo,
+    pub version: i64,
+}
+
+/// `POST /api/v1/cards/updates`: which of these cards changed since.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CardUpdatesRequest {
+    pub held: Vec<HeldCard>,
+}
+
+/// A newer version of a held card: whole if the holder ever received it whole, else its printed
+/// fields. Cards the caller never received through an exchange are never answered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CardUpdate {
+    pub owner: PublicId,
+    pub set_no: CardSetNo,
+    pub version: i64,
+    pub card: Card,
+    pub full: bool,
 }

@@ -25,6 +25,7 @@ on_both_backends!(
     card_fields_are_escaped_on_the_web_page,
     concurrent_edits_from_two_devices_resolve_the_same_either_way,
     a_new_device_restores_the_whole_wallet,
+    holders_get_the_new_version_after_the_owner_edits,
 );
 
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -839,4 +840,68 @@ async fn a_new_device_restores_the_whole_wallet(app: &TestApp) {
         pull_all(app, &other.token, 0).await.is_empty(),
         "accounts never see each other's records"
     );
+}
+
+async fn updates(app: &TestApp, token: &str, held: Value) -> Vec<api::CardUpdate> {
+    let response = app
+        .post(token, "/api/v1/cards/updates", &json!({ "held": held }))
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("updates")
+}
+
+async fn holders_get_the_new_version_after_the_owner_edits(app: &TestApp) {
+    let a = app.register("Living Owner", "138 0000 0300").await;
+    let b = app.register("Living Holder", "138 0000 0301").await;
+    let c = app.register("Living Stranger", "138 0000 0302").await;
+    let codes = app.codes(&a.token, 1).await;
+    let exchange: api::Exchange = app
+        .exchange(&b.token, &codes.live_url, 1, "living-card-0001")
+        .await
+        .json()
+        .await
+        .expect("exchange");
+    let held = json!([{ "owner": a.account.public_id, "set_no": 1, "version": exchange.version }]);
+    assert!(
+        updates(app, &b.token, held.clone()).await.is_empty(),
+        "nothing new yet"
+    );
+
+    let edited = json!({ "card": { "formatted_name": "Living Owner", "title": "New Title", "phones": [{"value": "+8613800000300"}] } });
+    assert_eq!(
+        app.put(&a.token, "/api/v1/sets/1", &edited).await.status(),
+        200
+    );
+    let news = updates(app, &b.token, held.clone()).await;
+    assert_eq!(news.len(), 1, "the holder learns of the edit");
+    assert_eq!(news[0].card.title.as_deref(), Some("New Title"));
+    assert!(
+        news[0].full,
+        "received whole through a live code, so updated whole"
+    );
+    assert_eq!(news[0].card.phones.len(), 1);
+    assert!(news[0].version > exchange.version);
+    assert!(
+        updates(app, &c.token, held).await.is_empty(),
+        "someone who never received the card learns nothing"
+    );
+
+    // The owner holds the scanner's card too, and sees its edits.
+    let inbox = app.inbox(&a.token, 0).await;
+    let item = &inbox.items[0];
+    let from_b = json!([{ "owner": b.account.public_id, "set_no": item.from_set.expect("set"), "version": item.version.expect("version") }]);
+    assert!(updates(app, &a.token, from_b.clone()).await.is_empty());
+    assert_eq!(
+        app.put(
+            &b.token,
+            "/api/v1/sets/1",
+            &json!({ "card": { "formatted_name": "Living Holder", "org": "New Co" } })
+        )
+        .await
+        .status(),
+        200
+    );
+    let news = updates(app, &a.token, from_b).await;
+    assert_eq!(news.len(), 1);
+    assert_eq!(news[0].card.org.as_deref(), Some("New Co"));
 }

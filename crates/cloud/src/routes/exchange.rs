@@ -85,6 +85,7 @@ async fn exchange(
     let owner_public =
         PublicId::parse(&owner.public_id).map_err(|e| ApiError::Internal(e.into()))?;
     let owner_set_no = link.set_no;
+    let owner_version = owner_set.version;
     let response = move |exchange_id: i64, created_at: i64| {
         serde_json::to_string(&api::Exchange {
             exchange_id,
@@ -92,6 +93,7 @@ async fn exchange(
             full,
             owner: owner_public.clone(),
             owner_set: owner_set_no,
+            version: owner_version,
             created_at,
         })
         .unwrap_or_default()
@@ -109,6 +111,8 @@ async fn exchange(
             owner_id: owner_set.user_id,
             owner_set_no: owner_set.set_no,
             scanner_set_no: scanner_set.set_no,
+            owner_version: owner_set.version,
+            scanner_version: scanner_set.version,
             idempotency_key: key,
             full_card: full,
             place: place.as_deref(),

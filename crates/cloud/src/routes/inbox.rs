@@ -10,8 +10,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::Stream;
-use mingpian_card::PublicId;
 use mingpian_card::api::{self, InboxVia};
+use mingpian_card::{CardSetNo, PublicId};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -47,6 +47,10 @@ fn to_api(record: InboxRecord) -> ApiResult<api::InboxItem> {
             .as_deref()
             .and_then(|p| PublicId::parse(p).ok()),
         exchange_id: record.exchange_id,
+        from_set: record
+            .from_set_no
+            .and_then(|n| CardSetNo::new(n as u32).ok()),
+        version: record.from_version,
         via: if record.via == "web" {
             InboxVia::Web
         } else {

@@ -1,6 +1,7 @@
 //! HTTP routes, one module per area, each with its own `router()`.
 
 pub mod accounts;
+pub mod cards;
 pub mod exchange;
 pub mod inbox;
 pub mod limit;
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .merge(exchange::router())
         .merge(inbox::router())
         .merge(sync::router())
+        .merge(cards::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::per_ip_api,

@@ -11,6 +11,8 @@ pub struct NewExchange<'a> {
     pub owner_id: i64,
     pub owner_set_no: i64,
     pub scanner_set_no: i64,
+    pub owner_version: i64,
+    pub scanner_version: i64,
     pub idempotency_key: &'a str,
     pub full_card: bool,
     pub place: Option<&'a str>,
@@ -44,6 +46,8 @@ pub struct InboxRecord {
     pub card_json: String,
     pub from_public_id: Option<String>,
     pub exchange_id: Option<i64>,
+    pub from_set_no: Option<i64>,
+    pub from_version: Option<i64>,
     pub via: String,
     pub place: Option<String>,
     pub created_at: i64,
@@ -68,7 +72,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO exchanges (scanner_id, owner_id, owner_set_no, scanner_set_no, idempotency_key, full_card, \
-               place, response_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8) \
+               place, response_json, created_at, owner_version) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9) \
              ON CONFLICT (scanner_id, idempotency_key) DO NOTHING RETURNING id",
         )
         .bind(new.scanner_id)
@@ -79,6 +83,7 @@ impl Store {
         .bind(i64::from(new.full_card))
         .bind(new.place)
         .bind(now)
+        .bind(new.owner_version)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(exchange_id) = inserted else {
@@ -99,8 +104,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO inbox (user_id, exchange_id, from_user_id, card_json, via, place, created_at) \
-             VALUES ($1, $2, $3, $4, 'exchange', $5, $6)",
+            "INSERT INTO inbox (user_id, exchange_id, from_user_id, card_json, via, place, created_at, \
+               from_set_no, from_version) VALUES ($1, $2, $3, $4, 'exchange', $5, $6, $7, $8)",
         )
         .bind(new.owner_id)
         .bind(exchange_id)
@@ -108,6 +113,8 @@ impl Store {
         .bind(new.scanner_card_json)
         .bind(new.place)
         .bind(now)
+        .bind(new.scanner_set_no)
+        .bind(new.scanner_version)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -149,7 +156,8 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<InboxRecord>> {
         let rows = sqlx::query(
-            "SELECT i.id, i.card_json, u.public_id, i.exchange_id, i.via, i.place, i.created_at FROM inbox i \
+            "SELECT i.id, i.card_json, u.public_id, i.exchange_id, i.from_set_no, i.from_version, i.via, i.place, \
+               i.created_at FROM inbox i \
              LEFT JOIN users u ON u.id = i.from_user_id WHERE i.user_id = $1 AND i.id > $2 ORDER BY i.id LIMIT $3",
         )
         .bind(user_id)
@@ -164,6 +172,8 @@ impl Store {
                     card_json: r.try_get("card_json")?,
                     from_public_id: r.try_get("public_id")?,
                     exchange_id: r.try_get("exchange_id")?,
+                    from_set_no: r.try_get("from_set_no")?,
+                    from_version: r.try_get("from_version")?,
                     via: r.try_get("via")?,
                     place: r.try_get("place")?,
                     created_at: r.try_get("created_at")?,
@@ -184,5 +194,45 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok((scanned, owned))
+    }
+}
+
+impl Store {
+    /// The current version of `owner_public_id`'s set `set_no` if `holder_id` received it in an
+    /// exchange, and whether whole: as the scanner of a live code, or as the owner of a code the
+    /// other person scanned (they gave the set whole). The latest of those exchanges decides.
+    pub async fn held_set(
+        &self,
+        holder_id: i64,
+        owner_public_id: &str,
+        set_no: i64,
+    ) -> StoreResult<Option<(super::SetRecord, bool)>> {
+        let row = sqlx::query(
+            "SELECT s.user_id, s.set_no, s.card_json, s.printed_fields, s.version, s.updated_at, \
+               MAX(CASE WHEN x.scanner_id = $1 THEN x.full_card ELSE 1 END) AS full_card \
+             FROM users o JOIN card_sets s ON s.user_id = o.id AND s.set_no = $3 \
+             JOIN exchanges x ON (x.scanner_id = $1 AND x.owner_id = o.id AND x.owner_set_no = $3) \
+                              OR (x.owner_id = $1 AND x.scanner_id = o.id AND x.scanner_set_no = $3) \
+             WHERE o.public_id = $2 \
+             GROUP BY s.user_id, s.set_no, s.card_json, s.printed_fields, s.version, s.updated_at",
+        )
+        .bind(holder_id)
+        .bind(owner_public_id)
+        .bind(set_no)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let full: i64 = row.try_get("full_card")?;
+        Ok(Some((
+            super::SetRecord {
+                user_id: row.try_get("user_id")?,
+                set_no: row.try_get("set_no")?,
+                card_json: row.try_get("card_json")?,
+                printed_json: row.try_get("printed_fields")?,
+                version: row.try_get("version")?,
+                updated_at: row.try_get("updated_at")?,
+            },
+            full != 0,
+        )))
     }
 }

@@ -1,0 +1,60 @@
+//! Living cards: when an owner edits a set, everyone holding that card gets the new version the
+//! next time their wallet asks.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use mingpian_card::Card;
+use mingpian_card::api::{self, CardField};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::sets::printed_view;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/cards/updates", post(updates))
+}
+
+const MAX_HELD: usize = 5000;
+
+async fn updates(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<api::CardUpdatesRequest>,
+) -> ApiResult<Json<Vec<api::CardUpdate>>> {
+    if request.held.len() > MAX_HELD {
+        return Err(ApiError::Invalid(format!(
+            "ask about at most {MAX_HELD} cards at a time"
+        )));
+    }
+    let mut out = Vec::new();
+    for held in request.held {
+        let found = state
+            .store
+            .held_set(
+                caller.user_id,
+                held.owner.as_str(),
+                i64::from(held.set_no.get()),
+            )
+            .await?;
+        let Some((set, full)) = found.filter(|(set, _)| set.version > held.version) else {
+            continue;
+        };
+        let card: Card = serde_json::from_str(&set.card_json)?;
+        let card = if full {
+            card
+        } else {
+            let fields: Vec<CardField> = serde_json::from_str(&set.printed_json)?;
+            printed_view(&card, &fields)
+        };
+        out.push(api::CardUpdate {
+            owner: held.owner,
+            set_no: held.set_no,
+            version: set.version,
+            card,
+            full,
+        });
+    }
+    Ok(Json(out))
+}
