@@ -12,6 +12,7 @@ use crate::qr::{CardSetNo, PublicId};
 
 /// `POST /api/v1/accounts`: a new account and this device's token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     /// Display and login name.
     pub name: String,
@@ -27,6 +28,7 @@ pub struct RegisterRequest {
 
 /// `POST /api/v1/sessions`: log in with a name, phone or email.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub login: String,
     pub password: String,
@@ -36,6 +38,7 @@ pub struct LoginRequest {
 
 /// A device's bearer token (shown once) and who it belongs to.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub token: String,
     pub device_id: i64,
@@ -43,6 +46,7 @@ pub struct Session {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     pub public_id: PublicId,
     pub name: String,
@@ -52,6 +56,7 @@ pub struct Account {
 
 /// One logged-in device, as `GET /api/v1/devices` lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {
     pub id: i64,
     pub name: String,
@@ -64,6 +69,7 @@ pub struct Device {
 
 /// Fields a printed code may show. A live code shows the whole card.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CardField {
     Name,
@@ -98,6 +104,7 @@ impl CardField {
 
 /// `PUT /api/v1/sets/{n}` and `POST /api/v1/sets`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CardSetInput {
     pub card: Card,
     /// `None`: [`CardField::PRINTED_DEFAULT`].
@@ -107,6 +114,7 @@ pub struct CardSetInput {
 
 /// One of the owner's card sets (claim 3: vCard fields, card images, avatar).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CardSet {
     pub set_no: CardSetNo,
     pub card: Card,
@@ -118,6 +126,7 @@ pub struct CardSet {
 
 /// `GET /api/v1/sets/{n}/code`: what to draw as QR codes for a set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Codes {
     /// Stable until rotated; shows the printed fields.
     pub printed_url: String,
@@ -129,6 +138,7 @@ pub struct Codes {
 
 /// `POST /api/v1/exchanges`: B scanned A's code and gives one of B's sets in return.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExchangeRequest {
     /// The scanned text (a card URL).
     pub scanned: String,
@@ -142,6 +152,7 @@ pub struct ExchangeRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Exchange {
     pub exchange_id: i64,
     /// The code owner's card: whole for a live code, the printed fields for a printed one.
@@ -156,6 +167,7 @@ pub struct Exchange {
 
 /// A card that arrived for the user: through an exchange, or from the web page's reply form.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InboxItem {
     /// Position in the user's inbox; ask for items after it to catch up.
     pub cursor: i64,
@@ -172,6 +184,7 @@ pub struct InboxItem {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InboxVia {
     Exchange,
@@ -180,6 +193,7 @@ pub enum InboxVia {
 
 /// `GET /api/v1/inbox?after={cursor}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InboxPage {
     pub items: Vec<InboxItem>,
     /// Pass as `after` for the next page; equal to the request's `after` when nothing is new.
@@ -188,6 +202,7 @@ pub struct InboxPage {
 
 /// Every error body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Stable, machine-readable: `unauthorized`, `not_found`, `gone`, `conflict`, `invalid`,
     /// `rate_limited`, `too_large`, `internal`.
@@ -198,6 +213,7 @@ pub struct ApiError {
 
 /// One wallet record as the cloud keeps it for sync, backup and restore (claim 7).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncRecord {
     /// `contact`, `card`, `note`, `tag`, `exchange`...: the wallet decides.
     pub kind: String,
@@ -210,11 +226,13 @@ pub struct SyncRecord {
     /// Which device made it.
     pub device: String,
     pub deleted: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: serde_json::Value,
 }
 
 /// A change a device pushes. `base_version` is the version the device last saw (0: new record).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordChange {
     pub kind: String,
     pub id: String,
@@ -224,11 +242,13 @@ pub struct RecordChange {
     #[serde(default)]
     pub deleted: bool,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: serde_json::Value,
 }
 
 /// `POST /api/v1/sync`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncPush {
     pub changes: Vec<RecordChange>,
 }
@@ -237,11 +257,13 @@ pub struct SyncPush {
 /// A change made from an outdated version loses to the stored one when the stored one is newer
 /// by (modified_at, device); either way every device converges on the same record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncPushResult {
     pub results: Vec<SyncOutcome>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncOutcome {
     pub record: SyncRecord,
     pub accepted: bool,
@@ -250,6 +272,7 @@ pub struct SyncOutcome {
 /// `GET /api/v1/sync?after={cursor}`: every record changed after the cursor, oldest change first.
 /// From 0, it is the whole wallet: a new device restores from it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncPage {
     pub records: Vec<SyncRecord>,
     pub next_cursor: i64,
@@ -259,6 +282,7 @@ pub struct SyncPage {
 
 /// A card the wallet holds, by its owner's set and the version it has.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeldCard {
     pub owner: PublicId,
     pub set_no: CardSetNo,
@@ -267,6 +291,7 @@ pub struct HeldCard {
 
 /// `POST /api/v1/cards/updates`: which of these cards changed since.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CardUpdatesRequest {
     pub held: Vec<HeldCard>,
 }
@@ -274,6 +299,7 @@ pub struct CardUpdatesRequest {
 /// A newer version of a held card: whole if the holder ever received it whole, else its printed
 /// fields. Cards the caller never received through an exchange are never answered.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CardUpdate {
     pub owner: PublicId,
     pub set_no: CardSetNo,

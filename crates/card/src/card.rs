@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// One business card.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Card {
     /// Stable identity of the card across edits (vCard `UID`).
@@ -50,6 +51,7 @@ pub struct Card {
 /// The parts of a name. Each part may hold several comma-separated values in vCard; we keep
 /// them as written, joined by `,`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Name {
     pub family: String,
@@ -102,6 +104,7 @@ pub fn is_cjk(c: char) -> bool {
 /// A telephone number as written on the card. Normalisation to E.164 happens where the
 /// region is known (see [`crate::phone::PhoneNumber`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Phone {
     pub value: String,
@@ -113,6 +116,7 @@ pub struct Phone {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Email {
     pub value: String,
@@ -122,6 +126,7 @@ pub struct Email {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Address {
     pub po_box: String,
@@ -161,6 +166,7 @@ impl Address {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Url {
     pub value: String,
@@ -170,6 +176,7 @@ pub struct Url {
 
 /// A social profile or messaging handle.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Social {
     /// Lower-case service name: `wechat`, `linkedin`, `qq`, `twitter`, `skype`, `xmpp`...
@@ -183,12 +190,14 @@ pub struct Social {
 
 /// An image: bytes carried in the card, or a link to them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Media {
     Inline {
         /// `image/jpeg`, `image/png`... when known.
         mime: Option<String>,
         #[serde(with = "base64_bytes")]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
         data: Vec<u8>,
     },
     Uri {
@@ -199,12 +208,14 @@ pub enum Media {
 /// A vCard property we do not model, kept as read (after transfer decoding) so it can be written
 /// back.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Property {
     pub group: Option<String>,
     /// Upper-case property name.
     pub name: String,
-    /// Parameters with upper-case names, values as written.
+    /// Parameters with upper-case names, values as written: `[name, [values]]` pairs.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<Object>>))]
     pub params: Vec<(String, Vec<String>)>,
     /// The value in vCard text form (escapes kept), already decoded from quoted-printable and
     /// from its character set.

@@ -905,3 +905,35 @@ async fn holders_get_the_new_version_after_the_owner_edits(app: &TestApp) {
     assert_eq!(news.len(), 1);
     assert_eq!(news[0].card.org.as_deref(), Some("New Co"));
 }
+
+#[tokio::test]
+async fn openapi_documents_every_operation() {
+    let app = TestApp::spawn(Db::Sqlite).await.expect("sqlite");
+    let doc = app.get_json("/openapi.json").await;
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, method) in [
+        ("/api/v1/accounts", "post"),
+        ("/api/v1/sessions", "post"),
+        ("/api/v1/sets/{n}", "put"),
+        ("/api/v1/sets/{n}/code", "get"),
+        ("/api/v1/exchanges", "post"),
+        ("/api/v1/inbox/stream", "get"),
+        ("/api/v1/sync", "post"),
+        ("/api/v1/cards/updates", "post"),
+        ("/c/{public_id}/{set}/reply", "post"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is documented"
+        );
+    }
+    assert!(
+        doc["components"]["schemas"]["Card"].is_object(),
+        "the shared card type is a schema"
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    app.stop().await;
+}

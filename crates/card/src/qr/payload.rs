@@ -35,6 +35,7 @@ pub enum PayloadError {
 /// The public, unguessable identity of a user in codes and links.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, pattern = "^[A-Za-z0-9_-]{16,64}$"))]
 pub struct PublicId(String);
 
 impl PublicId {
@@ -85,6 +86,7 @@ impl fmt::Display for PublicId {
 /// Which of a user's card sets (claim 6's 组号), from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = u32))]
 pub struct CardSetNo(u32);
 
 impl CardSetNo {

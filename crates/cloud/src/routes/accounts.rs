@@ -57,6 +57,7 @@ fn normalise_email(email: &str) -> ApiResult<String> {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = api::RegisterRequest, responses((status = 201, body = api::Session), (status = 409, description = "name, phone or email taken", body = api::ApiError), (status = 422, body = api::ApiError), (status = 429, body = api::ApiError)))]
 async fn register(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -158,6 +159,7 @@ async fn register(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = api::LoginRequest, responses((status = 200, body = api::Session), (status = 401, description = "wrong login or password", body = api::ApiError), (status = 429, body = api::ApiError)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -198,12 +200,14 @@ async fn login(
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])), responses((status = 200, body = api::Account), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<api::Account>> {
     Ok(Json(account(
         &state.store.user_by_id(caller.user_id).await?,
     )?))
 }
 
+#[utoipa::path(get, path = "/api/v1/devices", tag = "accounts", security(("bearer" = [])), responses((status = 200, body = Vec<api::Device>), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn devices(
     State(state): State<AppState>,
     caller: Caller,
@@ -223,6 +227,7 @@ async fn devices(
     ))
 }
 
+#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "accounts", security(("bearer" = [])), params(("id" = i64, Path, description = "device id")), responses((status = 204, description = "logged out"), (status = 404, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn log_out_device(
     State(state): State<AppState>,
     caller: Caller,

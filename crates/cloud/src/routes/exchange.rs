@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/exchanges", post(exchange))
 }
 
+#[utoipa::path(post, path = "/api/v1/exchanges", tag = "exchange", security(("bearer" = [])), request_body = api::ExchangeRequest, responses((status = 200, body = api::Exchange), (status = 404, description = "no card behind the code", body = api::ApiError), (status = 410, description = "the code was rotated", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn exchange(
     State(state): State<AppState>,
     caller: Caller,

@@ -61,6 +61,7 @@ fn to_api(record: InboxRecord) -> ApiResult<api::InboxItem> {
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/inbox", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor"), ("limit" = Option<i64>, Query, description = "1 to 500")), responses((status = 200, body = api::InboxPage), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn page(
     State(state): State<AppState>,
     caller: Caller,
@@ -89,6 +90,7 @@ struct StreamQuery {
 
 /// Sends every item after the cursor (`after`, or the `Last-Event-ID` of a reconnecting client),
 /// then each new one the moment it arrives. Event ids are cursors.
+#[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor")), responses((status = 200, description = "Server-Sent Events: `card` events carrying an InboxItem, ids are cursors", content_type = "text/event-stream", body = String), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn stream(
     State(state): State<AppState>,
     caller: Caller,

@@ -5,6 +5,7 @@ pub mod cards;
 pub mod exchange;
 pub mod inbox;
 pub mod limit;
+pub mod openapi;
 pub mod sets;
 pub mod sync;
 pub mod web;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(web::router())
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi::document))
         .route("/.well-known/assetlinks.json", get(assetlinks))
         .route(
             "/.well-known/apple-app-site-association",
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+#[utoipa::path(get, path = "/health", tag = "server", responses((status = 200, description = "alive", body = Object)))]
 async fn health(State(state): State<AppState>) -> Json<Value> {
     let database = match state.store.backend() {
         Backend::Sqlite => "sqlite",
@@ -54,6 +57,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// Android App Links: lets the code's URL open the app where it is installed.
+#[utoipa::path(get, path = "/.well-known/assetlinks.json", tag = "server", responses((status = 200, description = "Android App Links", body = Object)))]
 async fn assetlinks(State(state): State<AppState>) -> Json<Value> {
     let links = &state.config.deep_links;
     Json(json!([{
@@ -67,6 +71,7 @@ async fn assetlinks(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// iOS Universal Links for card URLs (`/c/*`).
+#[utoipa::path(get, path = "/.well-known/apple-app-site-association", tag = "server", responses((status = 200, description = "iOS Universal Links", body = Object)))]
 async fn apple_app_site_association(State(state): State<AppState>) -> Json<Value> {
     let ids = &state.config.deep_links.apple_app_ids;
     Json(json!({

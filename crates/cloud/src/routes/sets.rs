@@ -199,11 +199,13 @@ async fn save(
     to_api(&record)
 }
 
+#[utoipa::path(get, path = "/api/v1/sets", tag = "card sets", security(("bearer" = [])), responses((status = 200, body = Vec<api::CardSet>), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<api::CardSet>>> {
     let sets = state.store.sets(caller.user_id).await?;
     Ok(Json(sets.iter().map(to_api).collect::<ApiResult<_>>()?))
 }
 
+#[utoipa::path(post, path = "/api/v1/sets", tag = "card sets", security(("bearer" = [])), request_body = api::CardSetInput, responses((status = 201, body = api::CardSet), (status = 409, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -215,6 +217,7 @@ async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/sets/{n}", tag = "card sets", security(("bearer" = [])), params(("n" = u32, Path, description = "set number")), responses((status = 200, body = api::CardSet), (status = 404, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn fetch(
     State(state): State<AppState>,
     caller: Caller,
@@ -226,6 +229,7 @@ async fn fetch(
     )?))
 }
 
+#[utoipa::path(put, path = "/api/v1/sets/{n}", tag = "card sets", security(("bearer" = [])), params(("n" = u32, Path, description = "set number")), request_body = api::CardSetInput, responses((status = 200, body = api::CardSet), (status = 409, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -242,6 +246,7 @@ async fn replace(
     Ok(Json(save(&state, caller, Some(n.get()), input).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/sets/{n}/code", tag = "card sets", security(("bearer" = [])), params(("n" = u32, Path, description = "set number")), responses((status = 200, body = api::Codes), (status = 404, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn code(
     State(state): State<AppState>,
     caller: Caller,
@@ -263,6 +268,7 @@ async fn code(
     }))
 }
 
+#[utoipa::path(post, path = "/api/v1/sets/{n}/rotate", tag = "card sets", security(("bearer" = [])), params(("n" = u32, Path, description = "set number")), responses((status = 200, body = api::Codes), (status = 404, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
 async fn rotate(
     State(state): State<AppState>,
     caller: Caller,

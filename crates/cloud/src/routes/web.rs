@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine as _;
-use mingpian_card::api::CardField;
+use mingpian_card::api::{self, CardField};
 use mingpian_card::vcard::{self, Version};
 use mingpian_card::{Card, Email, Media, Phone, PhoneNumber};
 use serde::Deserialize;
@@ -260,6 +260,7 @@ fn card_html(card: &Card) -> String {
     html
 }
 
+#[utoipa::path(get, path = "/c/{public_id}/{set}", tag = "web card", params(("public_id" = String, Path), ("set" = String, Path, description = "set number, or `N.vcf` for the vCard"), ("t" = Option<String>, Query, description = "live token")), responses((status = 200, description = "the card page (HTML) or its vCard", content_type = "text/html", body = String), (status = 404, description = "no such code", content_type = "text/html", body = String), (status = 410, description = "rotated", content_type = "text/html", body = String)))]
 async fn card_page(
     State(state): State<AppState>,
     Path((public_id, set)): Path<(String, String)>,
@@ -342,6 +343,7 @@ fn clip(text: &str, max: usize) -> Option<String> {
     (!text.is_empty()).then(|| text.chars().take(max).collect())
 }
 
+#[utoipa::path(post, path = "/c/{public_id}/{set}/reply", tag = "web card", params(("public_id" = String, Path), ("set" = u32, Path)), request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "name, phone, email, org, title, note"), responses((status = 200, description = "sent", content_type = "text/html", body = String), (status = 422, description = "name and a phone or email needed", content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String), (status = 410, content_type = "text/html", body = String), (status = 429, body = api::ApiError)))]
 async fn reply(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
