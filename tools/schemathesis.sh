@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install -q schemathesis
 cargo build -q -p mingpian-cloud
 dir=$(mktemp -d)
-printf '[rate_limit]\napi_per_ip = 0\nauth_per_ip = 0\nweb_reply_per_ip = 0\n' > "$dir/cloud.toml"
+printf '[rate_limit]\napi_per_ip = 0\napi_per_account = 0\nauth_per_ip = 0\nweb_reply_per_ip = 0\n' > "$dir/cloud.toml"
 port=18787
 MINGPIAN_LOG=warn target/debug/mingpian-cloud --config "$dir/cloud.toml" serve --listen "127.0.0.1:$port" --data-dir "$dir" &
 server=$!

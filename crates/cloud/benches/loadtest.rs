@@ -43,7 +43,7 @@ async fn start_server(data_dir: &std::path::Path, database_url: Option<&str>, po
     let config = data_dir.join("cloud.toml");
     std::fs::write(
         &config,
-        "[rate_limit]\napi_per_ip = 0\nauth_per_ip = 0\nweb_reply_per_ip = 0\n",
+        "[rate_limit]\napi_per_ip = 0\napi_per_account = 0\nauth_per_ip = 0\nweb_reply_per_ip = 0\n",
     )
     .expect("config");
     let mut command = Command::new(env!("CARGO_BIN_EXE_mingpian-cloud"));

@@ -38,10 +38,14 @@ impl FromRequestParts<AppState> for Caller {
             ))?;
         // Only the token's hash is stored and looked up, so comparing it leaks nothing useful.
         match state.store.device_by_token(&token_hash(token)).await {
-            Ok(device) => Ok(Caller {
-                user_id: device.user_id,
-                device_id: device.id,
-            }),
+            Ok(device) => {
+                // Per account, across all its devices and addresses.
+                state.limiter.check_account(device.user_id)?;
+                Ok(Caller {
+                    user_id: device.user_id,
+                    device_id: device.id,
+                })
+            }
             Err(StoreError::NotFound) => Err(ApiError::Unauthorized(
                 "this device is logged out; log in again",
             )),

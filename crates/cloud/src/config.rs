@@ -35,6 +35,8 @@ max_sets = 20
 [rate_limit]
 # Requests per minute per client IP on the API; 0 turns the limit off.
 api_per_ip = 1200
+# Authenticated requests per minute per account, across its devices.
+api_per_account = 600
 # Log-in and registration attempts per minute per client IP.
 auth_per_ip = 20
 # Cards sent from the web page per minute per client IP.
@@ -66,6 +68,7 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimits {
     pub api_per_ip: u32,
+    pub api_per_account: u32,
     pub auth_per_ip: u32,
     pub web_reply_per_ip: u32,
 }
@@ -98,6 +101,7 @@ impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
             api_per_ip: 1200,
+            api_per_account: 600,
             auth_per_ip: 20,
             web_reply_per_ip: 5,
         }

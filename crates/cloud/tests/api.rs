@@ -649,6 +649,35 @@ async fn rate_limit_answers_429() {
 }
 
 #[tokio::test]
+async fn account_rate_limit_answers_429_across_devices() {
+    let app = TestApp::spawn_with(Db::Sqlite, |c| c.rate_limit.api_per_account = 4)
+        .await
+        .expect("sqlite");
+    let session = app.register("Busy Account", "138 0000 0400").await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            app.get(&session.token, "/api/v1/me")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 429, 429],
+        "four calls, then 429 for this account"
+    );
+    let other = app.register("Quiet Account", "138 0000 0401").await;
+    assert_eq!(
+        app.get(&other.token, "/api/v1/me").await.status(),
+        200,
+        "other accounts are not affected"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn health_and_deep_link_files() {
     let app = TestApp::spawn_with(Db::Sqlite, |c| {
         c.deep_links.apple_app_ids = vec!["ABCDE12345.cn.mingpian.app".into()];
