@@ -126,7 +126,7 @@ async fn stream(
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "inbox stream read");
+                    tracing::warn!(error = ?e, "inbox stream read");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }

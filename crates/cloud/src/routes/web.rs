@@ -139,7 +139,7 @@ async fn resolve(
         Ok(CodeState::Rotated) => Err(StatusCode::GONE),
         Err(StoreError::NotFound) => Err(StatusCode::NOT_FOUND),
         Err(e) => {
-            tracing::error!(error = %e, "web card");
+            tracing::error!(error = ?e, "web card");
             Err(StatusCode::INTERNAL_SERVER_ERROR)
         }
     }

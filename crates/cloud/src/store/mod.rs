@@ -34,9 +34,9 @@ pub enum StoreError {
     /// A unique value (name, phone, email) is taken.
     #[error("already exists: {0}")]
     Conflict(&'static str),
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
+    #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
