@@ -182,22 +182,6 @@ impl Store {
             .collect()
     }
 
-    /// How many exchanges a user took part in, as scanner and as owner.
-    pub async fn exchange_counts(&self, user_id: i64) -> StoreResult<(i64, i64)> {
-        let scanned: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM exchanges WHERE scanner_id = $1")
-                .bind(user_id)
-                .fetch_one(&self.pool)
-                .await?;
-        let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM exchanges WHERE owner_id = $1")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((scanned, owned))
-    }
-}
-
-impl Store {
     /// The current version of `owner_public_id`'s set `set_no` if `holder_id` received it in an
     /// exchange, and whether whole: as the scanner of a live code, or as the owner of a code the
     /// other person scanned (they gave the set whole). The latest of those exchanges decides.
@@ -223,16 +207,6 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let full: i64 = row.try_get("full_card")?;
-        Ok(Some((
-            super::SetRecord {
-                user_id: row.try_get("user_id")?,
-                set_no: row.try_get("set_no")?,
-                card_json: row.try_get("card_json")?,
-                printed_json: row.try_get("printed_fields")?,
-                version: row.try_get("version")?,
-                updated_at: row.try_get("updated_at")?,
-            },
-            full != 0,
-        )))
+        Ok(Some((super::sets::set(&row)?, full != 0)))
     }
 }

@@ -26,7 +26,7 @@ pub enum CodeState {
 
 const SET_COLUMNS: &str = "user_id, set_no, card_json, printed_fields, version, updated_at";
 
-fn set(row: &AnyRow) -> StoreResult<SetRecord> {
+pub(super) fn set(row: &AnyRow) -> StoreResult<SetRecord> {
     Ok(SetRecord {
         user_id: row.try_get("user_id")?,
         set_no: row.try_get("set_no")?,
