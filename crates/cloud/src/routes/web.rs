@@ -153,7 +153,7 @@ fn page(lang: Lang, status: StatusCode, body: &str) -> Response {
          body{{font-family:system-ui,-apple-system,'PingFang SC','Noto Sans CJK SC',sans-serif;margin:0;background:#f3f4f6;color:#111}}\
          main{{max-width:28rem;margin:0 auto;padding:1rem}}.card{{background:#fff;border-radius:12px;padding:1.25rem;box-shadow:0 1px 4px #0002}}\
          h1{{font-size:1.5rem;margin:.25rem 0}}.sub{{color:#444}}img{{max-width:100%;border-radius:8px}}.avatar{{width:72px;height:72px;object-fit:cover;border-radius:50%;float:right}}\
-         ul{{list-style:none;padding:0}}li{{margin:.4rem 0}}a{{color:#0a58ca}}.btn{{display:block;text-align:center;background:#c8102e;color:#fff;padding:.8rem;border-radius:8px;text-decoration:none;margin:1rem 0;border:0;width:100%;font-size:1rem}}\
+         ul{{list-style:none;padding:0}}li{{margin:.4rem 0}}a{{color:#0a58ca}}.btn{{display:block;text-align:center;background:#c8102e;color:#fff;padding:.8rem;border-radius:8px;text-decoration:none;margin:1rem 0;border:0;width:100%;box-sizing:border-box;font-size:1rem}}\
          label{{display:block;margin:.5rem 0 .2rem}}input,textarea{{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #bbb;border-radius:6px;font-size:1rem}}\
          .note{{color:#555;font-size:.9rem}}</style></head><body><main>{body}</main></body></html>",
         title = t(lang, "title"),
