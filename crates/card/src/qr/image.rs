@@ -105,20 +105,18 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<String>, QrImageError> {
 
 /// Every QR code in a grey-scale image.
 pub fn decode_luma(img: &GrayImage) -> Vec<String> {
-    let mut passes: Vec<GrayImage> = Vec::new();
     let largest = img.width().max(img.height());
     // Photos straight from a phone camera are 3000–4000 px; the detector does better, and much
     // faster, around 1000–1600 px.
     if largest > 1600 {
-        let scale = 1200.0 / largest as f32;
-        passes.push(resize(img, scale));
-    }
-    passes.push(img.clone());
-    for candidate in &passes {
-        let found = scan(candidate);
+        let found = scan(&resize(img, 1200.0 / largest as f32));
         if !found.is_empty() {
             return found;
         }
+    }
+    let found = scan(img);
+    if !found.is_empty() {
+        return found;
     }
     // Slower fall-backs: light-on-dark codes, then smaller sizes for codes that fill the frame
     // with blur or moiré.

@@ -41,12 +41,15 @@ async fn exchange(
         }
         Err(e) => return Err(ApiError::Invalid(e.to_string())),
     };
-    let owner_set = match state
+    let (owner_set, owner_public_id) = match state
         .store
         .resolve_code(link.public_id.as_str(), i64::from(link.set_no.get()))
         .await
     {
-        Ok(CodeState::Active(set)) => set,
+        Ok(CodeState::Active {
+            set,
+            owner_public_id,
+        }) => (set, owner_public_id),
         Ok(CodeState::Rotated) => return Err(ApiError::Gone),
         Err(StoreError::NotFound) => return Err(ApiError::NotFound("no card behind this code")),
         Err(e) => return Err(e.into()),
@@ -82,9 +85,8 @@ async fn exchange(
         let fields: Vec<CardField> = serde_json::from_str(&owner_set.printed_json)?;
         printed_view(&owner_card, &fields)
     };
-    let owner = state.store.user_by_id(owner_set.user_id).await?;
     let owner_public =
-        PublicId::parse(&owner.public_id).map_err(|e| ApiError::Internal(e.into()))?;
+        PublicId::parse(&owner_public_id).map_err(|e| ApiError::Internal(e.into()))?;
     let owner_set_no = link.set_no;
     let owner_version = owner_set.version;
     let response = move |exchange_id: i64, created_at: i64| {

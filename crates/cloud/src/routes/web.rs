@@ -123,7 +123,7 @@ async fn resolve(
     token: Option<&str>,
 ) -> Result<(SetRecord, Card), StatusCode> {
     match state.store.resolve_code(public_id, i64::from(set)).await {
-        Ok(CodeState::Active(record)) => {
+        Ok(CodeState::Active { set: record, .. }) => {
             let card: Card = serde_json::from_str(&record.card_json)
                 .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
             let full = token.is_some_and(|t| state.live_key.verify(t, public_id, set, now_ms()));

@@ -19,7 +19,10 @@ pub struct SetRecord {
 /// What a code `/c/{public_id}/{set_no}` leads to.
 #[derive(Debug, Clone)]
 pub enum CodeState {
-    Active(SetRecord),
+    Active {
+        set: SetRecord,
+        owner_public_id: String,
+    },
     /// The owner rotated this code: 410 Gone.
     Rotated,
 }
@@ -130,13 +133,15 @@ impl Store {
         id.ok_or(StoreError::NotFound)
     }
 
-    /// Where a scanned code leads.
+    /// Where a scanned code leads, with the owner's public ID (one query: this is the exchange's
+    /// hot path).
     pub async fn resolve_code(&self, public_id: &str, set_no: i64) -> StoreResult<CodeState> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT c.rotated_at, {} FROM codes c JOIN card_sets s ON s.user_id = c.user_id AND s.set_no = c.set_no \
-             WHERE c.public_id = $1 AND c.set_no = $2",
-            SET_COLUMNS.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
-        )))
+        let row = sqlx::query(
+            "SELECT c.rotated_at, u.public_id AS owner_public_id, s.user_id, s.set_no, s.card_json, \
+               s.printed_fields, s.version, s.updated_at \
+             FROM codes c JOIN card_sets s ON s.user_id = c.user_id AND s.set_no = c.set_no \
+             JOIN users u ON u.id = c.user_id WHERE c.public_id = $1 AND c.set_no = $2",
+        )
         .bind(public_id)
         .bind(set_no)
         .fetch_optional(&self.pool)
@@ -146,7 +151,10 @@ impl Store {
         Ok(if rotated.is_some() {
             CodeState::Rotated
         } else {
-            CodeState::Active(set(&row)?)
+            CodeState::Active {
+                set: set(&row)?,
+                owner_public_id: row.try_get("owner_public_id")?,
+            }
         })
     }
 
