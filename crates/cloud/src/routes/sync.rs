@@ -17,7 +17,8 @@ pub fn router() -> Router<AppState> {
 }
 
 const MAX_CHANGES: usize = 1000;
-const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// A card version carries its avatar, logo and card images inline (each ≤ 5 MB, usually far less).
+const MAX_RECORD_BYTES: usize = 8 * 1024 * 1024;
 
 fn to_api(row: RecordRow) -> ApiResult<api::SyncRecord> {
     Ok(api::SyncRecord {
@@ -68,7 +69,7 @@ async fn push(
         let data = serde_json::to_string(&change.data)?;
         if data.len() > MAX_RECORD_BYTES {
             return Err(ApiError::Invalid(format!(
-                "record {} is larger than 1 MB",
+                "record {} is larger than 8 MB",
                 change.id
             )));
         }

@@ -1,0 +1,510 @@
+//! Contacts as CSV, in the column layouts people actually have: Google Contacts' export (old
+//! `Given Name`/`E-mail 1 - Value` and new `First Name`/`Phone 1 - Label` headers) and Outlook's
+//! (`First Name`, `Job Title`, `Mobile Phone`, `Business Street`...). Columns are found by their
+//! header names, so any mix of them is read; unknown columns are ignored. We write Google's
+//! current layout, which Google, Outlook and Apple all import.
+
+use mingpian_card::card::is_cjk;
+use mingpian_card::{Address, Card, Email, Name, Phone, Url};
+
+/// One row's problem: the row (1-based, header excluded) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub row: usize,
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct CsvRead {
+    pub cards: Vec<(usize, Card)>,
+    pub errors: Vec<RowError>,
+}
+
+/// Text of a CSV file in whatever encoding it came in: UTF-8 (with or without BOM), UTF-16 with
+/// a BOM, else GB18030 (Chinese Outlook) when that decodes cleanly, else Windows-1252.
+pub fn decode(bytes: &[u8]) -> String {
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        return enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
+    }
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_owned();
+    }
+    let (gb, _, bad) = encoding_rs::GB18030.decode(bytes);
+    if !bad {
+        return gb.into_owned();
+    }
+    encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned()
+}
+
+fn norm(h: &str) -> String {
+    h.trim().to_ascii_lowercase()
+}
+
+struct Columns {
+    names: Vec<String>,
+}
+
+impl Columns {
+    fn find(&self, wanted: &[&str]) -> Option<usize> {
+        wanted
+            .iter()
+            .find_map(|w| self.names.iter().position(|n| n == w))
+    }
+}
+
+fn get<'r>(record: &'r csv::StringRecord, col: Option<usize>) -> &'r str {
+    col.and_then(|c| record.get(c)).map(str::trim).unwrap_or("")
+}
+
+fn label_kinds(label: &str) -> (Vec<String>, Option<String>) {
+    let l = label.trim().trim_start_matches("* ").to_ascii_lowercase();
+    let mut kinds = Vec::new();
+    for (word, kind) in [
+        ("mobile", "cell"),
+        ("cell", "cell"),
+        ("work", "work"),
+        ("business", "work"),
+        ("home", "home"),
+        ("fax", "fax"),
+        ("pager", "pager"),
+        ("main", "main"),
+        ("other", "other"),
+    ] {
+        if l.contains(word) && !kinds.iter().any(|k| k == kind) {
+            kinds.push(kind.to_owned());
+        }
+    }
+    let label = (!label.trim().is_empty() && kinds.is_empty()).then(|| label.trim().to_owned());
+    (kinds, label)
+}
+
+/// Google puts several values in one cell, separated by ` ::: `.
+fn split_multi(value: &str) -> impl Iterator<Item = &str> {
+    value.split(":::").map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn compose_name(n: &Name) -> String {
+    let cjk = n.family.chars().chain(n.given.chars()).any(is_cjk);
+    if cjk {
+        format!("{}{}", n.family, n.given)
+    } else {
+        [&n.prefixes, &n.given, &n.additional, &n.family, &n.suffixes]
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+pub fn read(text: &str) -> CsvRead {
+    let mut out = CsvRead::default();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::None)
+        .from_reader(text.as_bytes());
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            out.errors.push(RowError {
+                row: 0,
+                line: 1,
+                message: format!("not a CSV file: {e}"),
+            });
+            return out;
+        }
+    };
+    let cols = Columns {
+        names: headers.iter().map(norm).collect(),
+    };
+    let c = |names: &[&str]| cols.find(names);
+    let fn_col = c(&["name", "display name", "full name"]);
+    let given = c(&["given name", "first name"]);
+    let additional = c(&["additional name", "middle name"]);
+    let family = c(&["family name", "last name"]);
+    let prefix = c(&["name prefix", "title"]);
+    let suffix = c(&["name suffix", "suffix"]);
+    let ph_given = c(&["given name yomi", "phonetic first name"]);
+    let ph_family = c(&["family name yomi", "phonetic last name"]);
+    let nickname = c(&["nickname"]);
+    let org = c(&["organization 1 - name", "organization name", "company"]);
+    let dept = c(&["organization 1 - department", "organization department", "department"]);
+    let job = c(&["organization 1 - title", "organization title", "job title"]);
+    let notes = c(&["notes", "note"]);
+    let birthday = c(&["birthday"]);
+    let groups = c(&["group membership", "labels", "categories"]);
+
+    // Numbered Google columns: "Phone 1 - Value" with "Phone 1 - Type" or "- Label".
+    let numbered = |what: &str, field: &str| -> Vec<(usize, Option<usize>)> {
+        (1..=20)
+            .filter_map(|i| {
+                let value = cols.find(&[&format!("{what} {i} - {field}")])?;
+                let kind = cols.find(&[
+                    &format!("{what} {i} - type"),
+                    &format!("{what} {i} - label"),
+                ]);
+                Some((value, kind))
+            })
+            .collect()
+    };
+    let g_phones = numbered("phone", "value");
+    let g_emails = numbered("e-mail", "value");
+    let g_urls = numbered("website", "value");
+    let g_addresses: Vec<(usize, Option<usize>, usize)> = (1..=10)
+        .filter_map(|i| {
+            let kind = cols.find(&[&format!("address {i} - type"), &format!("address {i} - label")]);
+            let any = cols.names.iter().position(|n| n.starts_with(&format!("address {i} - ")))?;
+            Some((i, kind, any))
+        })
+        .collect();
+    let o_phones: Vec<(usize, &[&str])> = [
+        ("mobile phone", &["cell"][..]),
+        ("business phone", &["work"][..]),
+        ("business phone 2", &["work"][..]),
+        ("company main phone", &["work", "main"][..]),
+        ("home phone", &["home"][..]),
+        ("home phone 2", &["home"][..]),
+        ("business fax", &["work", "fax"][..]),
+        ("home fax", &["home", "fax"][..]),
+        ("other phone", &[][..]),
+        ("primary phone", &[][..]),
+        ("car phone", &["car"][..]),
+        ("pager", &["pager"][..]),
+    ]
+    .into_iter()
+    .filter_map(|(h, k)| Some((cols.find(&[h])?, k)))
+    .collect();
+    let o_emails: Vec<usize> = ["e-mail address", "e-mail 2 address", "e-mail 3 address"]
+        .iter()
+        .filter_map(|h| cols.find(&[h]))
+        .collect();
+    let o_web = c(&["web page"]);
+    let o_addresses: Vec<(&str, [Option<usize>; 6])> = [("business", "work"), ("home", "home"), ("other", "other")]
+        .into_iter()
+        .map(|(p, kind)| {
+            (
+                kind,
+                [
+                    cols.find(&[&format!("{p} street")]),
+                    cols.find(&[&format!("{p} street 2")]),
+                    cols.find(&[&format!("{p} city")]),
+                    cols.find(&[&format!("{p} state")]),
+                    cols.find(&[&format!("{p} postal code")]),
+                    cols.find(&[&format!("{p} country/region"), &format!("{p} country")]),
+                ],
+            )
+        })
+        .collect();
+
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 1;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                out.errors.push(RowError {
+                    row,
+                    line: e.position().map(|p| p.line() as usize).unwrap_or(0),
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        let mut card = Card::default();
+        let name = Name {
+            family: get(&record, family).to_owned(),
+            given: get(&record, given).to_owned(),
+            additional: get(&record, additional).to_owned(),
+            prefixes: get(&record, prefix).to_owned(),
+            suffixes: get(&record, suffix).to_owned(),
+        };
+        if !name.is_empty() {
+            card.name = Some(name.clone());
+        }
+        let phonetic = Name {
+            family: get(&record, ph_family).to_owned(),
+            given: get(&record, ph_given).to_owned(),
+            ..Name::default()
+        };
+        if !phonetic.is_empty() {
+            card.phonetic = Some(phonetic);
+        }
+        card.formatted_name = match get(&record, fn_col) {
+            "" => compose_name(&name),
+            full => full.to_owned(),
+        };
+        card.nicknames = split_multi(get(&record, nickname)).map(str::to_owned).collect();
+        card.org = Some(get(&record, org).to_owned()).filter(|s| !s.is_empty());
+        card.departments = split_multi(get(&record, dept)).map(str::to_owned).collect();
+        card.title = Some(get(&record, job).to_owned()).filter(|s| !s.is_empty());
+        card.note = Some(get(&record, notes).to_owned()).filter(|s| !s.is_empty());
+        card.birthday = Some(get(&record, birthday).to_owned()).filter(|s| !s.is_empty());
+        card.categories = get(&record, groups)
+            .split([';'])
+            .flat_map(split_multi)
+            .map(|g| g.trim_start_matches("* ").to_owned())
+            .filter(|g| !g.is_empty() && g != "myContacts" && g != "starred")
+            .collect();
+        for &(value, kind) in &g_phones {
+            let (kinds, label) = label_kinds(get(&record, kind));
+            for v in split_multi(get(&record, Some(value))) {
+                card.phones.push(Phone { value: v.to_owned(), kinds: kinds.clone(), pref: false, label: label.clone() });
+            }
+        }
+        for &(col, kinds) in &o_phones {
+            let v = get(&record, Some(col));
+            if !v.is_empty() {
+                card.phones.push(Phone { value: v.to_owned(), kinds: kinds.iter().map(|k| (*k).to_owned()).collect(), pref: false, label: None });
+            }
+        }
+        for &(value, kind) in &g_emails {
+            let (kinds, label) = label_kinds(get(&record, kind));
+            for v in split_multi(get(&record, Some(value))) {
+                card.emails.push(Email { value: v.to_owned(), kinds: kinds.clone(), pref: false, label: label.clone() });
+            }
+        }
+        for &col in &o_emails {
+            let v = get(&record, Some(col));
+            if !v.is_empty() {
+                card.emails.push(Email { value: v.to_owned(), ..Email::default() });
+            }
+        }
+        for &(value, kind) in &g_urls {
+            let (kinds, label) = label_kinds(get(&record, kind));
+            for v in split_multi(get(&record, Some(value))) {
+                card.urls.push(Url { value: v.to_owned(), kinds: kinds.clone(), label: label.clone() });
+            }
+        }
+        if let Some(v) = Some(get(&record, o_web)).filter(|v| !v.is_empty()) {
+            card.urls.push(Url { value: v.to_owned(), ..Url::default() });
+        }
+        for &(i, kind, _) in &g_addresses {
+            let part = |f: &str| get(&record, cols.find(&[&format!("address {i} - {f}")])).to_owned();
+            let (kinds, label) = label_kinds(get(&record, kind));
+            let mut a = Address {
+                po_box: part("po box"),
+                extended: part("extended address"),
+                street: part("street"),
+                locality: part("city"),
+                region: part("region"),
+                postal_code: part("postal code"),
+                country: part("country"),
+                kinds,
+                pref: false,
+                label,
+            };
+            if a.is_empty() {
+                // Only the formatted address was given: keep it whole as the street.
+                a.street = part("formatted");
+            }
+            if !a.is_empty() {
+                card.addresses.push(a);
+            }
+        }
+        for (kind, parts) in &o_addresses {
+            let p = |i: usize| get(&record, parts[i]).to_owned();
+            let street = [p(0), p(1)].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("\n");
+            let a = Address {
+                street,
+                locality: p(2),
+                region: p(3),
+                postal_code: p(4),
+                country: p(5),
+                kinds: vec![(*kind).to_owned()],
+                ..Address::default()
+            };
+            if !a.is_empty() {
+                card.addresses.push(a);
+            }
+        }
+        if card.formatted_name.is_empty() {
+            card.formatted_name = card
+                .org
+                .clone()
+                .or_else(|| card.emails.first().map(|e| e.value.clone()))
+                .or_else(|| card.phones.first().map(|p| p.value.clone()))
+                .unwrap_or_default();
+        }
+        if card.formatted_name.is_empty() {
+            let blank = record.iter().all(|f| f.trim().is_empty());
+            if !blank {
+                out.errors.push(RowError {
+                    row,
+                    line,
+                    message: "no name, company, phone or email in this row".into(),
+                });
+            }
+            continue;
+        }
+        out.cards.push((row, card));
+    }
+    out
+}
+
+/// Writes cards in Google Contacts' CSV layout, with as many numbered phone/email/address/website
+/// columns as the fullest card needs.
+pub fn write(cards: &[Card]) -> Result<Vec<u8>, csv::Error> {
+    let max = |f: fn(&Card) -> usize| cards.iter().map(f).max().unwrap_or(0).max(1);
+    let (n_phone, n_email, n_addr, n_url) = (
+        max(|c| c.phones.len()),
+        max(|c| c.emails.len()),
+        max(|c| c.addresses.len()),
+        max(|c| c.urls.len()),
+    );
+    let mut header: Vec<String> = [
+        "Name", "First Name", "Middle Name", "Last Name", "Phonetic First Name",
+        "Phonetic Last Name", "Name Prefix", "Name Suffix", "Nickname", "Organization Name",
+        "Organization Title", "Organization Department", "Birthday", "Notes", "Labels",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    for i in 1..=n_email {
+        header.push(format!("E-mail {i} - Label"));
+        header.push(format!("E-mail {i} - Value"));
+    }
+    for i in 1..=n_phone {
+        header.push(format!("Phone {i} - Label"));
+        header.push(format!("Phone {i} - Value"));
+    }
+    for i in 1..=n_addr {
+        for f in ["Label", "Formatted", "Street", "City", "PO Box", "Region", "Postal Code", "Country", "Extended Address"] {
+            header.push(format!("Address {i} - {f}"));
+        }
+    }
+    for i in 1..=n_url {
+        header.push(format!("Website {i} - Label"));
+        header.push(format!("Website {i} - Value"));
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header)?;
+    let label = |kinds: &[String], label: &Option<String>| -> String {
+        if let Some(l) = label {
+            return l.clone();
+        }
+        let has = |k: &str| kinds.iter().any(|x| x == k);
+        match (has("cell"), has("work"), has("home"), has("fax")) {
+            (true, ..) => "Mobile".into(),
+            (_, true, _, true) => "Work Fax".into(),
+            (_, _, true, true) => "Home Fax".into(),
+            (_, true, ..) => "Work".into(),
+            (_, _, true, _) => "Home".into(),
+            _ => kinds.first().cloned().unwrap_or_default(),
+        }
+    };
+    for card in cards {
+        let name = card.name.clone().unwrap_or_default();
+        let ph = card.phonetic.clone().unwrap_or_default();
+        let mut row: Vec<String> = vec![
+            card.display_name(),
+            name.given,
+            name.additional,
+            name.family,
+            ph.given,
+            ph.family,
+            name.prefixes,
+            name.suffixes,
+            card.nicknames.join(" ::: "),
+            card.org.clone().unwrap_or_default(),
+            card.title.clone().unwrap_or_default(),
+            card.departments.join(" ::: "),
+            card.birthday.clone().unwrap_or_default(),
+            card.note.clone().unwrap_or_default(),
+            card.categories.join(" ::: "),
+        ];
+        for i in 0..n_email {
+            match card.emails.get(i) {
+                Some(e) => row.extend([label(&e.kinds, &e.label), e.value.clone()]),
+                None => row.extend([String::new(), String::new()]),
+            }
+        }
+        for i in 0..n_phone {
+            match card.phones.get(i) {
+                Some(p) => row.extend([label(&p.kinds, &p.label), p.value.clone()]),
+                None => row.extend([String::new(), String::new()]),
+            }
+        }
+        for i in 0..n_addr {
+            match card.addresses.get(i) {
+                Some(a) => row.extend([
+                    label(&a.kinds, &a.label),
+                    a.display(),
+                    a.street.clone(),
+                    a.locality.clone(),
+                    a.po_box.clone(),
+                    a.region.clone(),
+                    a.postal_code.clone(),
+                    a.country.clone(),
+                    a.extended.clone(),
+                ]),
+                None => row.extend(std::iter::repeat_n(String::new(), 9)),
+            }
+        }
+        for i in 0..n_url {
+            match card.urls.get(i) {
+                Some(u) => row.extend([label(&u.kinds, &u.label), u.value.clone()]),
+                None => row.extend([String::new(), String::new()]),
+            }
+        }
+        w.write_record(&row)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn google_and_outlook_layouts_read() {
+        let google = "Name,Given Name,Family Name,Organization 1 - Name,Organization 1 - Title,E-mail 1 - Type,E-mail 1 - Value,Phone 1 - Type,Phone 1 - Value,Phone 2 - Type,Phone 2 - Value,Group Membership\n\
+            张伟,伟,张,华为,工程师,* Work,zw@example.cn,Mobile,138 0013 8000 ::: 139 0000 0000,Work Fax,+86 10 1234 5678,* myContacts ::: 客户\n";
+        let read = read(google);
+        assert!(read.errors.is_empty(), "{:?}", read.errors);
+        let card = &read.cards[0].1;
+        assert_eq!(card.formatted_name, "张伟");
+        assert_eq!(card.org.as_deref(), Some("华为"));
+        assert_eq!(card.phones.len(), 3, "Google's ::: holds two mobiles, plus the fax");
+        assert_eq!(card.phones[2].kinds, vec!["work", "fax"]);
+        assert_eq!(card.categories, vec!["客户"]);
+
+        let outlook = "Title,First Name,Middle Name,Last Name,Suffix,Company,Department,Job Title,Business Street,Business City,Business Postal Code,Business Country/Region,Business Phone,Mobile Phone,E-mail Address,Web Page\n\
+            Ms.,Anna,,Berg,,Acme,Sales,Manager,1 Main St,Springfield,12345,USA,+1 555 0100,+1 555 0199,anna@acme.test,acme.test\n";
+        let read = super::read(outlook);
+        let card = &read.cards[0].1;
+        assert_eq!(card.formatted_name, "Ms. Anna Berg");
+        assert_eq!(card.title.as_deref(), Some("Manager"), "Outlook's Title is the prefix; Job Title is the title");
+        assert_eq!(card.phones.len(), 2);
+        assert_eq!(card.addresses[0].locality, "Springfield");
+        assert_eq!(card.urls[0].value, "acme.test");
+    }
+
+    #[test]
+    fn an_empty_row_is_skipped_and_a_nameless_one_reported() {
+        let read = read("First Name,Notes\n,,\n,just a note\nLi,\n");
+        assert_eq!(read.cards.len(), 1);
+        assert_eq!(read.errors.len(), 1);
+        assert_eq!(read.errors[0].row, 2);
+    }
+
+    #[test]
+    fn written_csv_reads_back() {
+        let card = Card {
+            formatted_name: "Li Na".into(),
+            name: Some(Name { family: "Li".into(), given: "Na".into(), ..Name::default() }),
+            org: Some("Acme, Inc.".into()),
+            phones: vec![Phone { value: "+86 138 0013 8000".into(), kinds: vec!["cell".into()], ..Phone::default() }],
+            emails: vec![Email { value: "li@acme.test".into(), ..Email::default() }],
+            ..Card::default()
+        };
+        let bytes = write(std::slice::from_ref(&card)).unwrap();
+        let back = read(&decode(&bytes));
+        let got = &back.cards[0].1;
+        assert_eq!(got.formatted_name, "Li Na");
+        assert_eq!(got.org, card.org);
+        assert_eq!(got.phones[0].value, card.phones[0].value);
+        assert_eq!(got.phones[0].kinds, vec!["cell"]);
+        assert_eq!(got.emails[0].value, "li@acme.test");
+    }
+}

@@ -1,0 +1,359 @@
+//! Mingpian's phone side: everything the app does except drawing it.
+//!
+//! - a local SQLite **wallet** of contacts and the cards they gave, linked by phone number then
+//!   email (claim 8), every version kept, with notes, tags, history and instant search;
+//! - **import/export** of vCard 2.1/3.0/4.0 and CSV in batches (claim 9);
+//! - the **cloud client**: account, card sets and codes, exchange by scanned text (with an outbox
+//!   that completes offline scans exactly once), the live inbox, sync, backup and restore (claim 7).
+//!
+//! [`Wallet`] is the one entry point; it is `Send + Sync`, so the app keeps one behind an `Arc`.
+//! Local operations are synchronous and quick; anything that talks to the cloud is `async` and
+//! never holds the database across a network wait.
+
+pub mod client;
+mod contacts;
+pub mod csv_layout;
+mod db;
+pub mod error;
+mod exchange;
+mod io;
+pub mod model;
+mod search;
+mod sync;
+pub mod text;
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use mingpian_card::api::{Account, CardField, CardSet};
+use mingpian_card::{Card, Region};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+pub use client::Cloud;
+pub use error::{ErrorBody, Result, WalletError};
+pub use exchange::{Pending, ScanResult};
+pub use io::ExportFormat;
+pub use model::*;
+pub use sync::SyncReport;
+
+use search::SearchIndex;
+
+/// The wallet file inside the data directory.
+pub const DB_FILE: &str = "wallet.sqlite3";
+
+/// One user's wallet on one device.
+#[derive(Debug)]
+pub struct Wallet {
+    dir: PathBuf,
+    conn: Mutex<Connection>,
+    /// Built on the first search after a change; `None` while stale.
+    index: Mutex<Option<Arc<SearchIndex>>>,
+}
+
+/// Who is logged in on this device, and where.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub server: String,
+    pub account: Account,
+    pub device_id: i64,
+}
+
+/// One of the user's own card sets as the wallet last saw it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MySet {
+    pub set_no: u32,
+    pub card: Card,
+    pub printed_fields: Vec<CardField>,
+    pub version: i64,
+    pub updated_at: i64,
+}
+
+/// Search results: the first matches in list order, and how many match in all.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SearchResult {
+    pub contacts: Vec<Contact>,
+    pub total: usize,
+}
+
+impl Wallet {
+    /// Opens (creating if needed) the wallet in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Wallet> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir)?;
+        let conn = db::open(&dir.join(DB_FILE))?;
+        Ok(Wallet {
+            dir,
+            conn: Mutex::new(conn),
+            index: Mutex::new(None),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written (transactions roll
+        // back on drop), so a poisoned lock is safe to take over.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.conn())
+    }
+
+    /// Writes, in one transaction; the search index goes stale.
+    fn write<T>(&self, f: impl FnOnce(&Connection, Region) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let region = region_of(&conn)?;
+        let tx = conn.transaction()?;
+        let out = f(&tx, region)?;
+        tx.commit()?;
+        *self.index.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(out)
+    }
+
+    /// The region numbers without a country code belong to (default `CN`).
+    pub fn region(&self) -> Result<Region> {
+        self.read(region_of)
+    }
+
+    pub fn set_region(&self, code: &str) -> Result<()> {
+        let region = Region::parse(code).map_err(|e| WalletError::Invalid(e.to_string()))?;
+        self.write(|c, _| {
+            db::meta_set(c, "region", &region.code())?;
+            // Every contact's phone digits and link keys depend on the region.
+            let ids: Vec<String> = c
+                .prepare("SELECT id FROM contacts")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in ids {
+                contacts::refresh_contact(c, &id, region)?;
+            }
+            Ok(())
+        })
+    }
+
+    // ----- contacts -------------------------------------------------------------------------
+
+    /// Every contact, in list order.
+    pub fn contacts(&self) -> Result<Vec<Contact>> {
+        self.read(contacts::list)
+    }
+
+    pub fn contact(&self, id: &str) -> Result<ContactDetail> {
+        self.read(|c| contacts::detail(c, id))
+    }
+
+    /// Every contact with its cards (for `--json wallet list` and export).
+    pub fn contacts_with_cards(&self) -> Result<Vec<ContactDetail>> {
+        self.read(|c| {
+            contacts::list(c)?
+                .into_iter()
+                .map(|contact| {
+                    Ok(ContactDetail {
+                        cards: contacts::cards_of(c, &contact.id)?,
+                        history: contacts::history(c, &contact.id)?,
+                        contact,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    pub fn card(&self, card_id: &str) -> Result<StoredCard> {
+        self.read(|c| contacts::card(c, card_id))
+    }
+
+    /// Every version of a card, newest first.
+    pub fn card_versions(&self, card_id: &str) -> Result<Vec<CardVersion>> {
+        self.read(|c| contacts::versions(c, card_id))
+    }
+
+    /// Substring search over names (Chinese, pinyin, initials), company, title, phone digits,
+    /// email and tags.
+    pub fn search(&self, query: &str, limit: usize) -> Result<SearchResult> {
+        let index = self.search_index()?;
+        let (ids, total) = index.search(query, limit);
+        let contacts = self.read(|c| ids.iter().map(|id| contacts::get(c, id)).collect())?;
+        Ok(SearchResult { contacts, total })
+    }
+
+    fn search_index(&self) -> Result<Arc<SearchIndex>> {
+        if let Some(index) = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(index);
+        }
+        let index = Arc::new(self.read(SearchIndex::build)?);
+        *self.index.lock().unwrap_or_else(|p| p.into_inner()) = Some(index.clone());
+        Ok(index)
+    }
+
+    /// Adds a card typed in or read from a paper card; linked by phone or email like any other.
+    pub fn add_card(&self, card: Card) -> Result<Received> {
+        if !card.has_content() {
+            return Err(WalletError::Invalid("the card is empty".into()));
+        }
+        self.write(|c, region| {
+            contacts::receive(c, contacts::Arrival::local(card, Source::Manual), region)
+        })
+    }
+
+    /// Saves an edit of a card the user holds, as a new version.
+    pub fn edit_card(&self, card_id: &str, card: Card) -> Result<Received> {
+        self.write(|c, region| {
+            let held = contacts::card(c, card_id)?;
+            let mut arrival = contacts::Arrival::local(card, held.source);
+            arrival.owner = held.owner.clone();
+            arrival.set_no = held.set_no;
+            arrival.version = held.version;
+            arrival.full = held.full;
+            contacts::edit(c, card_id, arrival, region)
+        })
+    }
+
+    pub fn set_note(&self, contact_id: &str, note: &str) -> Result<()> {
+        self.write(|c, _| contacts::set_note(c, contact_id, note))
+    }
+
+    pub fn set_tags(&self, contact_id: &str, tags: &[String]) -> Result<()> {
+        self.write(|c, region| contacts::set_tags(c, contact_id, tags, region))
+    }
+
+    /// Every tag in use and how many contacts carry it.
+    pub fn tags(&self) -> Result<Vec<(String, i64)>> {
+        self.read(contacts::tags)
+    }
+
+    /// Moves a contact to the bin; [`Wallet::undelete_contact`] undoes it.
+    pub fn delete_contact(&self, id: &str) -> Result<()> {
+        self.write(|c, _| contacts::delete(c, id))
+    }
+
+    pub fn undelete_contact(&self, id: &str) -> Result<()> {
+        self.write(|c, _| contacts::undelete(c, id))
+    }
+
+    /// Undoes a link: the card gets a contact of its own. Returns that contact's id.
+    pub fn unlink_card(&self, card_id: &str) -> Result<String> {
+        self.write(|c, region| contacts::unlink(c, card_id, region))
+    }
+
+    /// Moves a card into another contact by hand.
+    pub fn link_card(&self, card_id: &str, contact_id: &str) -> Result<()> {
+        self.write(|c, region| contacts::link(c, card_id, contact_id, region))
+    }
+
+    // ----- session and my sets ---------------------------------------------------------------
+
+    /// The logged-in account, if any.
+    pub fn session(&self) -> Result<Option<SessionInfo>> {
+        self.read(|c| {
+            let (Some(server), Some(account), Some(device)) = (
+                db::meta_get(c, "server")?,
+                db::meta_get(c, "account")?,
+                db::meta_get(c, "device_id")?,
+            ) else {
+                return Ok(None);
+            };
+            Ok(Some(SessionInfo {
+                server,
+                account: serde_json::from_str(&account)?,
+                device_id: device.parse().unwrap_or(0),
+            }))
+        })
+    }
+
+    /// A client for the logged-in cloud.
+    pub fn cloud(&self) -> Result<Cloud> {
+        let (server, token) = self.read(|c| {
+            Ok((db::meta_get(c, "server")?, db::meta_get(c, "token")?))
+        })?;
+        match (server, token) {
+            (Some(server), Some(token)) => Cloud::new(&server, Some(token)),
+            _ => Err(WalletError::NotLoggedIn),
+        }
+    }
+
+    /// The user's own card sets as last fetched.
+    pub fn my_sets(&self) -> Result<Vec<MySet>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT set_no, card, printed_fields, version, updated_at FROM my_sets
+                 ORDER BY set_no",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (set_no, card, fields, version, updated_at) = row?;
+                out.push(MySet {
+                    set_no,
+                    card: serde_json::from_str(&card)?,
+                    printed_fields: serde_json::from_str(&fields)?,
+                    version,
+                    updated_at,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn store_sets(&self, sets: &[CardSet], replace_all: bool) -> Result<()> {
+        self.write(|c, _| {
+            if replace_all {
+                c.execute("DELETE FROM my_sets", [])?;
+            }
+            for s in sets {
+                c.prepare_cached(
+                    "INSERT INTO my_sets (set_no, card, printed_fields, version, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (set_no) DO UPDATE SET card = excluded.card,
+                        printed_fields = excluded.printed_fields, version = excluded.version,
+                        updated_at = excluded.updated_at",
+                )?
+                .execute(rusqlite::params![
+                    s.set_no.get(),
+                    serde_json::to_string(&s.card)?,
+                    serde_json::to_string(&s.printed_fields)?,
+                    s.version,
+                    s.updated_at
+                ])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn region_of(conn: &Connection) -> Result<Region> {
+    let code = db::meta_get(conn, "region")?.unwrap_or_else(|| "CN".to_owned());
+    Region::parse(&code).map_err(|e| WalletError::Corrupt(e.to_string()))
+}
+
+/// An image file as card media: the type read from its first bytes (JPEG, PNG, WebP, GIF).
+pub fn media_from_bytes(bytes: Vec<u8>) -> Result<mingpian_card::Media> {
+    let mime = match bytes.as_slice() {
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
+        [b'G', b'I', b'F', b'8', ..] => "image/gif",
+        _ => {
+            return Err(WalletError::Invalid(
+                "not a JPEG, PNG, WebP or GIF image".into(),
+            ));
+        }
+    };
+    Ok(mingpian_card::Media::Inline {
+        mime: Some(mime.to_owned()),
+        data: bytes,
+    })
+}

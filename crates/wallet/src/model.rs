@@ -1,0 +1,174 @@
+//! What the wallet hands to the app and the CLI: plain serialisable values.
+
+use mingpian_card::Card;
+use serde::{Deserialize, Serialize};
+
+/// Where a card came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The user scanned someone's Mingpian code.
+    Exchange,
+    /// Someone scanned the user's code (their card arrived in the inbox).
+    Received,
+    /// Sent back from the web card page by someone without the app.
+    Web,
+    /// A scanned QR code that held a whole vCard or MECARD.
+    Scan,
+    Import,
+    /// Typed in, or read from a paper card.
+    Manual,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Exchange => "exchange",
+            Source::Received => "received",
+            Source::Web => "web",
+            Source::Scan => "scan",
+            Source::Import => "import",
+            Source::Manual => "manual",
+        }
+    }
+
+    pub fn parse(s: &str) -> Source {
+        match s {
+            "exchange" => Source::Exchange,
+            "received" => Source::Received,
+            "web" => Source::Web,
+            "scan" => Source::Scan,
+            "import" => Source::Import,
+            _ => Source::Manual,
+        }
+    }
+}
+
+/// A contact as the list shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Contact {
+    pub id: String,
+    pub name: String,
+    /// `A`–`Z` or `#`: the list's section (pinyin initial for Chinese names).
+    pub section: String,
+    pub org: Option<String>,
+    pub title: Option<String>,
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    pub tags: Vec<String>,
+    pub note: String,
+    pub card_count: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+/// A contact with everything it holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContactDetail {
+    #[serde(flatten)]
+    pub contact: Contact,
+    pub cards: Vec<StoredCard>,
+    /// When and where the user met them, newest first.
+    pub history: Vec<Event>,
+}
+
+/// One card in the wallet, at its current version.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredCard {
+    pub id: String,
+    pub contact_id: String,
+    pub source: Source,
+    /// The giver's public ID and set, for cards from a Mingpian account.
+    pub owner: Option<String>,
+    pub set_no: Option<u32>,
+    pub version: i64,
+    /// False when only a printed code's fields were given.
+    pub full: bool,
+    /// Why it is in this contact: `new`, `phone`, `email` or `manual`.
+    pub linked_by: String,
+    pub received_at: i64,
+    /// How many versions the wallet keeps of it (the current one included).
+    pub versions: i64,
+    pub card: Card,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CardVersion {
+    pub seq: i64,
+    pub version: i64,
+    pub received_at: i64,
+    pub card: Card,
+}
+
+/// A meeting or a delivery in a contact's history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Event {
+    pub id: String,
+    pub card_id: Option<String>,
+    /// `scanned` (the user scanned them), `received` (they scanned the user), `web_reply`,
+    /// `scanned_vcard`.
+    pub kind: String,
+    pub code: Option<String>,
+    pub place: Option<String>,
+    pub at: i64,
+}
+
+/// What storing one arriving card did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A new contact.
+    Added,
+    /// A new card in an existing contact holding the same phone number or email.
+    Linked,
+    /// A newer version of a card already held.
+    Updated,
+    /// Already held exactly so.
+    Unchanged,
+}
+
+/// A card that reached the wallet.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Received {
+    pub outcome: Outcome,
+    pub contact_id: String,
+    pub contact_name: String,
+    pub card_id: String,
+    /// Set for [`Outcome::Linked`]: `phone` or `email`.
+    pub linked_by: Option<String>,
+    pub card: Card,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ImportReport {
+    pub files: usize,
+    /// Cards read from the files.
+    pub read: usize,
+    /// New contacts.
+    pub added: usize,
+    /// New cards linked into existing contacts by phone or email.
+    pub linked: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Cards that could not be imported, each with where and why.
+    pub errors: Vec<ImportProblem>,
+    /// Read with a guess or a skipped line; the card itself was imported.
+    pub warnings: Vec<ImportProblem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImportProblem {
+    pub file: String,
+    /// 1-based card (vCard) or row (CSV) number; 0 for the file as a whole.
+    pub item: usize,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Progress of a long import or export.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}

@@ -1,0 +1,507 @@
+//! Backup, restore and sync between the user's devices (claim 7), over the cloud's record sync.
+//!
+//! Four record kinds leave the phone: `contact` (note, tags, when made, bin), `card` (which
+//! contact, where from, which account set), `card_version` (one version of a card; never changes
+//! once made) and `event` (a meeting or delivery). Each local row carries the cloud version it
+//! last saw and a dirty flag. `sync` pushes dirty rows (the cloud settles conflicting edits by
+//! the later change, the same way for every device), pulls everything changed since its cursor,
+//! then asks for newer versions of the cards it holds from Mingpian accounts (living cards).
+//! Restore is a pull from the beginning into an empty wallet.
+
+use std::collections::BTreeSet;
+
+use mingpian_card::api::{CardUpdatesRequest, HeldCard, RecordChange, SyncPush, SyncRecord};
+use mingpian_card::{CardSetNo, PublicId, Region};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::contacts::{self, Arrival};
+use crate::error::Result;
+use crate::model::Source;
+use crate::util::content_hash;
+use crate::{Wallet, db, text};
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed: usize,
+    /// Pushed changes that lost to a later change made on another device.
+    pub overridden: usize,
+    pub pulled: usize,
+    /// Newer versions of held cards, given by their owners since.
+    pub card_updates: usize,
+    /// When this sync finished (Unix milliseconds).
+    pub at: i64,
+}
+
+const PUSH_COUNT: usize = 500;
+const PUSH_BYTES: usize = 12 * 1024 * 1024;
+
+/// A pushed row: its table, id and the `modified_at` pushed (a row edited again meanwhile stays
+/// dirty).
+struct Pushed {
+    kind: &'static str,
+    id: String,
+    modified_at: i64,
+}
+
+fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
+    let mut out = Vec::new();
+    let mut stmt = c.prepare(
+        "SELECT id, note, tags, created_at, deleted_at, modified_at, sync_version FROM contacts
+         WHERE dirty = 1",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let tags: String = r.get(2)?;
+        let data = json!({
+            "note": r.get::<_, String>(1)?,
+            "tags": serde_json::from_str::<Value>(&tags)?,
+            "created_at": r.get::<_, i64>(3)?,
+            "deleted_at": r.get::<_, Option<i64>>(4)?,
+        });
+        out.push(change("contact", r.get(0)?, r.get(6)?, r.get(5)?, false, data));
+    }
+    let mut stmt = c.prepare(
+        "SELECT id, contact_id, source, owner, set_no, uid, full, version, linked_by, received_at,
+                deleted, modified_at, sync_version
+         FROM cards WHERE dirty = 1",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let data = json!({
+            "contact_id": r.get::<_, String>(1)?,
+            "source": r.get::<_, String>(2)?,
+            "owner": r.get::<_, Option<String>>(3)?,
+            "set_no": r.get::<_, Option<u32>>(4)?,
+            "uid": r.get::<_, Option<String>>(5)?,
+            "full": r.get::<_, bool>(6)?,
+            "version": r.get::<_, i64>(7)?,
+            "linked_by": r.get::<_, String>(8)?,
+            "received_at": r.get::<_, i64>(9)?,
+        });
+        let deleted: bool = r.get(10)?;
+        out.push(change("card", r.get(0)?, r.get(12)?, r.get(11)?, deleted, data));
+    }
+    let mut stmt = c.prepare(
+        "SELECT id, card_id, seq, version, card, origin, received_at, sync_version
+         FROM card_versions WHERE dirty = 1",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let card: String = r.get(4)?;
+        let data = json!({
+            "card_id": r.get::<_, String>(1)?,
+            "seq": r.get::<_, i64>(2)?,
+            "version": r.get::<_, i64>(3)?,
+            "card": serde_json::from_str::<Value>(&card)?,
+            "origin": r.get::<_, Option<String>>(5)?,
+            "received_at": r.get::<_, i64>(6)?,
+        });
+        out.push(change("card_version", r.get(0)?, r.get(7)?, r.get(6)?, false, data));
+    }
+    let mut stmt = c.prepare(
+        "SELECT id, contact_id, card_id, kind, code, place, at, origin, sync_version
+         FROM events WHERE dirty = 1",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let data = json!({
+            "contact_id": r.get::<_, String>(1)?,
+            "card_id": r.get::<_, Option<String>>(2)?,
+            "kind": r.get::<_, String>(3)?,
+            "code": r.get::<_, Option<String>>(4)?,
+            "place": r.get::<_, Option<String>>(5)?,
+            "at": r.get::<_, i64>(6)?,
+            "origin": r.get::<_, Option<String>>(7)?,
+        });
+        out.push(change("event", r.get(0)?, r.get(8)?, r.get(6)?, false, data));
+    }
+    Ok(out)
+}
+
+fn change(
+    kind: &'static str,
+    id: String,
+    base_version: i64,
+    modified_at: i64,
+    deleted: bool,
+    data: Value,
+) -> (RecordChange, Pushed) {
+    (
+        RecordChange {
+            kind: kind.to_owned(),
+            id: id.clone(),
+            base_version,
+            modified_at,
+            deleted,
+            data,
+        },
+        Pushed {
+            kind,
+            id,
+            modified_at,
+        },
+    )
+}
+
+fn table(kind: &str) -> Option<&'static str> {
+    match kind {
+        "contact" => Some("contacts"),
+        "card" => Some("cards"),
+        "card_version" => Some("card_versions"),
+        "event" => Some("events"),
+        _ => None,
+    }
+}
+
+/// Marks a pushed row clean at the cloud's version, unless it changed again meanwhile.
+fn mark_pushed(c: &Connection, pushed: &Pushed, version: i64) -> Result<()> {
+    let sql = match pushed.kind {
+        "contact" => {
+            "UPDATE contacts SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND modified_at = ?3"
+        }
+        "card" => "UPDATE cards SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND modified_at = ?3",
+        "card_version" => {
+            "UPDATE card_versions SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND ?3 = ?3"
+        }
+        _ => "UPDATE events SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND ?3 = ?3",
+    };
+    c.prepare_cached(sql)?
+        .execute(params![pushed.id, version, pushed.modified_at])?;
+    Ok(())
+}
+
+fn str_field(data: &Value, key: &str) -> Option<String> {
+    data.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn int_field(data: &Value, key: &str) -> Option<i64> {
+    data.get(key).and_then(Value::as_i64)
+}
+
+/// Applies a record from the cloud. Returns the cards and contacts whose derived columns need
+/// recomputing.
+fn apply(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
+    let d = &r.data;
+    match r.kind.as_str() {
+        "contact" => {
+            let tags = d.get("tags").cloned().unwrap_or(json!([]));
+            c.prepare_cached(
+                "INSERT INTO contacts (id, name, sort_key, search, note, tags, created_at,
+                                       modified_at, deleted_at, sync_version, dirty)
+                 VALUES (?1, '', '', '', ?2, ?3, ?4, ?5, ?6, ?7, 0)
+                 ON CONFLICT (id) DO UPDATE SET note = excluded.note, tags = excluded.tags,
+                    modified_at = excluded.modified_at, deleted_at = excluded.deleted_at,
+                    sync_version = excluded.sync_version, dirty = 0",
+            )?
+            .execute(params![
+                r.id,
+                str_field(d, "note").unwrap_or_default(),
+                tags.to_string(),
+                int_field(d, "created_at").unwrap_or(r.modified_at),
+                r.modified_at,
+                if r.deleted { Some(r.modified_at) } else { int_field(d, "deleted_at") },
+                r.version
+            ])?;
+            touched.contacts.insert(r.id.clone());
+        }
+        "card" => {
+            let old_contact: Option<String> = c
+                .query_row("SELECT contact_id FROM cards WHERE id = ?1", [&r.id], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            let contact_id = str_field(d, "contact_id").unwrap_or_default();
+            c.prepare_cached(
+                "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version,
+                                    card, hash, name_key, linked_by, received_at, modified_at,
+                                    deleted, sync_version, dirty)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '{}', '', '', ?9, ?10, ?11, ?12, ?13, 0)
+                 ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id,
+                    source = excluded.source, owner = excluded.owner, set_no = excluded.set_no,
+                    full = excluded.full, linked_by = excluded.linked_by,
+                    modified_at = excluded.modified_at, deleted = excluded.deleted,
+                    sync_version = excluded.sync_version, dirty = 0",
+            )?
+            .execute(params![
+                r.id,
+                contact_id,
+                str_field(d, "source").unwrap_or_else(|| "manual".into()),
+                str_field(d, "owner"),
+                int_field(d, "set_no"),
+                str_field(d, "uid"),
+                d.get("full").and_then(Value::as_bool).unwrap_or(true),
+                int_field(d, "version").unwrap_or(0),
+                str_field(d, "linked_by").unwrap_or_else(|| "new".into()),
+                int_field(d, "received_at").unwrap_or(r.modified_at),
+                r.modified_at,
+                r.deleted,
+                r.version
+            ])?;
+            if let Some(old) = old_contact {
+                touched.contacts.insert(old);
+            }
+            touched.contacts.insert(contact_id);
+            touched.cards.insert(r.id.clone());
+        }
+        "card_version" => {
+            let card_id = str_field(d, "card_id").unwrap_or_default();
+            let card = d.get("card").cloned().unwrap_or(json!({}));
+            c.prepare_cached(
+                "INSERT INTO card_versions (id, card_id, seq, version, card, origin, received_at,
+                                            sync_version, dirty)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)
+                 ON CONFLICT (id) DO UPDATE SET card = excluded.card,
+                    sync_version = excluded.sync_version, dirty = 0",
+            )?
+            .execute(params![
+                r.id,
+                card_id,
+                int_field(d, "seq").unwrap_or(1),
+                int_field(d, "version").unwrap_or(0),
+                card.to_string(),
+                str_field(d, "origin"),
+                int_field(d, "received_at").unwrap_or(r.modified_at),
+                r.version
+            ])?;
+            touched.cards.insert(card_id);
+        }
+        "event" => {
+            c.prepare_cached(
+                "INSERT INTO events (id, contact_id, card_id, kind, code, place, at, origin,
+                                     sync_version, dirty)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0)
+                 ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id,
+                    sync_version = excluded.sync_version, dirty = 0",
+            )?
+            .execute(params![
+                r.id,
+                str_field(d, "contact_id").unwrap_or_default(),
+                str_field(d, "card_id"),
+                str_field(d, "kind").unwrap_or_else(|| "received".into()),
+                str_field(d, "code"),
+                str_field(d, "place"),
+                int_field(d, "at").unwrap_or(r.modified_at),
+                str_field(d, "origin"),
+                r.version
+            ])?;
+        }
+        // A kind written by a newer app: kept in the cloud, ignored here.
+        _ => {}
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+struct Touched {
+    cards: BTreeSet<String>,
+    contacts: BTreeSet<String>,
+}
+
+/// Recomputes what pulled records change: each touched card's current version, then each
+/// touched contact's name, search text and link keys.
+fn settle(c: &Connection, touched: Touched, region: Region) -> Result<()> {
+    let mut contacts_to_refresh = touched.contacts;
+    for card_id in &touched.cards {
+        let latest: Option<(String, i64)> = c
+            .query_row(
+                "SELECT card, version FROM card_versions WHERE card_id = ?1
+                 ORDER BY seq DESC LIMIT 1",
+                [card_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((json, _)) = latest else { continue };
+        let card: mingpian_card::Card = serde_json::from_str(&json)?;
+        let n = c.execute(
+            "UPDATE cards SET card = ?2, hash = ?3, name_key = ?4, uid = COALESCE(uid, ?5)
+             WHERE id = ?1",
+            params![
+                card_id,
+                json,
+                content_hash(&json),
+                text::name_key(&card),
+                card.uid
+            ],
+        )?;
+        if n > 0 {
+            let contact: String =
+                c.query_row("SELECT contact_id FROM cards WHERE id = ?1", [card_id], |r| {
+                    r.get(0)
+                })?;
+            contacts_to_refresh.insert(contact);
+        }
+    }
+    for contact in contacts_to_refresh {
+        let exists: bool = c
+            .query_row("SELECT 1 FROM contacts WHERE id = ?1", [&contact], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if exists {
+            contacts::refresh_contact(c, &contact, region)?;
+        }
+    }
+    Ok(())
+}
+
+impl Wallet {
+    /// Pushes local changes, pulls the other devices' changes, and fetches newer versions of
+    /// held cards.
+    pub async fn sync(&self) -> Result<SyncReport> {
+        let cloud = self.cloud()?;
+        let mut report = SyncReport::default();
+
+        // Push, in batches bounded by count and size.
+        let changes = self.read(dirty_changes)?;
+        let mut batch: Vec<(RecordChange, Pushed)> = Vec::new();
+        let mut bytes = 0;
+        let mut batches = Vec::new();
+        for (change, pushed) in changes {
+            let size = change.data.to_string().len() + 200;
+            if !batch.is_empty() && (batch.len() >= PUSH_COUNT || bytes + size > PUSH_BYTES) {
+                batches.push(std::mem::take(&mut batch));
+                bytes = 0;
+            }
+            bytes += size;
+            batch.push((change, pushed));
+        }
+        if !batch.is_empty() {
+            batches.push(batch);
+        }
+        for batch in batches {
+            let (changes, pushed): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let result = cloud.sync_push(&SyncPush { changes }).await?;
+            self.write(|c, region| {
+                let mut touched = Touched::default();
+                for (outcome, pushed) in result.results.iter().zip(&pushed) {
+                    report.pushed += 1;
+                    if outcome.accepted {
+                        mark_pushed(c, pushed, outcome.record.version)?;
+                    } else {
+                        report.overridden += 1;
+                        apply(c, &outcome.record, &mut touched)?;
+                    }
+                }
+                settle(c, touched, region)
+            })?;
+        }
+
+        // Pull.
+        loop {
+            let after = self.read(|c| {
+                Ok(db::meta_get(c, "sync_cursor")?
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0))
+            })?;
+            let page = cloud.sync_pull(after).await?;
+            self.write(|c, region| {
+                let mut touched = Touched::default();
+                for record in &page.records {
+                    let Some(table) = table(&record.kind) else { continue };
+                    let local: Option<(i64, bool)> = c
+                        .prepare_cached(&format!(
+                            "SELECT sync_version, dirty FROM {table} WHERE id = ?1"
+                        ))?
+                        .query_row([&record.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?;
+                    match local {
+                        // Our own change coming back, or one we already have.
+                        Some((seen, _)) if seen >= record.version => continue,
+                        // Changed here since: the next push settles it with the cloud.
+                        Some((_, true)) => continue,
+                        _ => {}
+                    }
+                    apply(c, record, &mut touched)?;
+                    report.pulled += 1;
+                }
+                settle(c, touched, region)?;
+                db::meta_set(c, "sync_cursor", &page.next_cursor.to_string())
+            })?;
+            if !page.more || page.next_cursor <= after {
+                break;
+            }
+        }
+
+        report.card_updates = self.fetch_card_updates(&cloud).await?;
+        report.at = crate::util::now_ms();
+        self.write(|c, _| db::meta_set(c, "last_sync", &report.at.to_string()))?;
+        Ok(report)
+    }
+
+    /// When the last sync finished (Unix milliseconds).
+    pub fn last_sync(&self) -> Result<Option<i64>> {
+        self.read(|c| Ok(db::meta_get(c, "last_sync")?.and_then(|s| s.parse().ok())))
+    }
+
+    /// Living cards: asks the cloud for newer versions of every card held from an account.
+    async fn fetch_card_updates(&self, cloud: &crate::Cloud) -> Result<usize> {
+        let held: Vec<HeldCard> = self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT owner, set_no, MAX(version) FROM cards
+                 WHERE owner IS NOT NULL AND set_no IS NOT NULL AND deleted = 0
+                 GROUP BY owner, set_no",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (owner, set, version) = row?;
+                if let (Ok(owner), Ok(set_no)) = (PublicId::parse(&owner), CardSetNo::new(set)) {
+                    out.push(HeldCard {
+                        owner,
+                        set_no,
+                        version,
+                    });
+                }
+            }
+            Ok(out)
+        })?;
+        let mut updated = 0;
+        for chunk in held.chunks(500) {
+            let updates = cloud
+                .card_updates(&CardUpdatesRequest {
+                    held: chunk.to_vec(),
+                })
+                .await?;
+            self.write(|c, region| {
+                for u in updates {
+                    let owner = u.owner.as_str().to_owned();
+                    let origin = format!("update:{owner}:{}:{}", u.set_no.get(), u.version);
+                    let r = contacts::receive(
+                        c,
+                        Arrival {
+                            card: u.card,
+                            source: Source::Exchange,
+                            owner: Some(owner),
+                            set_no: Some(u.set_no.get()),
+                            version: u.version,
+                            full: u.full,
+                            origin: Some(origin),
+                            received_at: crate::util::now_ms(),
+                        },
+                        region,
+                    )?;
+                    if r.outcome == crate::Outcome::Updated {
+                        updated += 1;
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(updated)
+    }
+
+    /// Restores the wallet from the cloud (after logging in on a new phone): every record from
+    /// the beginning, the user's card sets, and the inbox (cards already restored are not
+    /// stored twice).
+    pub async fn restore(&self) -> Result<SyncReport> {
+        self.write(|c, _| db::meta_delete(c, "sync_cursor"))?;
+        let report = self.sync().await?;
+        self.refresh_sets().await?;
+        self.pull_inbox().await?;
+        Ok(report)
+    }
+}

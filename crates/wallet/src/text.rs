@@ -1,0 +1,296 @@
+//! How a contact is sorted, sectioned, searched and linked: derived text, computed once when its
+//! cards change and stored, so listing and searching never parse a card.
+
+use mingpian_card::card::is_cjk;
+use mingpian_card::{Card, PhoneNumber, Region};
+use pinyin::{ToPinyin, ToPinyinMulti};
+
+/// Separates fields in a search text, so a query never matches across two fields.
+pub const FIELD_SEP: char = '\u{1}';
+
+/// Sort key: Chinese characters as their pinyin (`张伟` → `zhang wei`), everything else lower-case,
+/// so Chinese and Latin names interleave alphabetically as phone contact lists do.
+pub fn sort_key(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() * 2);
+    for c in name.trim().chars() {
+        if is_cjk(c) {
+            if let Some(p) = c.to_pinyin() {
+                if !out.is_empty() && !out.ends_with(' ') {
+                    out.push(' ');
+                }
+                out.push_str(p.plain());
+                out.push(' ');
+                continue;
+            }
+        }
+        out.extend(c.to_lowercase());
+    }
+    out.trim_end().to_owned()
+}
+
+/// The list section a sort key falls in: `A`–`Z`, or `#` for anything else.
+pub fn section(sort_key: &str) -> String {
+    match sort_key.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() => c.to_ascii_uppercase().to_string(),
+        _ => "#".to_owned(),
+    }
+}
+
+/// Full pinyin and initials of every reading of a name: `张伟` → (`zhangwei`, `zw`). The first
+/// character (the surname) contributes all its readings, since surnames are where the common
+/// reading is most often wrong (单 shàn, 曾 zēng, 解 xiè).
+fn pinyin_forms(name: &str) -> Vec<(String, String)> {
+    let chars: Vec<char> = name.chars().filter(|c| !c.is_whitespace()).collect();
+    if !chars.iter().any(|&c| is_cjk(c)) {
+        return Vec::new();
+    }
+    let mut first_readings: Vec<(String, String)> = Vec::new();
+    if let Some(&c) = chars.first()
+        && is_cjk(c)
+        && let Some(multi) = c.to_pinyin_multi()
+    {
+        for p in multi {
+            let r = (p.plain().to_owned(), p.first_letter().to_owned());
+            if !first_readings.contains(&r) {
+                first_readings.push(r);
+            }
+        }
+    }
+    let (mut full, mut initials) = (String::new(), String::new());
+    let mut rest_full = String::new();
+    let mut rest_initials = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let (f, ini) = match c.to_pinyin() {
+            Some(p) if is_cjk(c) => (p.plain().to_owned(), p.first_letter().to_owned()),
+            _ => {
+                let lower: String = c.to_lowercase().collect();
+                (lower.clone(), lower)
+            }
+        };
+        if i > 0 {
+            rest_full.push_str(&f);
+            rest_initials.push_str(&ini);
+        }
+        full.push_str(&f);
+        initials.push_str(&ini);
+    }
+    let mut forms = vec![(full, initials)];
+    for (f, ini) in first_readings {
+        let form = (format!("{f}{rest_full}"), format!("{ini}{rest_initials}"));
+        if !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
+fn push_field(out: &mut String, value: &str) {
+    let value = value.trim();
+    if value.is_empty() {
+        return;
+    }
+    out.extend(value.chars().flat_map(char::to_lowercase));
+    out.push(FIELD_SEP);
+}
+
+fn push_name(out: &mut String, name: &str) {
+    push_field(out, name);
+    if name.contains(char::is_whitespace) {
+        let joined: String = name.split_whitespace().collect();
+        push_field(out, &joined);
+    }
+    for (full, initials) in pinyin_forms(name) {
+        push_field(out, &full);
+        if initials.chars().count() > 1 {
+            push_field(out, &initials);
+        }
+    }
+}
+
+/// Digits of a phone number as written and in E.164, so `138 0013`, `+86 138` and `021-5888` all
+/// find it.
+fn phone_digits(value: &str, region: Region) -> Vec<String> {
+    let mut out = Vec::new();
+    let written: String = value
+        .chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
+            _ => None,
+        })
+        .collect();
+    if !written.is_empty() {
+        out.push(written);
+    }
+    if let Ok(n) = PhoneNumber::parse(value, region)
+        && !out.iter().any(|d| d == n.digits())
+    {
+        out.push(n.digits().to_owned());
+    }
+    out
+}
+
+/// The text a contact is found by: names (with pinyin), company, department, title, phone digits,
+/// emails, tags. Lower-case; fields separated by [`FIELD_SEP`].
+pub fn search_text<'a>(
+    cards: impl IntoIterator<Item = &'a Card>,
+    tags: &[String],
+    region: Region,
+) -> String {
+    let mut out = String::new();
+    for card in cards {
+        push_name(&mut out, &card.display_name());
+        for name in [&card.name, &card.phonetic].into_iter().flatten() {
+            let display = name.display();
+            if !display.is_empty() && display != card.display_name() {
+                push_name(&mut out, &display);
+            }
+        }
+        for nick in &card.nicknames {
+            push_name(&mut out, nick);
+        }
+        if let Some(org) = &card.org {
+            push_name(&mut out, org);
+        }
+        for d in &card.departments {
+            push_field(&mut out, d);
+        }
+        if let Some(t) = &card.title {
+            push_field(&mut out, t);
+        }
+        for p in &card.phones {
+            for digits in phone_digits(&p.value, region) {
+                push_field(&mut out, &digits);
+            }
+        }
+        for e in &card.emails {
+            push_field(&mut out, &e.value);
+        }
+    }
+    for t in tags {
+        push_field(&mut out, t);
+    }
+    out
+}
+
+/// What a search query matches against: lower-case; a query that looks like a phone number is
+/// reduced to its digits.
+pub fn normalize_query(query: &str) -> String {
+    let q = query.trim();
+    let phone_like = q.chars().any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+        && q.chars().all(|c| {
+            c.is_ascii_digit()
+                || ('０'..='９').contains(&c)
+                || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.' | '＋')
+        });
+    if phone_like {
+        return q
+            .chars()
+            .filter_map(|c| match c {
+                '0'..='9' => Some(c),
+                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
+                _ => None,
+            })
+            .collect();
+    }
+    let lower: String = q.chars().flat_map(char::to_lowercase).collect();
+    if lower.chars().any(is_cjk) {
+        lower.chars().filter(|c| !c.is_whitespace()).collect()
+    } else {
+        lower.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Keys that link a card to a contact (claim 8): each phone number in E.164 (fax lines excluded:
+/// a shared fax is not a person), then each email, lower-case.
+pub fn link_keys(card: &Card, region: Region) -> Vec<String> {
+    let mut keys = Vec::new();
+    for p in &card.phones {
+        if p.kinds.iter().any(|k| k == "fax") {
+            continue;
+        }
+        if let Ok(n) = PhoneNumber::parse(&p.value, region) {
+            let key = format!("tel:{}", n.e164());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    for e in &card.emails {
+        let v = e.value.trim().to_lowercase();
+        if v.contains('@') {
+            let key = format!("email:{v}");
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    keys
+}
+
+/// A name reduced for "is this the same person" comparisons.
+pub fn name_key(card: &Card) -> String {
+    card.display_name()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cn() -> Region {
+        Region::parse("CN").unwrap()
+    }
+
+    #[test]
+    fn chinese_names_sort_and_search_by_pinyin() {
+        assert_eq!(sort_key("张伟"), "zhang wei");
+        assert_eq!(section(&sort_key("张伟")), "Z");
+        assert_eq!(section(&sort_key("Anna")), "A");
+        assert_eq!(section(&sort_key("123")), "#");
+        let card = Card {
+            formatted_name: "张伟".into(),
+            ..Card::default()
+        };
+        let text = search_text([&card], &[], cn());
+        for q in ["张伟", "伟", "zhangwei", "zw", "zhang"] {
+            assert!(
+                text.contains(&normalize_query(q)),
+                "{q:?} should find 张伟 in {text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn surname_heteronyms_are_searchable() {
+        let card = Card {
+            formatted_name: "单田芳".into(),
+            ..Card::default()
+        };
+        let text = search_text([&card], &[], cn());
+        assert!(
+            text.contains("shantianfang"),
+            "单 as a surname reads shàn: {text:?}"
+        );
+    }
+
+    #[test]
+    fn phone_queries_match_digits_however_written() {
+        let card = Card {
+            formatted_name: "Li".into(),
+            phones: vec![mingpian_card::Phone {
+                value: "+86 138-0013-8000".into(),
+                ..Default::default()
+            }],
+            ..Card::default()
+        };
+        let text = search_text([&card], &[], cn());
+        for q in ["138 0013", "+86 138", "8000", "１３８"] {
+            assert!(text.contains(&normalize_query(q)), "{q:?} in {text:?}");
+        }
+        assert_eq!(link_keys(&card, cn()), vec!["tel:+8613800138000"]);
+    }
+}

@@ -1,0 +1,34 @@
+//! Small helpers: record ids, clocks, content hashes.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+
+/// A new record id: 128 random bits as 32 hex digits (unique across devices, so records made
+/// offline on two phones never collide in sync).
+pub fn new_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex(&bytes)
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Short content hash (first 16 bytes of SHA-256, hex) of a card's JSON.
+pub fn content_hash(json: &str) -> String {
+    hex(&Sha256::digest(json.as_bytes())[..16])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}

@@ -1,0 +1,272 @@
+//! The wallet against a real cloud on port 0: exchange through a QR image, linking by phone,
+//! offline scans completing exactly once, live delivery, living cards, restore.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Mode, Proxy, TestCloud, register_request, wallet};
+use mingpian_card::api::LoginRequest;
+use mingpian_card::qr::image::{decode, encode_png};
+use mingpian_card::{Card, Phone};
+use mingpian_wallet::{Outcome, ScanResult, Wallet};
+
+/// A's live code as a PNG, read back the way B's phone reads a photo of it.
+async fn live_code_text(a: &Wallet, set: u32) -> String {
+    let codes = a.codes(set).await.expect("A's codes");
+    let png = encode_png(&codes.live_url, 8).expect("draw the live code");
+    let found = decode(&png).expect("decode the QR image");
+    assert_eq!(found, vec![codes.live_url.clone()], "the QR image must carry A's live URL");
+    found.into_iter().next().unwrap()
+}
+
+fn saved(result: ScanResult) -> mingpian_wallet::Received {
+    match result {
+        ScanResult::Saved { received, .. } => received,
+        ScanResult::Pending(p) => panic!("expected the scan to complete, it waits: {p:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_wallets_exchange_through_a_live_code_image_and_both_hold_both_cards() {
+    let cloud = TestCloud::spawn().await;
+    let (a, _da) = wallet();
+    let (b, _db) = wallet();
+    a.register(&cloud.base, register_request("Zhang Wei", "+86 138 0013 8000"))
+        .await
+        .expect("A registers");
+    b.register(&cloud.base, register_request("Anna Berg", "+49 151 2345 6789"))
+        .await
+        .expect("B registers");
+    assert_eq!(a.my_sets().unwrap().len(), 1, "registration gives set 1 (claim 5)");
+
+    // A keeps the live inbox open, as the QR screen does.
+    let a = Arc::new(a);
+    let listener = {
+        let a = a.clone();
+        tokio::spawn(async move { a.wait_for_cards(Duration::from_secs(20)).await })
+    };
+    let text = live_code_text(&a, 1).await;
+    let got = saved(b.scan(&text, 1, Some("Canton Fair".into())).await.expect("B scans"));
+    assert_eq!(got.outcome, Outcome::Added);
+    assert_eq!(got.card.formatted_name, "Zhang Wei", "B holds A's card");
+
+    let arrived = listener.await.unwrap().expect("A's live inbox");
+    assert_eq!(arrived.len(), 1, "A sees exactly B's card arrive: {arrived:?}");
+    assert_eq!(arrived[0].card.formatted_name, "Anna Berg");
+
+    let a_list = a.contacts().unwrap();
+    let b_list = b.contacts().unwrap();
+    assert_eq!(a_list.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Anna Berg"]);
+    assert_eq!(b_list.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Zhang Wei"]);
+    assert_eq!(b_list[0].phones, ["+8613800138000"], "the live code gives the whole card");
+
+    let b_detail = b.contact(&b_list[0].id).unwrap();
+    assert_eq!(b_detail.history.len(), 1);
+    assert_eq!(b_detail.history[0].kind, "scanned");
+    assert_eq!(b_detail.history[0].place.as_deref(), Some("Canton Fair"));
+    assert!(
+        !b_detail.history[0].code.as_deref().unwrap_or("").contains("?t="),
+        "history keeps the code without its live token"
+    );
+
+    // Catching up again brings nothing twice.
+    assert!(a.pull_inbox().await.unwrap().is_empty());
+    assert_eq!(a.contacts().unwrap().len(), 1);
+    cloud.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_set_with_the_same_phone_links_to_the_same_contact_and_can_be_unlinked() {
+    let cloud = TestCloud::spawn().await;
+    let (a, _da) = wallet();
+    let (b, _db) = wallet();
+    a.register(&cloud.base, register_request("Li Na", "+86 139 0000 1111"))
+        .await
+        .unwrap();
+    b.register(&cloud.base, register_request("Bo", "+86 137 0000 2222"))
+        .await
+        .unwrap();
+    let mut second = a.my_sets().unwrap()[0].card.clone();
+    second.formatted_name = "李娜".into();
+    second.org = Some("北京大学".into());
+    second.phones = vec![Phone {
+        value: "139-0000-1111".into(), // written differently, same number
+        kinds: vec!["cell".into()],
+        ..Phone::default()
+    }];
+    second.emails.clear();
+    let set2 = a.publish_set(second, None).await.expect("A publishes set 2");
+    assert_eq!(set2.set_no.get(), 2);
+
+    let first = saved(b.scan(&live_code_text(&a, 1).await, 1, None).await.unwrap());
+    let linked = saved(b.scan(&live_code_text(&a, 2).await, 1, None).await.unwrap());
+    assert_eq!(first.outcome, Outcome::Added);
+    assert_eq!(linked.outcome, Outcome::Linked, "same E.164 number: same contact");
+    assert_eq!(linked.linked_by.as_deref(), Some("phone"));
+    assert_eq!(linked.contact_id, first.contact_id);
+    let contacts = b.contacts().unwrap();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0].card_count, 2, "two cards, nothing merged away");
+
+    // Found by the Chinese name, its pinyin, and the initials.
+    for q in ["李娜", "lina", "ln", "北京", "1390000"] {
+        let hits = b.search(q, 10).unwrap();
+        assert_eq!(hits.total, 1, "{q:?} should find Li Na");
+    }
+
+    // Undo the link: the second card becomes its own contact.
+    let own = b.unlink_card(&linked.card_id).unwrap();
+    assert_ne!(own, first.contact_id);
+    assert_eq!(b.contacts().unwrap().len(), 2);
+    // Scanning the same set again keeps it where the user put it.
+    let again = saved(b.scan(&live_code_text(&a, 2).await, 1, None).await.unwrap());
+    assert_eq!(again.outcome, Outcome::Unchanged);
+    assert_eq!(again.contact_id, own);
+    cloud.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_while_the_cloud_is_unreachable_completes_exactly_once_when_it_returns() {
+    let cloud = TestCloud::spawn().await;
+    let proxy = Proxy::spawn(cloud.addr).await;
+    let (a, _da) = wallet();
+    let (b, b_dir) = wallet();
+    a.register(&cloud.base, register_request("Wang Fang", "+86 135 0000 3333"))
+        .await
+        .unwrap();
+    b.register(&proxy.base, register_request("Chen Jie", "+86 136 0000 4444"))
+        .await
+        .unwrap();
+    let code = live_code_text(&a, 1).await;
+
+    // Unreachable: the scan waits.
+    proxy.set(Mode::Down);
+    let pending = b.scan(&code, 1, None).await.expect("an offline scan is not an error");
+    assert!(matches!(pending, ScanResult::Pending(_)), "{pending:?}");
+    // The cloud does the exchange but the answer is lost on the way back.
+    proxy.set(Mode::LoseAnswers);
+    let results = b.flush_outbox().await.unwrap();
+    assert!(
+        matches!(results.as_slice(), [Ok(ScanResult::Pending(_))]),
+        "an answer lost in transit keeps the scan waiting: {results:?}"
+    );
+    assert_eq!(b.outbox().unwrap().len(), 1);
+
+    // The phone restarts; the outbox is on disk.
+    drop(b);
+    let b = Wallet::open(b_dir.path()).unwrap();
+    proxy.set(Mode::Pass);
+    let results = b.flush_outbox().await.unwrap();
+    let got = match results.as_slice() {
+        [Ok(ScanResult::Saved { received, .. })] => received.clone(),
+        other => panic!("the waiting scan should complete now: {other:?}"),
+    };
+    assert_eq!(got.card.formatted_name, "Wang Fang");
+    assert!(b.outbox().unwrap().is_empty(), "done scans leave the outbox");
+    assert!(b.flush_outbox().await.unwrap().is_empty());
+    assert_eq!(b.contacts().unwrap().len(), 1);
+    let detail = b.contact(&got.contact_id).unwrap();
+    assert_eq!(detail.history.len(), 1, "one exchange, once: {:?}", detail.history);
+
+    // The cloud made one exchange, however often the phone asked: A received B's card once.
+    let delivered = a.pull_inbox().await.unwrap();
+    assert_eq!(delivered.len(), 1, "A gets Chen Jie's card exactly once: {delivered:?}");
+    assert_eq!(a.contacts().unwrap().len(), 1);
+    cloud.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_vcard_code_is_saved_with_no_cloud() {
+    let (w, _d) = wallet();
+    let text = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:王芳\r\nTEL;TYPE=CELL:13500003333\r\nEND:VCARD\r\n";
+    let got = saved(w.scan(text, 1, None).await.expect("no login needed"));
+    assert_eq!(got.card.formatted_name, "王芳");
+    let mecard = "MECARD:N:Berg,Anna;TEL:+4915123456789;EMAIL:anna@example.com;;";
+    saved(w.scan(mecard, 1, None).await.unwrap());
+    assert_eq!(w.contacts().unwrap().len(), 2);
+    let err = w.scan("hello world", 1, None).await.unwrap_err();
+    assert_eq!(err.code(), "invalid", "{err}");
+    let err = w
+        .scan("https://mingpian.example/c/AAAAAAAAAAAAAAAAAAAAAA/1", 1, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_logged_in", "a Mingpian code needs an account: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_set_reaches_its_holders_as_a_new_version() {
+    let cloud = TestCloud::spawn().await;
+    let (a, _da) = wallet();
+    let (b, _db) = wallet();
+    a.register(&cloud.base, register_request("Zhou Min", "+86 131 0000 5555"))
+        .await
+        .unwrap();
+    b.register(&cloud.base, register_request("Xu Lei", "+86 132 0000 6666"))
+        .await
+        .unwrap();
+    let got = saved(b.scan(&live_code_text(&a, 1).await, 1, None).await.unwrap());
+    let mut card: Card = a.my_sets().unwrap()[0].card.clone();
+    card.title = Some("CTO".into());
+    a.edit_set(1, card, None).await.unwrap();
+    let report = b.sync().await.unwrap();
+    assert_eq!(report.card_updates, 1, "{report:?}");
+    let held = b.card(&got.card_id).unwrap();
+    assert_eq!(held.card.title.as_deref(), Some("CTO"));
+    assert_eq!(held.versions, 2, "the old version is kept");
+    assert_eq!(b.card_versions(&got.card_id).unwrap()[1].card.title, None);
+    cloud.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_into_an_empty_data_dir_reproduces_the_wallet() {
+    let cloud = TestCloud::spawn().await;
+    let (a, _da) = wallet();
+    let (b, _db) = wallet();
+    a.register(&cloud.base, register_request("Sun Li", "+86 133 0000 7777"))
+        .await
+        .unwrap();
+    b.register(&cloud.base, register_request("Ma Tao", "+86 134 0000 8888"))
+        .await
+        .unwrap();
+    let got = saved(b.scan(&live_code_text(&a, 1).await, 1, Some("Shenzhen".into())).await.unwrap());
+    b.set_note(&got.contact_id, "met at the booth; wants a demo").unwrap();
+    b.set_tags(&got.contact_id, &["客户".into(), "2026".into()]).unwrap();
+    let report = b
+        .import_files(&[common::testdata("vcard/ez-vcard/outlook-2007.vcf")], &mut |_| {})
+        .unwrap();
+    assert!(report.added > 0, "{report:?}");
+    let deleted = b
+        .contacts()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id != got.contact_id)
+        .unwrap();
+    b.delete_contact(&deleted.id).unwrap();
+    let pushed = b.sync().await.unwrap();
+    assert!(pushed.pushed > 0);
+
+    // A new phone: empty data dir, log in, restore.
+    let (fresh, _dn) = wallet();
+    fresh
+        .login(&cloud.base, LoginRequest {
+            login: "Ma Tao".into(),
+            password: "correct horse battery".into(),
+            device_name: Some("new phone".into()),
+        })
+        .await
+        .unwrap();
+    let restored = fresh.restore().await.unwrap();
+    assert!(restored.pulled >= pushed.pushed, "{restored:?} vs {pushed:?}");
+    assert_eq!(
+        fresh.contacts_with_cards().unwrap(),
+        b.contacts_with_cards().unwrap(),
+        "the restored wallet equals the lost one: contacts, cards, notes, tags, history"
+    );
+    assert!(fresh.contact(&deleted.id).is_err(), "the bin stays the bin");
+    assert_eq!(fresh.my_sets().unwrap(), b.my_sets().unwrap());
+    // Restoring pulled the inbox too, and stored nothing twice.
+    assert_eq!(fresh.search("客户", 10).unwrap().total, 1);
+    cloud.stop().await;
+}
