@@ -8,6 +8,8 @@ pub mod api;
 pub mod card;
 pub mod phone;
 pub mod qr;
+#[doc(hidden)]
+pub mod sample;
 pub mod vcard;
 
 pub use card::{Address, Card, Email, Media, Name, Phone, Property, Social, Url};

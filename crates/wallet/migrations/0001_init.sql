@@ -49,7 +49,6 @@ CREATE TABLE cards (
     uid          TEXT,                -- vCard UID
     full         INTEGER NOT NULL DEFAULT 1,  -- 0: only a printed code's fields
     version      INTEGER NOT NULL,    -- the owner's set version, or a local counter
-    card         TEXT NOT NULL,       -- current version, JSON
     hash         TEXT NOT NULL,       -- of the current version's JSON, to spot unchanged re-imports
     name_key     TEXT NOT NULL,       -- the name reduced, for "same person" checks on import
     linked_by    TEXT NOT NULL,       -- why it is in this contact: new | phone | email | manual

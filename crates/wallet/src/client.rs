@@ -141,7 +141,11 @@ impl Cloud {
     }
 
     pub async fn replace_set(&self, n: CardSetNo, input: &CardSetInput) -> Result<CardSet> {
-        Self::call(self.request(Method::PUT, &format!("/sets/{}", n.get())).json(input)).await
+        Self::call(
+            self.request(Method::PUT, &format!("/sets/{}", n.get()))
+                .json(input),
+        )
+        .await
     }
 
     pub async fn codes(&self, n: CardSetNo) -> Result<Codes> {

@@ -45,11 +45,39 @@ impl Arrival {
     }
 }
 
+/// What is computed once per arriving card, before touching the database (a batch import
+/// prepares cards on another thread while this one writes).
+#[derive(Debug)]
+pub struct Prepared {
+    json: String,
+    hash: String,
+    keys: Vec<String>,
+    name_key: String,
+    /// Name, sort key and search text of a new contact holding only this card.
+    name: String,
+    sort_key: String,
+    search: String,
+}
+
+pub fn prepare(card: &Card, region: Region) -> Result<Prepared> {
+    let json = serde_json::to_string(card)?;
+    let phones = text::parse_phones(card, region);
+    let name = card.display_name();
+    Ok(Prepared {
+        hash: content_hash(&json),
+        keys: text::link_keys_parsed(card, &phones),
+        name_key: text::name_key(card),
+        sort_key: text::sort_key(&name),
+        search: text::search_text_parsed([(card, phones.as_slice())], &[]),
+        name,
+        json,
+    })
+}
+
 /// Stores an arriving card: a newer version of a card already held from the same account set, or
 /// a new card linked to the contact with the same phone number (then email), or a new contact.
 pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Received> {
-    let json = serde_json::to_string(&arrival.card)?;
-    let hash = content_hash(&json);
+    let p = prepare(&arrival.card, region)?;
     if let (Some(owner), Some(set_no)) = (&arrival.owner, arrival.set_no) {
         let held: Option<(String, String, i64)> = conn
             .prepare_cached(
@@ -61,56 +89,135 @@ pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Re
             })
             .optional()?;
         if let Some((card_id, held_hash, held_version)) = held {
-            let outcome = if held_hash == hash || arrival.version < held_version {
+            let outcome = if held_hash == p.hash || arrival.version < held_version {
                 Outcome::Unchanged
             } else {
-                add_version(conn, &card_id, &arrival, &json, &hash, region)?;
+                add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
                 Outcome::Updated
             };
             return received(conn, outcome, &card_id, None);
         }
     }
-    let mut found = None;
-    for key in text::link_keys(&arrival.card, region) {
+    let mut link = None;
+    for key in &p.keys {
         let contact: Option<String> = conn
             .prepare_cached(
                 "SELECT k.contact_id FROM card_keys k
                  JOIN contacts c ON c.id = k.contact_id AND c.deleted_at IS NULL
                  WHERE k.key = ?1 LIMIT 1",
             )?
-            .query_row([&key], |r| r.get(0))
+            .query_row([key], |r| r.get(0))
             .optional()?;
         if let Some(contact) = contact {
-            let by = if key.starts_with("tel:") {
-                "phone"
-            } else {
-                "email"
-            };
-            found = Some((contact, by));
+            link = Some((contact, link_reason(key)));
             break;
         }
     }
-    let (contact_id, linked_by, outcome) = match found {
-        Some((contact, by)) => (contact, by, Outcome::Linked),
-        None => (new_contact(conn, arrival.received_at)?, "new", Outcome::Added),
-    };
-    let card_id = insert_card(conn, &contact_id, linked_by, &arrival, &json, &hash)?;
-    refresh_contact(conn, &contact_id, region)?;
-    received(
-        conn,
-        outcome,
-        &card_id,
-        (outcome == Outcome::Linked).then(|| linked_by.to_owned()),
-    )
+    store_new_card(conn, arrival, p, link, region)
+}
+
+fn link_reason(key: &str) -> &'static str {
+    if key.starts_with("tel:") {
+        "phone"
+    } else {
+        "email"
+    }
+}
+
+/// Stores a card no card in the wallet is a version of: into the linked contact, or a new one.
+fn store_new_card(
+    conn: &Connection,
+    arrival: Arrival,
+    p: Prepared,
+    link: Option<(String, &'static str)>,
+    region: Region,
+) -> Result<Received> {
+    match link {
+        Some((contact_id, by)) => {
+            let card_id = insert_card(conn, &contact_id, by, &arrival, &p)?;
+            refresh_contact(conn, &contact_id, region)?;
+            let contact_name: String = conn
+                .prepare_cached("SELECT name FROM contacts WHERE id = ?1")?
+                .query_row([&contact_id], |r| r.get(0))?;
+            Ok(Received {
+                outcome: Outcome::Linked,
+                contact_id,
+                contact_name,
+                card_id,
+                linked_by: Some(by.to_owned()),
+                card: arrival.card,
+            })
+        }
+        None => {
+            // A new contact with one card: everything it shows comes from this card, so it is
+            // written whole, without reading anything back.
+            let contact_id = new_id();
+            let card = &arrival.card;
+            let phones: Vec<&str> = dedup(card.phones.iter().map(|x| x.value.as_str()));
+            let emails: Vec<&str> = dedup(card.emails.iter().map(|x| x.value.as_str()));
+            conn.prepare_cached(
+                "INSERT INTO contacts (id, name, sort_key, search, org, title, phones, emails,
+                                       created_at, modified_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            )?
+            .execute(params![
+                contact_id,
+                p.name,
+                p.sort_key,
+                p.search,
+                card.org,
+                card.title,
+                serde_json::to_string(&phones)?,
+                serde_json::to_string(&emails)?,
+                arrival.received_at
+            ])?;
+            let card_id = insert_card(conn, &contact_id, "new", &arrival, &p)?;
+            let mut insert = conn.prepare_cached(
+                "INSERT INTO card_keys (key, card_id, contact_id) VALUES (?1, ?2, ?3)",
+            )?;
+            for key in &p.keys {
+                insert.execute(params![key, card_id, contact_id])?;
+            }
+            Ok(Received {
+                outcome: Outcome::Added,
+                contact_id,
+                contact_name: p.name,
+                card_id,
+                linked_by: None,
+                card: arrival.card,
+            })
+        }
+    }
+}
+
+fn dedup<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// Stores an imported card. What is an update of a card already held: the same vCard UID; or
 /// the same phone number or email on a card with the same name. The same content anywhere is
 /// unchanged. Anything else arrives as a new card (linked by phone or email as usual), so two
 /// people sharing an office number are never merged into one card.
-pub fn import(conn: &Connection, arrival: Arrival, region: Region) -> Result<Received> {
-    let json = serde_json::to_string(&arrival.card)?;
-    let hash = content_hash(&json);
+/// The card comes [`prepare`]d.
+pub fn import(
+    conn: &Connection,
+    arrival: Arrival,
+    p: Prepared,
+    region: Region,
+) -> Result<Received> {
+    let same: Option<String> = conn
+        .prepare_cached("SELECT id FROM cards WHERE hash = ?1 AND deleted = 0 LIMIT 1")?
+        .query_row([&p.hash], |r| r.get(0))
+        .optional()?;
+    if let Some(card_id) = same {
+        return received(conn, Outcome::Unchanged, &card_id, None);
+    }
     let mut target: Option<String> = None;
     if let Some(uid) = arrival.card.uid.as_deref().filter(|u| !u.trim().is_empty()) {
         target = conn
@@ -118,43 +225,43 @@ pub fn import(conn: &Connection, arrival: Arrival, region: Region) -> Result<Rec
             .query_row([uid], |r| r.get(0))
             .optional()?;
     }
+    let mut link = None;
     if target.is_none() {
-        let same: Option<String> = conn
-            .prepare_cached("SELECT id FROM cards WHERE hash = ?1 AND deleted = 0 LIMIT 1")?
-            .query_row([&hash], |r| r.get(0))
-            .optional()?;
-        if let Some(card_id) = same {
-            return received(conn, Outcome::Unchanged, &card_id, None);
-        }
-        let name = text::name_key(&arrival.card);
-        for key in text::link_keys(&arrival.card, region) {
-            let card: Option<String> = conn
-                .prepare_cached(
-                    "SELECT c.id FROM card_keys k JOIN cards c ON c.id = k.card_id
-                     WHERE k.key = ?1 AND c.deleted = 0 AND c.name_key = ?2
-                       AND c.source IN ('import', 'manual', 'scan') LIMIT 1",
-                )?
-                .query_row(params![key, name], |r| r.get(0))
-                .optional()?;
-            if card.is_some() {
-                target = card;
+        for key in &p.keys {
+            let mut stmt = conn.prepare_cached(
+                "SELECT k.card_id, k.contact_id, c.name_key, c.source, c.deleted,
+                        o.deleted_at IS NOT NULL
+                 FROM card_keys k JOIN cards c ON c.id = k.card_id
+                 JOIN contacts o ON o.id = k.contact_id
+                 WHERE k.key = ?1",
+            )?;
+            let mut rows = stmt.query([key])?;
+            while let Some(r) = rows.next()? {
+                let (card_deleted, contact_deleted): (bool, bool) = (r.get(4)?, r.get(5)?);
+                if card_deleted || contact_deleted {
+                    continue;
+                }
+                let source: String = r.get(3)?;
+                let same_person = r.get_ref(2)?.as_str().unwrap_or_default() == p.name_key
+                    && matches!(source.as_str(), "import" | "manual" | "scan");
+                if same_person && target.is_none() {
+                    target = Some(r.get(0)?);
+                }
+                if link.is_none() {
+                    link = Some((r.get::<_, String>(1)?, link_reason(key)));
+                }
+            }
+            if target.is_some() {
                 break;
             }
         }
     }
     match target {
         Some(card_id) => {
-            let held_hash: String =
-                conn.query_row("SELECT hash FROM cards WHERE id = ?1", [&card_id], |r| {
-                    r.get(0)
-                })?;
-            if held_hash == hash {
-                return received(conn, Outcome::Unchanged, &card_id, None);
-            }
-            add_version(conn, &card_id, &arrival, &json, &hash, region)?;
+            add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
             received(conn, Outcome::Updated, &card_id, None)
         }
-        None => receive(conn, arrival, region),
+        None => store_new_card(conn, arrival, p, link, region),
     }
 }
 
@@ -173,15 +280,13 @@ fn insert_card(
     contact_id: &str,
     linked_by: &str,
     a: &Arrival,
-    json: &str,
-    hash: &str,
+    p: &Prepared,
 ) -> Result<String> {
     let id = new_id();
-    let now = now_ms();
     conn.prepare_cached(
-        "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version, card, hash,
+        "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version, hash,
                             name_key, linked_by, received_at, modified_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         id,
@@ -192,18 +297,23 @@ fn insert_card(
         a.card.uid,
         a.full,
         a.version,
-        json,
-        hash,
-        text::name_key(&a.card),
+        p.hash,
+        p.name_key,
         linked_by,
         a.received_at,
-        now
+        now_ms()
     ])?;
-    insert_version(conn, &id, 1, a, json)?;
+    insert_version(conn, &id, 1, a, &p.json)?;
     Ok(id)
 }
 
-fn insert_version(conn: &Connection, card_id: &str, seq: i64, a: &Arrival, json: &str) -> Result<()> {
+fn insert_version(
+    conn: &Connection,
+    card_id: &str,
+    seq: i64,
+    a: &Arrival,
+    json: &str,
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO card_versions (id, card_id, seq, version, card, origin, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -233,13 +343,12 @@ fn add_version(
         .query_row([card_id], |r| r.get(0))?;
     insert_version(conn, card_id, seq, a, json)?;
     conn.prepare_cached(
-        "UPDATE cards SET card = ?2, hash = ?3, version = ?4, full = MAX(full, ?5), uid = ?6,
-                name_key = ?7, received_at = ?8, modified_at = ?9, dirty = 1
+        "UPDATE cards SET hash = ?2, version = ?3, full = MAX(full, ?4), uid = ?5,
+                name_key = ?6, received_at = ?7, modified_at = ?8, dirty = 1
          WHERE id = ?1",
     )?
     .execute(params![
         card_id,
-        json,
         hash,
         a.version,
         a.full,
@@ -248,8 +357,11 @@ fn add_version(
         a.received_at,
         now_ms()
     ])?;
-    let contact_id: String =
-        conn.query_row("SELECT contact_id FROM cards WHERE id = ?1", [card_id], |r| r.get(0))?;
+    let contact_id: String = conn.query_row(
+        "SELECT contact_id FROM cards WHERE id = ?1",
+        [card_id],
+        |r| r.get(0),
+    )?;
     refresh_contact(conn, &contact_id, region)
 }
 
@@ -261,7 +373,9 @@ fn received(
 ) -> Result<Received> {
     let (contact_id, contact_name, card): (String, String, String) = conn
         .prepare_cached(
-            "SELECT c.id, c.name, k.card FROM cards k JOIN contacts c ON c.id = k.contact_id
+            "SELECT c.id, c.name, (SELECT card FROM card_versions v WHERE v.card_id = k.id
+                                   ORDER BY v.seq DESC LIMIT 1)
+             FROM cards k JOIN contacts c ON c.id = k.contact_id
              WHERE k.id = ?1",
         )?
         .query_row([card_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -280,13 +394,18 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
     let mut cards: Vec<(String, Card)> = Vec::new();
     {
         let mut stmt = conn.prepare_cached(
-            "SELECT id, card FROM cards WHERE contact_id = ?1 AND deleted = 0
-             ORDER BY received_at DESC, id",
+            "SELECT k.id, (SELECT card FROM card_versions v WHERE v.card_id = k.id
+                          ORDER BY v.seq DESC LIMIT 1)
+             FROM cards k WHERE k.contact_id = ?1 AND k.deleted = 0
+             ORDER BY k.received_at DESC, k.id",
         )?;
         let mut rows = stmt.query([contact_id])?;
         while let Some(r) = rows.next()? {
-            let json: String = r.get(1)?;
-            cards.push((r.get(0)?, serde_json::from_str(&json)?));
+            let json: Option<String> = r.get(1)?;
+            cards.push((
+                r.get(0)?,
+                serde_json::from_str(json.as_deref().unwrap_or("{}"))?,
+            ));
         }
     }
     let tags: String = conn
@@ -346,7 +465,10 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
 
 /// Records a meeting or a delivery. An event with an origin already recorded is skipped: the
 /// same inbox item or exchange is history once.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an event is these eight facts; a struct would only rename them"
+)]
 pub fn add_event(
     conn: &Connection,
     contact_id: &str,
@@ -361,7 +483,16 @@ pub fn add_event(
         "INSERT INTO events (id, contact_id, card_id, kind, code, place, at, origin)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
     )?
-    .execute(params![new_id(), contact_id, card_id, kind, code, place, at, origin])?;
+    .execute(params![
+        new_id(),
+        contact_id,
+        card_id,
+        kind,
+        code,
+        place,
+        at,
+        origin
+    ])?;
     Ok(())
 }
 
@@ -425,7 +556,10 @@ pub fn get(conn: &Connection, id: &str) -> Result<Contact> {
 
 fn card_row(r: &Row<'_>) -> rusqlite::Result<(StoredCard, String)> {
     let source: String = r.get(2)?;
-    let json: String = r.get(10)?;
+    // No version yet: a card row synced ahead of its first version.
+    let json: String = r
+        .get::<_, Option<String>>(10)?
+        .unwrap_or_else(|| "{}".into());
     Ok((
         StoredCard {
             id: r.get(0)?,
@@ -446,7 +580,8 @@ fn card_row(r: &Row<'_>) -> rusqlite::Result<(StoredCard, String)> {
 
 const CARD_COLUMNS: &str = "k.id, k.contact_id, k.source, k.owner, k.set_no, k.version, k.full, \
      k.linked_by, k.received_at, \
-     (SELECT COUNT(*) FROM card_versions v WHERE v.card_id = k.id), k.card";
+     (SELECT COUNT(*) FROM card_versions v WHERE v.card_id = k.id), \
+     (SELECT card FROM card_versions v WHERE v.card_id = k.id ORDER BY v.seq DESC LIMIT 1)";
 
 pub fn cards_of(conn: &Connection, contact_id: &str) -> Result<Vec<StoredCard>> {
     let mut stmt = conn.prepare_cached(&format!(
@@ -535,7 +670,10 @@ fn touch_contact(conn: &Connection, id: &str) -> Result<()> {
 
 pub fn set_note(conn: &Connection, id: &str, note: &str) -> Result<()> {
     get(conn, id)?;
-    conn.execute("UPDATE contacts SET note = ?2 WHERE id = ?1", params![id, note])?;
+    conn.execute(
+        "UPDATE contacts SET note = ?2 WHERE id = ?1",
+        params![id, note],
+    )?;
     touch_contact(conn, id)
 }
 
@@ -649,10 +787,17 @@ fn move_card(conn: &Connection, card_id: &str, contact_id: &str) -> Result<()> {
 }
 
 /// Saves an edited card as its new version.
-pub fn edit(conn: &Connection, card_id: &str, arrival: Arrival, region: Region) -> Result<Received> {
+pub fn edit(
+    conn: &Connection,
+    card_id: &str,
+    arrival: Arrival,
+    region: Region,
+) -> Result<Received> {
     let json = serde_json::to_string(&arrival.card)?;
     let hash = content_hash(&json);
-    let held: String = conn.query_row("SELECT hash FROM cards WHERE id = ?1", [card_id], |r| r.get(0))?;
+    let held: String = conn.query_row("SELECT hash FROM cards WHERE id = ?1", [card_id], |r| {
+        r.get(0)
+    })?;
     if held == hash {
         return received(conn, Outcome::Unchanged, card_id, None);
     }

@@ -25,7 +25,10 @@ pub struct CsvRead {
 /// a BOM, else GB18030 (Chinese Outlook) when that decodes cleanly, else Windows-1252.
 pub fn decode(bytes: &[u8]) -> String {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        return enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
+        return enc
+            .decode_without_bom_handling(&bytes[bom..])
+            .0
+            .into_owned();
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
         return s.to_owned();
@@ -53,7 +56,7 @@ impl Columns {
     }
 }
 
-fn get<'r>(record: &'r csv::StringRecord, col: Option<usize>) -> &'r str {
+fn get(record: &csv::StringRecord, col: Option<usize>) -> &str {
     col.and_then(|c| record.get(c)).map(str::trim).unwrap_or("")
 }
 
@@ -129,7 +132,11 @@ pub fn read(text: &str) -> CsvRead {
     let ph_family = c(&["family name yomi", "phonetic last name"]);
     let nickname = c(&["nickname"]);
     let org = c(&["organization 1 - name", "organization name", "company"]);
-    let dept = c(&["organization 1 - department", "organization department", "department"]);
+    let dept = c(&[
+        "organization 1 - department",
+        "organization department",
+        "department",
+    ]);
     let job = c(&["organization 1 - title", "organization title", "job title"]);
     let notes = c(&["notes", "note"]);
     let birthday = c(&["birthday"]);
@@ -153,8 +160,14 @@ pub fn read(text: &str) -> CsvRead {
     let g_urls = numbered("website", "value");
     let g_addresses: Vec<(usize, Option<usize>, usize)> = (1..=10)
         .filter_map(|i| {
-            let kind = cols.find(&[&format!("address {i} - type"), &format!("address {i} - label")]);
-            let any = cols.names.iter().position(|n| n.starts_with(&format!("address {i} - ")))?;
+            let kind = cols.find(&[
+                &format!("address {i} - type"),
+                &format!("address {i} - label"),
+            ]);
+            let any = cols
+                .names
+                .iter()
+                .position(|n| n.starts_with(&format!("address {i} - ")))?;
             Some((i, kind, any))
         })
         .collect();
@@ -180,22 +193,23 @@ pub fn read(text: &str) -> CsvRead {
         .filter_map(|h| cols.find(&[h]))
         .collect();
     let o_web = c(&["web page"]);
-    let o_addresses: Vec<(&str, [Option<usize>; 6])> = [("business", "work"), ("home", "home"), ("other", "other")]
-        .into_iter()
-        .map(|(p, kind)| {
-            (
-                kind,
-                [
-                    cols.find(&[&format!("{p} street")]),
-                    cols.find(&[&format!("{p} street 2")]),
-                    cols.find(&[&format!("{p} city")]),
-                    cols.find(&[&format!("{p} state")]),
-                    cols.find(&[&format!("{p} postal code")]),
-                    cols.find(&[&format!("{p} country/region"), &format!("{p} country")]),
-                ],
-            )
-        })
-        .collect();
+    let o_addresses: Vec<(&str, [Option<usize>; 6])> =
+        [("business", "work"), ("home", "home"), ("other", "other")]
+            .into_iter()
+            .map(|(p, kind)| {
+                (
+                    kind,
+                    [
+                        cols.find(&[&format!("{p} street")]),
+                        cols.find(&[&format!("{p} street 2")]),
+                        cols.find(&[&format!("{p} city")]),
+                        cols.find(&[&format!("{p} state")]),
+                        cols.find(&[&format!("{p} postal code")]),
+                        cols.find(&[&format!("{p} country/region"), &format!("{p} country")]),
+                    ],
+                )
+            })
+            .collect();
 
     for (i, record) in reader.records().enumerate() {
         let row = i + 1;
@@ -234,7 +248,9 @@ pub fn read(text: &str) -> CsvRead {
             "" => compose_name(&name),
             full => full.to_owned(),
         };
-        card.nicknames = split_multi(get(&record, nickname)).map(str::to_owned).collect();
+        card.nicknames = split_multi(get(&record, nickname))
+            .map(str::to_owned)
+            .collect();
         card.org = Some(get(&record, org).to_owned()).filter(|s| !s.is_empty());
         card.departments = split_multi(get(&record, dept)).map(str::to_owned).collect();
         card.title = Some(get(&record, job).to_owned()).filter(|s| !s.is_empty());
@@ -249,38 +265,64 @@ pub fn read(text: &str) -> CsvRead {
         for &(value, kind) in &g_phones {
             let (kinds, label) = label_kinds(get(&record, kind));
             for v in split_multi(get(&record, Some(value))) {
-                card.phones.push(Phone { value: v.to_owned(), kinds: kinds.clone(), pref: false, label: label.clone() });
+                card.phones.push(Phone {
+                    value: v.to_owned(),
+                    kinds: kinds.clone(),
+                    pref: false,
+                    label: label.clone(),
+                });
             }
         }
         for &(col, kinds) in &o_phones {
             let v = get(&record, Some(col));
             if !v.is_empty() {
-                card.phones.push(Phone { value: v.to_owned(), kinds: kinds.iter().map(|k| (*k).to_owned()).collect(), pref: false, label: None });
+                card.phones.push(Phone {
+                    value: v.to_owned(),
+                    kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+                    pref: false,
+                    label: None,
+                });
             }
         }
         for &(value, kind) in &g_emails {
             let (kinds, label) = label_kinds(get(&record, kind));
             for v in split_multi(get(&record, Some(value))) {
-                card.emails.push(Email { value: v.to_owned(), kinds: kinds.clone(), pref: false, label: label.clone() });
+                card.emails.push(Email {
+                    value: v.to_owned(),
+                    kinds: kinds.clone(),
+                    pref: false,
+                    label: label.clone(),
+                });
             }
         }
         for &col in &o_emails {
             let v = get(&record, Some(col));
             if !v.is_empty() {
-                card.emails.push(Email { value: v.to_owned(), ..Email::default() });
+                card.emails.push(Email {
+                    value: v.to_owned(),
+                    ..Email::default()
+                });
             }
         }
         for &(value, kind) in &g_urls {
             let (kinds, label) = label_kinds(get(&record, kind));
             for v in split_multi(get(&record, Some(value))) {
-                card.urls.push(Url { value: v.to_owned(), kinds: kinds.clone(), label: label.clone() });
+                card.urls.push(Url {
+                    value: v.to_owned(),
+                    kinds: kinds.clone(),
+                    label: label.clone(),
+                });
             }
         }
         if let Some(v) = Some(get(&record, o_web)).filter(|v| !v.is_empty()) {
-            card.urls.push(Url { value: v.to_owned(), ..Url::default() });
+            card.urls.push(Url {
+                value: v.to_owned(),
+                ..Url::default()
+            });
         }
         for &(i, kind, _) in &g_addresses {
-            let part = |f: &str| get(&record, cols.find(&[&format!("address {i} - {f}")])).to_owned();
+            let part =
+                |f: &str| get(&record, cols.find(&[&format!("address {i} - {f}")])).to_owned();
             let (kinds, label) = label_kinds(get(&record, kind));
             let mut a = Address {
                 po_box: part("po box"),
@@ -304,7 +346,11 @@ pub fn read(text: &str) -> CsvRead {
         }
         for (kind, parts) in &o_addresses {
             let p = |i: usize| get(&record, parts[i]).to_owned();
-            let street = [p(0), p(1)].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("\n");
+            let street = [p(0), p(1)]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n");
             let a = Address {
                 street,
                 locality: p(2),
@@ -353,9 +399,21 @@ pub fn write(cards: &[Card]) -> Result<Vec<u8>, csv::Error> {
         max(|c| c.urls.len()),
     );
     let mut header: Vec<String> = [
-        "Name", "First Name", "Middle Name", "Last Name", "Phonetic First Name",
-        "Phonetic Last Name", "Name Prefix", "Name Suffix", "Nickname", "Organization Name",
-        "Organization Title", "Organization Department", "Birthday", "Notes", "Labels",
+        "Name",
+        "First Name",
+        "Middle Name",
+        "Last Name",
+        "Phonetic First Name",
+        "Phonetic Last Name",
+        "Name Prefix",
+        "Name Suffix",
+        "Nickname",
+        "Organization Name",
+        "Organization Title",
+        "Organization Department",
+        "Birthday",
+        "Notes",
+        "Labels",
     ]
     .iter()
     .map(|s| (*s).to_owned())
@@ -369,7 +427,17 @@ pub fn write(cards: &[Card]) -> Result<Vec<u8>, csv::Error> {
         header.push(format!("Phone {i} - Value"));
     }
     for i in 1..=n_addr {
-        for f in ["Label", "Formatted", "Street", "City", "PO Box", "Region", "Postal Code", "Country", "Extended Address"] {
+        for f in [
+            "Label",
+            "Formatted",
+            "Street",
+            "City",
+            "PO Box",
+            "Region",
+            "Postal Code",
+            "Country",
+            "Extended Address",
+        ] {
             header.push(format!("Address {i} - {f}"));
         }
     }
@@ -465,7 +533,11 @@ mod tests {
         let card = &read.cards[0].1;
         assert_eq!(card.formatted_name, "张伟");
         assert_eq!(card.org.as_deref(), Some("华为"));
-        assert_eq!(card.phones.len(), 3, "Google's ::: holds two mobiles, plus the fax");
+        assert_eq!(
+            card.phones.len(),
+            3,
+            "Google's ::: holds two mobiles, plus the fax"
+        );
         assert_eq!(card.phones[2].kinds, vec!["work", "fax"]);
         assert_eq!(card.categories, vec!["客户"]);
 
@@ -474,7 +546,11 @@ mod tests {
         let read = super::read(outlook);
         let card = &read.cards[0].1;
         assert_eq!(card.formatted_name, "Ms. Anna Berg");
-        assert_eq!(card.title.as_deref(), Some("Manager"), "Outlook's Title is the prefix; Job Title is the title");
+        assert_eq!(
+            card.title.as_deref(),
+            Some("Manager"),
+            "Outlook's Title is the prefix; Job Title is the title"
+        );
         assert_eq!(card.phones.len(), 2);
         assert_eq!(card.addresses[0].locality, "Springfield");
         assert_eq!(card.urls[0].value, "acme.test");
@@ -492,10 +568,21 @@ mod tests {
     fn written_csv_reads_back() {
         let card = Card {
             formatted_name: "Li Na".into(),
-            name: Some(Name { family: "Li".into(), given: "Na".into(), ..Name::default() }),
+            name: Some(Name {
+                family: "Li".into(),
+                given: "Na".into(),
+                ..Name::default()
+            }),
             org: Some("Acme, Inc.".into()),
-            phones: vec![Phone { value: "+86 138 0013 8000".into(), kinds: vec!["cell".into()], ..Phone::default() }],
-            emails: vec![Email { value: "li@acme.test".into(), ..Email::default() }],
+            phones: vec![Phone {
+                value: "+86 138 0013 8000".into(),
+                kinds: vec!["cell".into()],
+                ..Phone::default()
+            }],
+            emails: vec![Email {
+                value: "li@acme.test".into(),
+                ..Email::default()
+            }],
             ..Card::default()
         };
         let bytes = write(std::slice::from_ref(&card)).unwrap();

@@ -27,7 +27,7 @@ pub enum ScanResult {
     /// The card is in the wallet (and, for a Mingpian code, the user's card is in the owner's).
     Saved {
         #[serde(flatten)]
-        received: Received,
+        received: Box<Received>,
         /// The cloud's exchange, for Mingpian codes; `None` for a vCard or MECARD code.
         exchange_id: Option<i64>,
         /// False when the code was a printed one and only its public fields came.
@@ -138,10 +138,13 @@ impl Wallet {
     ) -> Result<CardSet> {
         let set = self
             .cloud()?
-            .replace_set(set_no(n)?, &CardSetInput {
-                card,
-                printed_fields,
-            })
+            .replace_set(
+                set_no(n)?,
+                &CardSetInput {
+                    card,
+                    printed_fields,
+                },
+            )
             .await?;
         self.store_sets(std::slice::from_ref(&set), false)?;
         Ok(set)
@@ -160,7 +163,12 @@ impl Wallet {
     /// Handles scanned text. A Mingpian code becomes an exchange (the user's set `give_set` goes
     /// to the code's owner); a plain vCard or MECARD code is saved with no cloud at all.
     /// Offline, the exchange waits in the outbox ([`ScanResult::Pending`]).
-    pub async fn scan(&self, text: &str, give_set: u32, place: Option<String>) -> Result<ScanResult> {
+    pub async fn scan(
+        &self,
+        text: &str,
+        give_set: u32,
+        place: Option<String>,
+    ) -> Result<ScanResult> {
         let scanned = classify(text.trim()).map_err(|e| WalletError::Invalid(e.to_string()))?;
         match scanned {
             Scanned::Card(card) => {
@@ -180,7 +188,7 @@ impl Wallet {
                     Ok(received)
                 })?;
                 Ok(ScanResult::Saved {
-                    received,
+                    received: Box::new(received),
                     exchange_id: None,
                     full: true,
                 })
@@ -259,9 +267,10 @@ impl Wallet {
         };
         match cloud.exchange(&req).await {
             Ok(exchange) => {
-                let received = self.write(|c, region| store_exchange(c, &pending, &exchange, region))?;
+                let received =
+                    self.write(|c, region| store_exchange(c, &pending, &exchange, region))?;
                 Ok(ScanResult::Saved {
-                    received,
+                    received: Box::new(received),
                     exchange_id: Some(exchange.exchange_id),
                     full: exchange.full,
                 })

@@ -8,12 +8,12 @@ use mingpian_card::Card;
 use mingpian_card::vcard::{self, Version};
 use serde::{Deserialize, Serialize};
 
+use crate::Wallet;
 use crate::contacts::{self, Arrival};
 use crate::csv_layout;
 use crate::error::{Result, WalletError};
 use crate::model::{ImportProblem, ImportReport, Outcome, Progress, Source};
 use crate::util::now_ms;
-use crate::Wallet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,25 +57,65 @@ fn looks_like_csv(name: &str, bytes: &[u8]) -> bool {
     !head.contains("BEGIN:VCARD") && !head.contains("B\0E\0G\0I\0N\0")
 }
 
-/// Cards of one file, read, with what went wrong.
-struct Parsed {
-    name: String,
-    cards: Vec<(usize, Card)>,
-    errors: Vec<ImportProblem>,
-    warnings: Vec<ImportProblem>,
+/// How many cards are parsed at a time: parsing streams into the import in pieces this big.
+const CHUNK_CARDS: usize = 500;
+
+/// Splits a vCard file before a top-level `BEGIN:VCARD` line every `per` cards, so that parsing
+/// can stream into the import. Each piece comes with the cards and lines before it. A file that
+/// is not ASCII-compatible (UTF-16) or uses bare CR line ends stays whole.
+fn vcard_chunks(bytes: &[u8], per: usize) -> Vec<(&[u8], usize, usize)> {
+    let whole = vec![(bytes, 0, 0)];
+    if bytes.contains(&0) || bytes.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n') {
+        return whole;
+    }
+    let mut out = Vec::new();
+    let (mut start, mut start_cards, mut start_lines) = (0, 0, 0);
+    let (mut depth, mut cards, mut lines) = (0usize, 0usize, 0usize);
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
+        let line = &bytes[pos..end];
+        let starts_with =
+            |p: &[u8]| line.len() >= p.len() && line[..p.len()].eq_ignore_ascii_case(p);
+        if starts_with(b"BEGIN:VCARD") {
+            if depth == 0 {
+                if cards > start_cards && (cards - start_cards) % per == 0 {
+                    out.push((&bytes[start..pos], start_cards, start_lines));
+                    (start, start_cards, start_lines) = (pos, cards, lines);
+                }
+                cards += 1;
+            }
+            depth += 1;
+        } else if starts_with(b"END:VCARD") {
+            depth = depth.saturating_sub(1);
+        }
+        lines += 1;
+        pos = end;
+    }
+    out.push((&bytes[start..], start_cards, start_lines));
+    out
 }
 
-fn parse(name: &str, bytes: &[u8]) -> Parsed {
-    let mut parsed = Parsed {
-        name: name.to_owned(),
-        cards: Vec::new(),
-        errors: Vec::new(),
-        warnings: Vec::new(),
-    };
+/// One piece of a file, read.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "almost every piece is a card; boxing would add an allocation per card"
+)]
+enum Piece {
+    Card(usize, Card, Result<contacts::Prepared>),
+    Problems(Vec<ImportProblem>, Vec<ImportProblem>),
+}
+
+/// Reads a file piece by piece, handing each card on prepared.
+fn read_file(
+    name: &str,
+    bytes: &[u8],
+    region: mingpian_card::Region,
+    send: &mut dyn FnMut(Piece) -> bool,
+) {
     if looks_like_csv(name, bytes) {
         let read = csv_layout::read(&csv_layout::decode(bytes));
-        parsed.cards = read.cards;
-        parsed.errors = read
+        let errors = read
             .errors
             .into_iter()
             .map(|e| ImportProblem {
@@ -85,27 +125,68 @@ fn parse(name: &str, bytes: &[u8]) -> Parsed {
                 message: e.message,
             })
             .collect();
-        return parsed;
+        if !send(Piece::Problems(errors, Vec::new())) {
+            return;
+        }
+        for (row, card) in read.cards {
+            let prepared = contacts::prepare(&card, region);
+            if !send(Piece::Card(row, card, prepared)) {
+                return;
+            }
+        }
+        return;
     }
-    let report = vcard::read(bytes);
-    let problem = |p: vcard::Problem| ImportProblem {
-        file: name.to_owned(),
-        item: p.card,
-        line: p.line,
-        message: p.message,
-    };
-    parsed.cards = report.cards.into_iter().enumerate().map(|(i, c)| (i + 1, c)).collect();
-    parsed.errors = report.errors.into_iter().map(problem).collect();
-    parsed.warnings = report.warnings.into_iter().map(problem).collect();
-    if parsed.cards.is_empty() && parsed.errors.is_empty() {
-        parsed.errors.push(ImportProblem {
+    let mut any = false;
+    for (chunk, cards_before, lines_before) in vcard_chunks(bytes, CHUNK_CARDS) {
+        let report = vcard::read(chunk);
+        let shift = |p: vcard::Problem| ImportProblem {
             file: name.to_owned(),
-            item: 0,
-            line: 0,
-            message: "no vCard or CSV contacts in this file".into(),
-        });
+            item: if p.card == 0 {
+                0
+            } else {
+                p.card + cards_before
+            },
+            line: p.line + lines_before,
+            message: p.message,
+        };
+        any |= !report.cards.is_empty() || !report.errors.is_empty();
+        let errors = report.errors.into_iter().map(shift).collect();
+        let warnings = report.warnings.into_iter().map(shift).collect();
+        if !send(Piece::Problems(errors, warnings)) {
+            return;
+        }
+        for (i, card) in report.cards.into_iter().enumerate() {
+            let prepared = contacts::prepare(&card, region);
+            if !send(Piece::Card(cards_before + i + 1, card, prepared)) {
+                return;
+            }
+        }
     }
-    parsed
+    if !any {
+        send(Piece::Problems(
+            vec![ImportProblem {
+                file: name.to_owned(),
+                item: 0,
+                line: 0,
+                message: "no vCard or CSV contacts in this file".into(),
+            }],
+            Vec::new(),
+        ));
+    }
+}
+
+/// Cards in a file, counted before importing it so progress has a total: top-level
+/// `BEGIN:VCARD` lines, or CSV rows.
+fn count_cards(name: &str, bytes: &[u8]) -> usize {
+    if looks_like_csv(name, bytes) {
+        return memchr::memchr_iter(b'\n', bytes).count().saturating_sub(1);
+    }
+    let chunks = vcard_chunks(bytes, 1);
+    if chunks.len() == 1 && chunks[0].1 == 0 {
+        // Unsplittable (UTF-16): count what the reader finds.
+        return vcard::read(bytes).cards.len();
+    }
+    chunks.len()
 }
 
 impl Wallet {
@@ -142,51 +223,67 @@ impl Wallet {
         files: &[(String, Vec<u8>)],
         progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport> {
-        let parsed: Vec<Parsed> = files.iter().map(|(n, b)| parse(n, b)).collect();
-        let total: usize = parsed.iter().map(|p| p.cards.len()).sum();
+        let mut total: usize = files.iter().map(|(n, b)| count_cards(n, b)).sum();
         let mut report = ImportReport {
             files: files.len(),
-            read: total,
             ..ImportReport::default()
         };
         progress(Progress { done: 0, total });
+        let region = self.region()?;
         let mut done = 0;
-        for file in parsed {
-            report.errors.extend(file.errors);
-            report.warnings.extend(file.warnings);
-            // One transaction per file: a 10,000-card file is one commit, not 10,000.
-            self.write(|c, region| {
-                let now = now_ms();
-                for (item, card) in file.cards {
-                    let mut arrival = Arrival::local(card, Source::Import);
-                    arrival.received_at = now;
-                    match contacts::import(c, arrival, region) {
-                        Ok(r) => match r.outcome {
-                            Outcome::Added => report.added += 1,
-                            Outcome::Linked => report.linked += 1,
-                            Outcome::Updated => report.updated += 1,
-                            Outcome::Unchanged => report.unchanged += 1,
-                        },
-                        // A card the database refuses is reported; the file goes on.
-                        Err(e @ WalletError::Corrupt(_)) | Err(e @ WalletError::Invalid(_)) => {
-                            report.errors.push(ImportProblem {
-                                file: file.name.clone(),
-                                item,
-                                line: 0,
-                                message: e.to_string(),
-                            })
+        for (name, bytes) in files {
+            // One transaction per file: a 10,000-card file is one commit, not 10,000. A second
+            // thread reads and prepares cards (parsing, JSON, hash, phone numbers, pinyin) while
+            // this one writes them.
+            std::thread::scope(|scope| -> Result<()> {
+                let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+                scope.spawn(move || {
+                    read_file(name, bytes, region, &mut |piece| tx.send(piece).is_ok());
+                });
+                self.write(|c, region| {
+                    let now = now_ms();
+                    for piece in rx {
+                        let (item, card, prepared) = match piece {
+                            Piece::Problems(errors, warnings) => {
+                                report.errors.extend(errors);
+                                report.warnings.extend(warnings);
+                                continue;
+                            }
+                            Piece::Card(item, card, prepared) => (item, card, prepared),
+                        };
+                        report.read += 1;
+                        let mut arrival = Arrival::local(card, Source::Import);
+                        arrival.received_at = now;
+                        let result = prepared.and_then(|p| contacts::import(c, arrival, p, region));
+                        match result {
+                            Ok(r) => match r.outcome {
+                                Outcome::Added => report.added += 1,
+                                Outcome::Linked => report.linked += 1,
+                                Outcome::Updated => report.updated += 1,
+                                Outcome::Unchanged => report.unchanged += 1,
+                            },
+                            // A card that cannot be stored is reported; the file goes on.
+                            Err(e @ WalletError::Corrupt(_)) | Err(e @ WalletError::Invalid(_)) => {
+                                report.errors.push(ImportProblem {
+                                    file: name.clone(),
+                                    item,
+                                    line: 0,
+                                    message: e.to_string(),
+                                })
+                            }
+                            Err(e) => return Err(e),
                         }
-                        Err(e) => return Err(e),
+                        done += 1;
+                        total = total.max(done);
+                        if done % PROGRESS_EVERY == 0 {
+                            progress(Progress { done, total });
+                        }
                     }
-                    done += 1;
-                    if done % PROGRESS_EVERY == 0 {
-                        progress(Progress { done, total });
-                    }
-                }
-                Ok(())
+                    Ok(())
+                })
             })?;
         }
-        progress(Progress { done, total });
+        progress(Progress { done, total: done });
         Ok(report)
     }
 
@@ -241,5 +338,74 @@ impl Wallet {
         };
         progress(Progress { done: total, total });
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reading a file in pieces gives exactly what reading it whole gives: the same cards, and
+    /// problems at the same card numbers and lines.
+    #[test]
+    fn chunked_reading_equals_whole_reading() {
+        let mut files = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/testdata/vcard"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("testdata") {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "vcf") {
+                    files.push(path);
+                }
+            }
+        }
+        files.push(std::path::PathBuf::from("inline-broken"));
+        let region = mingpian_card::Region::parse("CN").unwrap();
+        for path in files {
+            let bytes = std::fs::read(&path).unwrap_or_else(|_| {
+                b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:B\r\nN:x\r\nbegin:vcard\r\nFN:C\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:D\r\nEND:VCARD\r\n".to_vec()
+            });
+            let whole = vcard::read(&bytes);
+            let mut cards = Vec::new();
+            let mut errors = Vec::new();
+            let mut warnings = Vec::new();
+            let name = path.display().to_string();
+            for (chunk, cards_before, lines_before) in vcard_chunks(&bytes, 1) {
+                let part = vcard::read(chunk);
+                cards.extend(part.cards);
+                let shift = |p: &vcard::Problem| {
+                    (
+                        if p.card == 0 {
+                            0
+                        } else {
+                            p.card + cards_before
+                        },
+                        p.line + lines_before,
+                        p.message.clone(),
+                    )
+                };
+                errors.extend(part.errors.iter().map(shift));
+                warnings.extend(part.warnings.iter().map(shift));
+            }
+            let expect = |ps: &[vcard::Problem]| {
+                ps.iter()
+                    .map(|p| (p.card, p.line, p.message.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(cards, whole.cards, "{name}: cards");
+            assert_eq!(errors, expect(&whole.errors), "{name}: errors");
+            assert_eq!(warnings, expect(&whole.warnings), "{name}: warnings");
+            let mut count = 0;
+            read_file(&name, &bytes, region, &mut |p| {
+                count += matches!(p, Piece::Card(..)) as usize;
+                true
+            });
+            assert_eq!(count, whole.cards.len(), "{name}");
+        }
     }
 }

@@ -268,9 +268,8 @@ impl Wallet {
 
     /// A client for the logged-in cloud.
     pub fn cloud(&self) -> Result<Cloud> {
-        let (server, token) = self.read(|c| {
-            Ok((db::meta_get(c, "server")?, db::meta_get(c, "token")?))
-        })?;
+        let (server, token) =
+            self.read(|c| Ok((db::meta_get(c, "server")?, db::meta_get(c, "token")?)))?;
         match (server, token) {
             (Some(server), Some(token)) => Cloud::new(&server, Some(token)),
             _ => Err(WalletError::NotLoggedIn),
@@ -344,7 +343,21 @@ pub fn media_from_bytes(bytes: Vec<u8>) -> Result<mingpian_card::Media> {
     let mime = match bytes.as_slice() {
         [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
         [0x89, b'P', b'N', b'G', ..] => "image/png",
-        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => "image/webp",
         [b'G', b'I', b'F', b'8', ..] => "image/gif",
         _ => {
             return Err(WalletError::Invalid(

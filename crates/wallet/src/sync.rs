@@ -61,7 +61,14 @@ fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
             "created_at": r.get::<_, i64>(3)?,
             "deleted_at": r.get::<_, Option<i64>>(4)?,
         });
-        out.push(change("contact", r.get(0)?, r.get(6)?, r.get(5)?, false, data));
+        out.push(change(
+            "contact",
+            r.get(0)?,
+            r.get(6)?,
+            r.get(5)?,
+            false,
+            data,
+        ));
     }
     let mut stmt = c.prepare(
         "SELECT id, contact_id, source, owner, set_no, uid, full, version, linked_by, received_at,
@@ -82,7 +89,14 @@ fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
             "received_at": r.get::<_, i64>(9)?,
         });
         let deleted: bool = r.get(10)?;
-        out.push(change("card", r.get(0)?, r.get(12)?, r.get(11)?, deleted, data));
+        out.push(change(
+            "card",
+            r.get(0)?,
+            r.get(12)?,
+            r.get(11)?,
+            deleted,
+            data,
+        ));
     }
     let mut stmt = c.prepare(
         "SELECT id, card_id, seq, version, card, origin, received_at, sync_version
@@ -99,7 +113,14 @@ fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
             "origin": r.get::<_, Option<String>>(5)?,
             "received_at": r.get::<_, i64>(6)?,
         });
-        out.push(change("card_version", r.get(0)?, r.get(7)?, r.get(6)?, false, data));
+        out.push(change(
+            "card_version",
+            r.get(0)?,
+            r.get(7)?,
+            r.get(6)?,
+            false,
+            data,
+        ));
     }
     let mut stmt = c.prepare(
         "SELECT id, contact_id, card_id, kind, code, place, at, origin, sync_version
@@ -116,7 +137,14 @@ fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
             "at": r.get::<_, i64>(6)?,
             "origin": r.get::<_, Option<String>>(7)?,
         });
-        out.push(change("event", r.get(0)?, r.get(8)?, r.get(6)?, false, data));
+        out.push(change(
+            "event",
+            r.get(0)?,
+            r.get(8)?,
+            r.get(6)?,
+            false,
+            data,
+        ));
     }
     Ok(out)
 }
@@ -162,7 +190,9 @@ fn mark_pushed(c: &Connection, pushed: &Pushed, version: i64) -> Result<()> {
         "contact" => {
             "UPDATE contacts SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND modified_at = ?3"
         }
-        "card" => "UPDATE cards SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND modified_at = ?3",
+        "card" => {
+            "UPDATE cards SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND modified_at = ?3"
+        }
         "card_version" => {
             "UPDATE card_versions SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND ?3 = ?3"
         }
@@ -202,23 +232,29 @@ fn apply(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
                 tags.to_string(),
                 int_field(d, "created_at").unwrap_or(r.modified_at),
                 r.modified_at,
-                if r.deleted { Some(r.modified_at) } else { int_field(d, "deleted_at") },
+                if r.deleted {
+                    Some(r.modified_at)
+                } else {
+                    int_field(d, "deleted_at")
+                },
                 r.version
             ])?;
             touched.contacts.insert(r.id.clone());
         }
         "card" => {
             let old_contact: Option<String> = c
-                .query_row("SELECT contact_id FROM cards WHERE id = ?1", [&r.id], |row| {
-                    row.get(0)
-                })
+                .query_row(
+                    "SELECT contact_id FROM cards WHERE id = ?1",
+                    [&r.id],
+                    |row| row.get(0),
+                )
                 .optional()?;
             let contact_id = str_field(d, "contact_id").unwrap_or_default();
             c.prepare_cached(
                 "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version,
-                                    card, hash, name_key, linked_by, received_at, modified_at,
+                                    hash, name_key, linked_by, received_at, modified_at,
                                     deleted, sync_version, dirty)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '{}', '', '', ?9, ?10, ?11, ?12, ?13, 0)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', '', ?9, ?10, ?11, ?12, ?13, 0)
                  ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id,
                     source = excluded.source, owner = excluded.owner, set_no = excluded.set_no,
                     full = excluded.full, linked_by = excluded.linked_by,
@@ -316,27 +352,29 @@ fn settle(c: &Connection, touched: Touched, region: Region) -> Result<()> {
         let Some((json, _)) = latest else { continue };
         let card: mingpian_card::Card = serde_json::from_str(&json)?;
         let n = c.execute(
-            "UPDATE cards SET card = ?2, hash = ?3, name_key = ?4, uid = COALESCE(uid, ?5)
+            "UPDATE cards SET hash = ?2, name_key = ?3, uid = COALESCE(uid, ?4)
              WHERE id = ?1",
             params![
                 card_id,
-                json,
                 content_hash(&json),
                 text::name_key(&card),
                 card.uid
             ],
         )?;
         if n > 0 {
-            let contact: String =
-                c.query_row("SELECT contact_id FROM cards WHERE id = ?1", [card_id], |r| {
-                    r.get(0)
-                })?;
+            let contact: String = c.query_row(
+                "SELECT contact_id FROM cards WHERE id = ?1",
+                [card_id],
+                |r| r.get(0),
+            )?;
             contacts_to_refresh.insert(contact);
         }
     }
     for contact in contacts_to_refresh {
         let exists: bool = c
-            .query_row("SELECT 1 FROM contacts WHERE id = ?1", [&contact], |_| Ok(()))
+            .query_row("SELECT 1 FROM contacts WHERE id = ?1", [&contact], |_| {
+                Ok(())
+            })
             .optional()?
             .is_some();
         if exists {
@@ -399,7 +437,9 @@ impl Wallet {
             self.write(|c, region| {
                 let mut touched = Touched::default();
                 for record in &page.records {
-                    let Some(table) = table(&record.kind) else { continue };
+                    let Some(table) = table(&record.kind) else {
+                        continue;
+                    };
                     let local: Option<(i64, bool)> = c
                         .prepare_cached(&format!(
                             "SELECT sync_version, dirty FROM {table} WHERE id = ?1"
@@ -444,7 +484,11 @@ impl Wallet {
                  GROUP BY owner, set_no",
             )?;
             let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, i64>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, u32>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })?;
             let mut out = Vec::new();
             for row in rows {

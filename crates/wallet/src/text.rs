@@ -13,15 +13,15 @@ pub const FIELD_SEP: char = '\u{1}';
 pub fn sort_key(name: &str) -> String {
     let mut out = String::with_capacity(name.len() * 2);
     for c in name.trim().chars() {
-        if is_cjk(c) {
-            if let Some(p) = c.to_pinyin() {
-                if !out.is_empty() && !out.ends_with(' ') {
-                    out.push(' ');
-                }
-                out.push_str(p.plain());
+        if is_cjk(c)
+            && let Some(p) = c.to_pinyin()
+        {
+            if !out.is_empty() && !out.ends_with(' ') {
                 out.push(' ');
-                continue;
             }
+            out.push_str(p.plain());
+            out.push(' ');
+            continue;
         }
         out.extend(c.to_lowercase());
     }
@@ -107,27 +107,35 @@ fn push_name(out: &mut String, name: &str) {
     }
 }
 
-/// Digits of a phone number as written and in E.164, so `138 0013`, `+86 138` and `021-5888` all
-/// find it.
-fn phone_digits(value: &str, region: Region) -> Vec<String> {
-    let mut out = Vec::new();
-    let written: String = value
-        .chars()
-        .filter_map(|c| match c {
-            '0'..='9' => Some(c),
-            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
-            _ => None,
+/// A card's phone number, parsed once for both search and linking.
+#[derive(Debug, Clone)]
+pub struct ParsedPhone {
+    /// The digits as written (`138 0013` → `1380013`), full-width digits folded.
+    pub written: String,
+    /// E.164 when the number parses for the region.
+    pub e164: Option<String>,
+    pub fax: bool,
+}
+
+pub fn parse_phones(card: &Card, region: Region) -> Vec<ParsedPhone> {
+    card.phones
+        .iter()
+        .map(|p| ParsedPhone {
+            written: p
+                .value
+                .chars()
+                .filter_map(|c| match c {
+                    '0'..='9' => Some(c),
+                    '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32),
+                    _ => None,
+                })
+                .collect(),
+            e164: PhoneNumber::parse(&p.value, region)
+                .ok()
+                .map(|n| n.e164().to_owned()),
+            fax: p.kinds.iter().any(|k| k == "fax"),
         })
-        .collect();
-    if !written.is_empty() {
-        out.push(written);
-    }
-    if let Ok(n) = PhoneNumber::parse(value, region)
-        && !out.iter().any(|d| d == n.digits())
-    {
-        out.push(n.digits().to_owned());
-    }
-    out
+        .collect()
 }
 
 /// The text a contact is found by: names (with pinyin), company, department, title, phone digits,
@@ -137,8 +145,20 @@ pub fn search_text<'a>(
     tags: &[String],
     region: Region,
 ) -> String {
+    let cards: Vec<(&Card, Vec<ParsedPhone>)> = cards
+        .into_iter()
+        .map(|c| (c, parse_phones(c, region)))
+        .collect();
+    search_text_parsed(cards.iter().map(|(c, p)| (*c, p.as_slice())), tags)
+}
+
+/// [`search_text`] with the phones already parsed.
+pub fn search_text_parsed<'a>(
+    cards: impl IntoIterator<Item = (&'a Card, &'a [ParsedPhone])>,
+    tags: &[String],
+) -> String {
     let mut out = String::new();
-    for card in cards {
+    for (card, phones) in cards {
         push_name(&mut out, &card.display_name());
         for name in [&card.name, &card.phonetic].into_iter().flatten() {
             let display = name.display();
@@ -158,9 +178,14 @@ pub fn search_text<'a>(
         if let Some(t) = &card.title {
             push_field(&mut out, t);
         }
-        for p in &card.phones {
-            for digits in phone_digits(&p.value, region) {
-                push_field(&mut out, &digits);
+        for p in phones {
+            if !p.written.is_empty() {
+                push_field(&mut out, &p.written);
+            }
+            if let Some(e164) = &p.e164
+                && e164[1..] != p.written
+            {
+                push_field(&mut out, &e164[1..]);
             }
         }
         for e in &card.emails {
@@ -177,7 +202,9 @@ pub fn search_text<'a>(
 /// reduced to its digits.
 pub fn normalize_query(query: &str) -> String {
     let q = query.trim();
-    let phone_like = q.chars().any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+    let phone_like = q
+        .chars()
+        .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
         && q.chars().all(|c| {
             c.is_ascii_digit()
                 || ('０'..='９').contains(&c)
@@ -204,13 +231,18 @@ pub fn normalize_query(query: &str) -> String {
 /// Keys that link a card to a contact (claim 8): each phone number in E.164 (fax lines excluded:
 /// a shared fax is not a person), then each email, lower-case.
 pub fn link_keys(card: &Card, region: Region) -> Vec<String> {
+    link_keys_parsed(card, &parse_phones(card, region))
+}
+
+/// [`link_keys`] with the phones already parsed.
+pub fn link_keys_parsed(card: &Card, phones: &[ParsedPhone]) -> Vec<String> {
     let mut keys = Vec::new();
-    for p in &card.phones {
-        if p.kinds.iter().any(|k| k == "fax") {
+    for p in phones {
+        if p.fax {
             continue;
         }
-        if let Ok(n) = PhoneNumber::parse(&p.value, region) {
-            let key = format!("tel:{}", n.e164());
+        if let Some(e164) = &p.e164 {
+            let key = format!("tel:{e164}");
             if !keys.contains(&key) {
                 keys.push(key);
             }

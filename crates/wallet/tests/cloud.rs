@@ -17,13 +17,17 @@ async fn live_code_text(a: &Wallet, set: u32) -> String {
     let codes = a.codes(set).await.expect("A's codes");
     let png = encode_png(&codes.live_url, 8).expect("draw the live code");
     let found = decode(&png).expect("decode the QR image");
-    assert_eq!(found, vec![codes.live_url.clone()], "the QR image must carry A's live URL");
+    assert_eq!(
+        found,
+        vec![codes.live_url.clone()],
+        "the QR image must carry A's live URL"
+    );
     found.into_iter().next().unwrap()
 }
 
 fn saved(result: ScanResult) -> mingpian_wallet::Received {
     match result {
-        ScanResult::Saved { received, .. } => received,
+        ScanResult::Saved { received, .. } => *received,
         ScanResult::Pending(p) => panic!("expected the scan to complete, it waits: {p:?}"),
     }
 }
@@ -33,13 +37,23 @@ async fn two_wallets_exchange_through_a_live_code_image_and_both_hold_both_cards
     let cloud = TestCloud::spawn().await;
     let (a, _da) = wallet();
     let (b, _db) = wallet();
-    a.register(&cloud.base, register_request("Zhang Wei", "+86 138 0013 8000"))
-        .await
-        .expect("A registers");
-    b.register(&cloud.base, register_request("Anna Berg", "+49 151 2345 6789"))
-        .await
-        .expect("B registers");
-    assert_eq!(a.my_sets().unwrap().len(), 1, "registration gives set 1 (claim 5)");
+    a.register(
+        &cloud.base,
+        register_request("Zhang Wei", "+86 138 0013 8000"),
+    )
+    .await
+    .expect("A registers");
+    b.register(
+        &cloud.base,
+        register_request("Anna Berg", "+49 151 2345 6789"),
+    )
+    .await
+    .expect("B registers");
+    assert_eq!(
+        a.my_sets().unwrap().len(),
+        1,
+        "registration gives set 1 (claim 5)"
+    );
 
     // A keeps the live inbox open, as the QR screen does.
     let a = Arc::new(a);
@@ -48,26 +62,48 @@ async fn two_wallets_exchange_through_a_live_code_image_and_both_hold_both_cards
         tokio::spawn(async move { a.wait_for_cards(Duration::from_secs(20)).await })
     };
     let text = live_code_text(&a, 1).await;
-    let got = saved(b.scan(&text, 1, Some("Canton Fair".into())).await.expect("B scans"));
+    let got = saved(
+        b.scan(&text, 1, Some("Canton Fair".into()))
+            .await
+            .expect("B scans"),
+    );
     assert_eq!(got.outcome, Outcome::Added);
     assert_eq!(got.card.formatted_name, "Zhang Wei", "B holds A's card");
 
     let arrived = listener.await.unwrap().expect("A's live inbox");
-    assert_eq!(arrived.len(), 1, "A sees exactly B's card arrive: {arrived:?}");
+    assert_eq!(
+        arrived.len(),
+        1,
+        "A sees exactly B's card arrive: {arrived:?}"
+    );
     assert_eq!(arrived[0].card.formatted_name, "Anna Berg");
 
     let a_list = a.contacts().unwrap();
     let b_list = b.contacts().unwrap();
-    assert_eq!(a_list.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Anna Berg"]);
-    assert_eq!(b_list.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Zhang Wei"]);
-    assert_eq!(b_list[0].phones, ["+8613800138000"], "the live code gives the whole card");
+    assert_eq!(
+        a_list.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["Anna Berg"]
+    );
+    assert_eq!(
+        b_list.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["Zhang Wei"]
+    );
+    assert_eq!(
+        b_list[0].phones,
+        ["+8613800138000"],
+        "the live code gives the whole card"
+    );
 
     let b_detail = b.contact(&b_list[0].id).unwrap();
     assert_eq!(b_detail.history.len(), 1);
     assert_eq!(b_detail.history[0].kind, "scanned");
     assert_eq!(b_detail.history[0].place.as_deref(), Some("Canton Fair"));
     assert!(
-        !b_detail.history[0].code.as_deref().unwrap_or("").contains("?t="),
+        !b_detail.history[0]
+            .code
+            .as_deref()
+            .unwrap_or("")
+            .contains("?t="),
         "history keeps the code without its live token"
     );
 
@@ -97,13 +133,20 @@ async fn a_second_set_with_the_same_phone_links_to_the_same_contact_and_can_be_u
         ..Phone::default()
     }];
     second.emails.clear();
-    let set2 = a.publish_set(second, None).await.expect("A publishes set 2");
+    let set2 = a
+        .publish_set(second, None)
+        .await
+        .expect("A publishes set 2");
     assert_eq!(set2.set_no.get(), 2);
 
     let first = saved(b.scan(&live_code_text(&a, 1).await, 1, None).await.unwrap());
     let linked = saved(b.scan(&live_code_text(&a, 2).await, 1, None).await.unwrap());
     assert_eq!(first.outcome, Outcome::Added);
-    assert_eq!(linked.outcome, Outcome::Linked, "same E.164 number: same contact");
+    assert_eq!(
+        linked.outcome,
+        Outcome::Linked,
+        "same E.164 number: same contact"
+    );
     assert_eq!(linked.linked_by.as_deref(), Some("phone"));
     assert_eq!(linked.contact_id, first.contact_id);
     let contacts = b.contacts().unwrap();
@@ -133,17 +176,26 @@ async fn a_scan_while_the_cloud_is_unreachable_completes_exactly_once_when_it_re
     let proxy = Proxy::spawn(cloud.addr).await;
     let (a, _da) = wallet();
     let (b, b_dir) = wallet();
-    a.register(&cloud.base, register_request("Wang Fang", "+86 135 0000 3333"))
-        .await
-        .unwrap();
-    b.register(&proxy.base, register_request("Chen Jie", "+86 136 0000 4444"))
-        .await
-        .unwrap();
+    a.register(
+        &cloud.base,
+        register_request("Wang Fang", "+86 135 0000 3333"),
+    )
+    .await
+    .unwrap();
+    b.register(
+        &proxy.base,
+        register_request("Chen Jie", "+86 136 0000 4444"),
+    )
+    .await
+    .unwrap();
     let code = live_code_text(&a, 1).await;
 
     // Unreachable: the scan waits.
     proxy.set(Mode::Down);
-    let pending = b.scan(&code, 1, None).await.expect("an offline scan is not an error");
+    let pending = b
+        .scan(&code, 1, None)
+        .await
+        .expect("an offline scan is not an error");
     assert!(matches!(pending, ScanResult::Pending(_)), "{pending:?}");
     // The cloud does the exchange but the answer is lost on the way back.
     proxy.set(Mode::LoseAnswers);
@@ -160,19 +212,31 @@ async fn a_scan_while_the_cloud_is_unreachable_completes_exactly_once_when_it_re
     proxy.set(Mode::Pass);
     let results = b.flush_outbox().await.unwrap();
     let got = match results.as_slice() {
-        [Ok(ScanResult::Saved { received, .. })] => received.clone(),
+        [Ok(ScanResult::Saved { received, .. })] => (**received).clone(),
         other => panic!("the waiting scan should complete now: {other:?}"),
     };
     assert_eq!(got.card.formatted_name, "Wang Fang");
-    assert!(b.outbox().unwrap().is_empty(), "done scans leave the outbox");
+    assert!(
+        b.outbox().unwrap().is_empty(),
+        "done scans leave the outbox"
+    );
     assert!(b.flush_outbox().await.unwrap().is_empty());
     assert_eq!(b.contacts().unwrap().len(), 1);
     let detail = b.contact(&got.contact_id).unwrap();
-    assert_eq!(detail.history.len(), 1, "one exchange, once: {:?}", detail.history);
+    assert_eq!(
+        detail.history.len(),
+        1,
+        "one exchange, once: {:?}",
+        detail.history
+    );
 
     // The cloud made one exchange, however often the phone asked: A received B's card once.
     let delivered = a.pull_inbox().await.unwrap();
-    assert_eq!(delivered.len(), 1, "A gets Chen Jie's card exactly once: {delivered:?}");
+    assert_eq!(
+        delivered.len(),
+        1,
+        "A gets Chen Jie's card exactly once: {delivered:?}"
+    );
     assert_eq!(a.contacts().unwrap().len(), 1);
     cloud.stop().await;
 }
@@ -180,7 +244,8 @@ async fn a_scan_while_the_cloud_is_unreachable_completes_exactly_once_when_it_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_vcard_code_is_saved_with_no_cloud() {
     let (w, _d) = wallet();
-    let text = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:王芳\r\nTEL;TYPE=CELL:13500003333\r\nEND:VCARD\r\n";
+    let text =
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:王芳\r\nTEL;TYPE=CELL:13500003333\r\nEND:VCARD\r\n";
     let got = saved(w.scan(text, 1, None).await.expect("no login needed"));
     assert_eq!(got.card.formatted_name, "王芳");
     let mecard = "MECARD:N:Berg,Anna;TEL:+4915123456789;EMAIL:anna@example.com;;";
@@ -189,10 +254,18 @@ async fn a_plain_vcard_code_is_saved_with_no_cloud() {
     let err = w.scan("hello world", 1, None).await.unwrap_err();
     assert_eq!(err.code(), "invalid", "{err}");
     let err = w
-        .scan("https://mingpian.example/c/AAAAAAAAAAAAAAAAAAAAAA/1", 1, None)
+        .scan(
+            "https://mingpian.example/c/AAAAAAAAAAAAAAAAAAAAAA/1",
+            1,
+            None,
+        )
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "not_logged_in", "a Mingpian code needs an account: {err}");
+    assert_eq!(
+        err.code(),
+        "not_logged_in",
+        "a Mingpian code needs an account: {err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,9 +273,12 @@ async fn an_edited_set_reaches_its_holders_as_a_new_version() {
     let cloud = TestCloud::spawn().await;
     let (a, _da) = wallet();
     let (b, _db) = wallet();
-    a.register(&cloud.base, register_request("Zhou Min", "+86 131 0000 5555"))
-        .await
-        .unwrap();
+    a.register(
+        &cloud.base,
+        register_request("Zhou Min", "+86 131 0000 5555"),
+    )
+    .await
+    .unwrap();
     b.register(&cloud.base, register_request("Xu Lei", "+86 132 0000 6666"))
         .await
         .unwrap();
@@ -230,11 +306,20 @@ async fn restore_into_an_empty_data_dir_reproduces_the_wallet() {
     b.register(&cloud.base, register_request("Ma Tao", "+86 134 0000 8888"))
         .await
         .unwrap();
-    let got = saved(b.scan(&live_code_text(&a, 1).await, 1, Some("Shenzhen".into())).await.unwrap());
-    b.set_note(&got.contact_id, "met at the booth; wants a demo").unwrap();
-    b.set_tags(&got.contact_id, &["客户".into(), "2026".into()]).unwrap();
+    let got = saved(
+        b.scan(&live_code_text(&a, 1).await, 1, Some("Shenzhen".into()))
+            .await
+            .unwrap(),
+    );
+    b.set_note(&got.contact_id, "met at the booth; wants a demo")
+        .unwrap();
+    b.set_tags(&got.contact_id, &["客户".into(), "2026".into()])
+        .unwrap();
     let report = b
-        .import_files(&[common::testdata("vcard/ez-vcard/outlook-2007.vcf")], &mut |_| {})
+        .import_files(
+            &[common::testdata("vcard/ez-vcard/outlook-2007.vcf")],
+            &mut |_| {},
+        )
         .unwrap();
     assert!(report.added > 0, "{report:?}");
     let deleted = b
@@ -250,15 +335,21 @@ async fn restore_into_an_empty_data_dir_reproduces_the_wallet() {
     // A new phone: empty data dir, log in, restore.
     let (fresh, _dn) = wallet();
     fresh
-        .login(&cloud.base, LoginRequest {
-            login: "Ma Tao".into(),
-            password: "correct horse battery".into(),
-            device_name: Some("new phone".into()),
-        })
+        .login(
+            &cloud.base,
+            LoginRequest {
+                login: "Ma Tao".into(),
+                password: "correct horse battery".into(),
+                device_name: Some("new phone".into()),
+            },
+        )
         .await
         .unwrap();
     let restored = fresh.restore().await.unwrap();
-    assert!(restored.pulled >= pushed.pushed, "{restored:?} vs {pushed:?}");
+    assert!(
+        restored.pulled >= pushed.pushed,
+        "{restored:?} vs {pushed:?}"
+    );
     assert_eq!(
         fresh.contacts_with_cards().unwrap(),
         b.contacts_with_cards().unwrap(),

@@ -1,7 +1,10 @@
 //! A real cloud on port 0 (SQLite in a temp dir), a TCP proxy in front of it that can play
 //! "unreachable" or "answer lost", and wallets in temp dirs.
 
-#![allow(dead_code, reason = "each test file uses a different part of the fixture")]
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the fixture"
+)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -98,7 +101,9 @@ impl Proxy {
                         drop(client);
                         return;
                     }
-                    let Ok(server) = TcpStream::connect(upstream).await else { return };
+                    let Ok(server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
                     if mode == Mode::Pass as u8 {
                         let (mut c, mut s) = (client, server);
                         let _ = tokio::io::copy_bidirectional(&mut c, &mut s).await;
@@ -142,7 +147,10 @@ pub fn register_request(name: &str, phone: &str) -> RegisterRequest {
     RegisterRequest {
         name: name.to_owned(),
         phone: Some(phone.to_owned()),
-        email: Some(format!("{}@example.com", name.to_lowercase().replace(' ', "."))),
+        email: Some(format!(
+            "{}@example.com",
+            name.to_lowercase().replace(' ', ".")
+        )),
         password: "correct horse battery".into(),
         device_name: Some(format!("{name}'s test phone")),
     }
@@ -154,4 +162,3 @@ pub fn testdata(sub: &str) -> PathBuf {
         .join("../../../shared/testdata")
         .join(sub)
 }
-
