@@ -1,0 +1,239 @@
+//! The wallet commands: list, search, show, notes and tags, import and export — each a thin call
+//! into `mingpian-wallet`.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use mingpian_wallet::{Contact, ExportFormat, Progress, Wallet};
+
+use crate::Outcome;
+use crate::cmd::client::show_progress;
+use crate::output::Output;
+
+#[derive(Debug, Subcommand)]
+pub enum WalletCommand {
+    /// Every contact, alphabetically (Chinese names by pinyin).
+    List,
+    /// Contacts whose name, pinyin, initials, company, title, phone digits, email or tags contain
+    /// QUERY.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// A contact with every card, version and meeting.
+    Show { id: String },
+    /// Set a contact's note.
+    Note { id: String, text: String },
+    /// Set a contact's tags (replacing them).
+    Tag { id: String, tags: Vec<String> },
+    /// Move a contact to the bin.
+    Delete { id: String },
+    /// Take a contact back out of the bin.
+    Undelete { id: String },
+    /// Give a card that was linked by phone or email a contact of its own.
+    Unlink { card_id: String },
+}
+
+fn line(c: &Contact) -> String {
+    let mut parts = vec![c.name.clone()];
+    if let Some(org) = &c.org {
+        parts.push(org.clone());
+    }
+    if let Some(p) = c.phones.first() {
+        parts.push(p.clone());
+    }
+    if let Some(e) = c.emails.first() {
+        parts.push(e.clone());
+    }
+    let cards = if c.card_count > 1 {
+        format!("  [{} cards]", c.card_count)
+    } else {
+        String::new()
+    };
+    format!("{}  {}{cards}", c.id, parts.join(" · "))
+}
+
+pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<Outcome> {
+    match command {
+        WalletCommand::List => {
+            if out.json() {
+                out.value(&w.contacts_with_cards()?)?;
+            } else {
+                let contacts = w.contacts()?;
+                let mut section = String::new();
+                for c in &contacts {
+                    if c.section != section {
+                        section = c.section.clone();
+                        out.line(format!("— {section} —"))?;
+                    }
+                    out.line(line(c))?;
+                }
+                out.line(format!("{} contacts", contacts.len()))?;
+            }
+        }
+        WalletCommand::Search { query, limit } => {
+            let found = w.search(&query, limit)?;
+            if out.json() {
+                out.value(&found)?;
+            } else {
+                for c in &found.contacts {
+                    out.line(line(c))?;
+                }
+                out.line(format!("{} found", found.total))?;
+            }
+        }
+        WalletCommand::Show { id } => {
+            let detail = w.contact(&id)?;
+            if out.json() {
+                out.value(&detail)?;
+            } else {
+                let c = &detail.contact;
+                out.line(format!("{}  ({})", c.name, c.id))?;
+                if !c.tags.is_empty() {
+                    out.line(format!("tags: {}", c.tags.join(", ")))?;
+                }
+                if !c.note.is_empty() {
+                    out.line(format!("note: {}", c.note))?;
+                }
+                for card in &detail.cards {
+                    out.line(format!(
+                        "card {} — {} ({}, linked by {}, {} version(s))",
+                        card.id,
+                        card.card.display_name(),
+                        serde_json::to_value(card.source)?.as_str().unwrap_or(""),
+                        card.linked_by,
+                        card.versions
+                    ))?;
+                    let text =
+                        mingpian_card::vcard::write(&card.card, mingpian_card::vcard::Version::V3);
+                    for l in text.lines() {
+                        if !l.starts_with("BEGIN")
+                            && !l.starts_with("END")
+                            && !l.starts_with("VERSION")
+                            && !l.starts_with("PHOTO")
+                            && !l.starts_with(' ')
+                        {
+                            out.line(format!("    {l}"))?;
+                        }
+                    }
+                }
+                for e in &detail.history {
+                    out.line(format!(
+                        "met: {} at {}{}",
+                        e.kind,
+                        e.at,
+                        e.place
+                            .as_deref()
+                            .map(|p| format!(" in {p}"))
+                            .unwrap_or_default()
+                    ))?;
+                }
+            }
+        }
+        WalletCommand::Note { id, text } => {
+            w.set_note(&id, &text)?;
+            changed(w, &id, "note saved", out)?;
+        }
+        WalletCommand::Tag { id, tags } => {
+            w.set_tags(&id, &tags)?;
+            changed(w, &id, "tags saved", out)?;
+        }
+        WalletCommand::Delete { id } => {
+            w.delete_contact(&id)?;
+            if out.json() {
+                out.value(&serde_json::json!({ "deleted": id }))?;
+            }
+            out.line(format!(
+                "moved to the bin (undo: mingpian wallet undelete {id})"
+            ))?;
+        }
+        WalletCommand::Undelete { id } => {
+            w.undelete_contact(&id)?;
+            changed(w, &id, "restored from the bin", out)?;
+        }
+        WalletCommand::Unlink { card_id } => {
+            let contact = w.unlink_card(&card_id)?;
+            if out.json() {
+                out.value(&serde_json::json!({ "contact_id": contact }))?;
+            } else {
+                out.line(format!("the card is now contact {contact}"))?;
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// After a change: the contact as it now is (JSON), or a word (text).
+fn changed(w: &Wallet, id: &str, said: &str, out: &Output) -> anyhow::Result<()> {
+    if out.json() {
+        out.value(&w.contact(id)?)
+    } else {
+        out.line(said)
+    }
+}
+
+fn progress_printer(out: &Output, verb: &'static str) -> impl FnMut(Progress) {
+    let show = show_progress(out);
+    move |p: Progress| {
+        if show {
+            eprint!("\r{verb} {}/{}", p.done, p.total);
+            if p.done == p.total {
+                eprintln!();
+            }
+        }
+    }
+}
+
+pub fn import(w: &Wallet, files: &[PathBuf], out: &Output) -> anyhow::Result<Outcome> {
+    let mut progress = progress_printer(out, "importing");
+    let report = w.import_files(files, &mut progress)?;
+    if out.json() {
+        out.value(&report)?;
+    } else {
+        out.line(format!(
+            "read {} card(s) from {} file(s): {} new, {} linked to existing contacts, {} updated, {} unchanged",
+            report.read, report.files, report.added, report.linked, report.updated, report.unchanged
+        ))?;
+        for e in &report.errors {
+            eprintln!(
+                "mingpian: {}: card {} (line {}): {}",
+                e.file, e.item, e.line, e.message
+            );
+        }
+    }
+    Ok(if report.errors.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
+}
+
+pub fn export(
+    w: &Wallet,
+    format: &str,
+    output: &PathBuf,
+    contacts: &[String],
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let format = ExportFormat::parse(format)?;
+    let mut progress = progress_printer(out, "exporting");
+    let selection = (!contacts.is_empty()).then_some(contacts);
+    let bytes = w.export(format, selection, &mut progress)?;
+    std::fs::write(output, &bytes).with_context(|| format!("writing {}", output.display()))?;
+    if out.json() {
+        out.value(&serde_json::json!({
+            "format": format,
+            "file": output.display().to_string(),
+            "bytes": bytes.len(),
+        }))?;
+    } else {
+        out.line(format!(
+            "wrote {} ({} bytes)",
+            output.display(),
+            bytes.len()
+        ))?;
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,268 @@
+//! The client commands as a user runs them: the real `mingpian` binary, separate data dirs, a
+//! real cloud on port 0.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use mingpian_cloud::config::{Config, RateLimits};
+use serde_json::Value;
+
+/// A real cloud on port 0, on SQLite in a temp dir, served from a thread of its own so the test
+/// can run the binary synchronously.
+struct Cloud {
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+fn cloud() -> Cloud {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let config = Config {
+                data_dir: data,
+                rate_limit: RateLimits {
+                    api_per_ip: 0,
+                    api_per_account: 0,
+                    auth_per_ip: 0,
+                    web_reply_per_ip: 0,
+                },
+                ..Config::default()
+            };
+            let state = mingpian_cloud::AppState::new(config, addr).await.unwrap();
+            tx.send(format!("http://{addr}")).unwrap();
+            mingpian_cloud::serve(listener, state, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    Cloud {
+        base: rx.recv().unwrap(),
+        _dir: dir,
+    }
+}
+
+fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mingpian"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mingpian runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str], stdin: Option<&str>) -> Value {
+    let out = run(dir, &[&["--json"], args].concat(), stdin);
+    assert!(
+        out.status.success(),
+        "mingpian {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn testdata(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn two_people_exchange_cards_with_the_command_line() {
+    let cloud = cloud();
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let pw = Some("correct horse battery\n");
+    let server = cloud.base.as_str();
+    let session = ok(
+        a.path(),
+        &[
+            "register",
+            "--server",
+            server,
+            "--name",
+            "Zhang Wei",
+            "--phone",
+            "+86 138 0013 8000",
+            "--password-stdin",
+        ],
+        pw,
+    );
+    assert_eq!(session["account"]["name"], "Zhang Wei");
+    ok(
+        b.path(),
+        &[
+            "register",
+            "--server",
+            server,
+            "--name",
+            "Anna Berg",
+            "--email",
+            "anna@example.com",
+            "--password-stdin",
+        ],
+        pw,
+    );
+
+    // A shows the live code as a picture; B scans the picture.
+    let png = a.path().join("code.png");
+    let shown = ok(
+        a.path(),
+        &["qr", "show", "--set", "1", "-o", png.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        shown["url"].as_str().unwrap().contains("?t="),
+        "a live code unless --printed: {shown}"
+    );
+    let scanned = ok(
+        b.path(),
+        &["scan", png.to_str().unwrap(), "--place", "Canton Fair"],
+        None,
+    );
+    assert_eq!(scanned["status"], "saved", "{scanned}");
+    assert_eq!(scanned["card"]["formatted_name"], "Zhang Wei");
+    assert_eq!(scanned["outcome"], "added");
+
+    // A's inbox brings B's card.
+    let inbox = ok(a.path(), &["inbox", "--wait", "5"], None);
+    assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
+    assert_eq!(inbox[0]["card"]["formatted_name"], "Anna Berg");
+
+    // `--json wallet list`: contacts with name, phones, emails and cards.
+    let list = ok(b.path(), &["wallet", "list"], None);
+    let first = &list[0];
+    assert_eq!(first["name"], "Zhang Wei");
+    assert_eq!(first["phones"][0], "+8613800138000");
+    assert_eq!(first["cards"].as_array().unwrap().len(), 1);
+    assert!(first["emails"].is_array());
+    let found = ok(b.path(), &["wallet", "search", "zhang"], None);
+    assert_eq!(found["total"], 1);
+
+    // A second set of A with the same phone joins the same contact in B's wallet.
+    let vcf = a.path().join("second.vcf");
+    std::fs::write(&vcf, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:张伟\r\nORG:华为\r\nTEL;TYPE=CELL:138 0013 8000\r\nEND:VCARD\r\n").unwrap();
+    let set = ok(
+        a.path(),
+        &["card", "add", "--vcf", vcf.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(set["set_no"], 2);
+    let shown = ok(a.path(), &["qr", "show", "--set", "2"], None);
+    let linked = ok(b.path(), &["scan", shown["url"].as_str().unwrap()], None);
+    assert_eq!(linked["outcome"], "linked", "{linked}");
+    assert_eq!(
+        ok(b.path(), &["wallet", "list"], None)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Import, export, sync, and restore into an empty data dir.
+    let report = ok(
+        b.path(),
+        &["import", &testdata("vcard/ez-vcard/outlook-2007.vcf")],
+        None,
+    );
+    assert!(report["added"].as_u64().unwrap() > 0, "{report}");
+    let exported = b.path().join("all.csv");
+    ok(
+        b.path(),
+        &[
+            "export",
+            "--format",
+            "csv",
+            "-o",
+            exported.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        std::fs::read_to_string(&exported)
+            .unwrap()
+            .contains("Zhang Wei")
+    );
+    ok(b.path(), &["sync"], None);
+    let fresh = tempfile::tempdir().unwrap();
+    ok(
+        fresh.path(),
+        &[
+            "login",
+            "--server",
+            server,
+            "--name",
+            "anna@example.com",
+            "--password-stdin",
+        ],
+        pw,
+    );
+    ok(fresh.path(), &["restore"], None);
+    assert_eq!(
+        ok(fresh.path(), &["wallet", "list"], None),
+        ok(b.path(), &["wallet", "list"], None)
+    );
+}
+
+#[test]
+fn client_errors_are_one_line_with_the_right_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    // Not logged in: the user must do something first (1).
+    let out = run(dir.path(), &["qr", "show"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not logged in"));
+    // An unreachable cloud cannot be helped by the user's input (2), and JSON mode says so in JSON.
+    let out = run(
+        dir.path(),
+        &[
+            "--json",
+            "register",
+            "--server",
+            "http://127.0.0.1:9",
+            "--name",
+            "X",
+            "--password-stdin",
+        ],
+        Some("pw-long-enough\n"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let body: Value = serde_json::from_slice(&out.stderr).expect("a JSON error body on stderr");
+    assert_eq!(body["code"], "offline");
+    // Unknown contact: 1.
+    let out = run(dir.path(), &["wallet", "show", "nope"], None);
+    assert_eq!(out.status.code(), Some(1));
+    // Text that is no card code.
+    let out = run(dir.path(), &["scan", "hello"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a business card code"));
+}
