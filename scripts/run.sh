@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# Runs the product: the Mingpian cloud on an embedded SQLite database in ./mingpian-data,
-# listening on http://127.0.0.1:8787 (override with MINGPIAN_* variables or --config).
-# The app joins here when it lands; meanwhile `target/release/mingpian` is the command line.
+# Runs the product: the Mingpian cloud on an embedded SQLite database in ./mingpian-data at
+# http://127.0.0.1:8787, and the desktop app pointed at it. Stops the cloud when the app closes.
+# Without a display (a server), only the cloud runs. Override with MINGPIAN_* variables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p mingpian-cloud -p mingpian-cli
-exec target/release/mingpian-cloud serve "$@"
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "run: no display; serving the cloud only (the app needs a desktop session)"
+  exec target/release/mingpian-cloud serve "$@"
+fi
+[ -d ui/node_modules ] || (cd ui && npm ci --no-audit --no-fund)
+(cd src-tauri && ../ui/node_modules/.bin/tauri build --no-bundle)
+target/release/mingpian-cloud serve "$@" &
+cloud=$!
+trap 'kill $cloud 2>/dev/null || true' EXIT
+MINGPIAN_SERVER="${MINGPIAN_SERVER:-http://127.0.0.1:8787}" target/release/mingpian-app

@@ -6,8 +6,12 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-# System packages: C toolchain for -sys crates, zbar (the QR comparison baseline), Python's pip.
-PACKAGES=(build-essential pkg-config zbar-tools python3-pip postgresql-client)
+# System packages: C toolchain for -sys crates, zbar (the QR comparison baseline), Python's pip;
+# for the desktop app (Tauri v2 on WebKitGTK) and its end-to-end tests: the webkit/gtk -dev
+# packages, Xvfb, WebKitWebDriver, and CJK fonts so screenshots show Chinese.
+PACKAGES=(build-essential pkg-config zbar-tools python3-pip postgresql-client
+  file curl libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+  xvfb xauth webkit2gtk-driver fonts-noto-cjk)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,7 +31,19 @@ if ! python3 -c "import vobject, zxingcpp, PIL" 2>/dev/null; then
     || python3 -m pip install -q --break-system-packages "${python_pkgs[@]}"
 fi
 
+
 # Rust: the machine's toolchain, with rustfmt and clippy.
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+
+# The app's UI (Svelte + Vite + the Tauri CLI) from the npm registry, exactly as locked. The
+# machine's Node.js 20 is used when present; Debian's otherwise.
+if ! command -v npm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+(cd ui && npm ci --no-audit --no-fund)
+
+# tauri-driver: WebDriver for the desktop app, used by the end-to-end tests.
+export PATH="$HOME/.cargo/bin:$PATH"
+command -v tauri-driver >/dev/null || cargo install tauri-driver --locked --version 2.1.0
 echo "setup: done"

@@ -44,7 +44,7 @@ web_reply_per_ip = 5
 
 [deep_links]
 # Android App Links: the app's package and its signing certificate's SHA-256 fingerprints.
-android_package = "cn.mingpian.app"
+android_package = "cn.mingpian.card"
 android_sha256_fingerprints = []
 # iOS Universal Links: "{TEAMID}.{bundle id}".
 apple_app_ids = []
@@ -111,7 +111,7 @@ impl Default for RateLimits {
 impl Default for DeepLinks {
     fn default() -> Self {
         DeepLinks {
-            android_package: "cn.mingpian.app".into(),
+            android_package: "cn.mingpian.card".into(),
             android_sha256_fingerprints: Vec::new(),
             apple_app_ids: Vec::new(),
         }

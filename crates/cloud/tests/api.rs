@@ -680,7 +680,7 @@ async fn account_rate_limit_answers_429_across_devices() {
 #[tokio::test]
 async fn health_and_deep_link_files() {
     let app = TestApp::spawn_with(Db::Sqlite, |c| {
-        c.deep_links.apple_app_ids = vec!["ABCDE12345.cn.mingpian.app".into()];
+        c.deep_links.apple_app_ids = vec!["ABCDE12345.cn.mingpian.card".into()];
         c.deep_links.android_sha256_fingerprints = vec!["AA:BB".into()];
     })
     .await
@@ -692,11 +692,11 @@ async fn health_and_deep_link_files() {
         .await;
     assert_eq!(
         aasa["applinks"]["details"][0]["appIDs"][0],
-        "ABCDE12345.cn.mingpian.app"
+        "ABCDE12345.cn.mingpian.card"
     );
     assert_eq!(aasa["applinks"]["details"][0]["components"][0]["/"], "/c/*");
     let links: Value = app.get_json("/.well-known/assetlinks.json").await;
-    assert_eq!(links[0]["target"]["package_name"], "cn.mingpian.app");
+    assert_eq!(links[0]["target"]["package_name"], "cn.mingpian.card");
     assert_eq!(links[0]["target"]["sha256_cert_fingerprints"][0], "AA:BB");
     app.stop().await;
 }

@@ -468,3 +468,87 @@ fn store_exchange(
     c.execute("DELETE FROM outbox WHERE key = ?1", [&pending.key])?;
     Ok(received)
 }
+
+/// A code ready to draw: its URL and an SVG of it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CodeView {
+    pub url: String,
+    pub svg: String,
+    pub printed: bool,
+    /// When a live code stops working (Unix milliseconds); `None` for a printed code.
+    pub expires_at: Option<i64>,
+}
+
+impl Wallet {
+    /// Set `n`'s printed or live code, drawn.
+    pub async fn code_view(&self, n: u32, printed: bool) -> Result<CodeView> {
+        let codes = self.codes(n).await?;
+        let (url, expires_at) = if printed {
+            (codes.printed_url, None)
+        } else {
+            (codes.live_url, Some(codes.live_expires_at))
+        };
+        let svg = mingpian_card::qr::image::encode_svg(&url)
+            .map_err(|e| WalletError::Invalid(e.to_string()))?;
+        Ok(CodeView {
+            url,
+            svg,
+            printed,
+            expires_at,
+        })
+    }
+
+    /// Scans a picture of a code (a photo, a screenshot, a picked image).
+    pub async fn scan_image(
+        &self,
+        image: &[u8],
+        give_set: u32,
+        place: Option<String>,
+    ) -> Result<ScanResult> {
+        let texts = mingpian_card::qr::image::decode(image)
+            .map_err(|e| WalletError::Invalid(format!("not a picture we can read: {e}")))?;
+        // A picture may hold several codes: the first that is a card wins.
+        let text = texts
+            .iter()
+            .find(|t| classify(t).is_ok())
+            .or(texts.first())
+            .ok_or_else(|| WalletError::Invalid("no QR code in the picture".into()))?;
+        self.scan(text, give_set, place).await
+    }
+
+    /// Keeps the live inbox open for as long as the returned future runs: reconnects after a
+    /// dropped connection (waiting 1 s, doubling to 30 s), stops when the device is logged out.
+    pub async fn keep_listening(&self, mut on_card: impl FnMut(&Received)) -> Result<()> {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            let started = tokio::time::Instant::now();
+            match self.listen(&mut on_card).await {
+                Ok(()) => {}
+                Err(WalletError::NotLoggedIn) => return Err(WalletError::NotLoggedIn),
+                Err(e @ WalletError::Cloud { status: 401, .. }) => return Err(e),
+                Err(e) => tracing::debug!("live inbox: {e}"),
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                wait = Duration::from_secs(1);
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(30));
+            // Scans that waited for the network go out as soon as it is back.
+            let _ = self.flush_outbox().await;
+        }
+    }
+}
+
+/// The first card of a vCard file, for filling the card editor.
+pub fn read_first_card(bytes: &[u8]) -> Result<Card> {
+    let report = mingpian_card::vcard::read(bytes);
+    report.cards.into_iter().next().ok_or_else(|| {
+        WalletError::Invalid(
+            report
+                .errors
+                .first()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "no card in the file".into()),
+        )
+    })
+}

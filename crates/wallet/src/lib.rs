@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use client::Cloud;
 pub use error::{ErrorBody, Result, WalletError};
-pub use exchange::{Pending, ScanResult};
+pub use exchange::{CodeView, Pending, ScanResult, read_first_card};
 pub use io::ExportFormat;
 pub use model::*;
 pub use sync::SyncReport;

@@ -1,0 +1,10 @@
+import { defineConfig } from "vite";
+import { svelte } from "@sveltejs/vite-plugin-svelte";
+
+// Tauri serves the built files; in development it loads the dev server on a fixed port.
+export default defineConfig({
+  plugins: [svelte()],
+  clearScreen: false,
+  server: { port: 1420, strictPort: true },
+  build: { target: "es2021", outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 150 },
+});
