@@ -6,8 +6,8 @@ use base64::Engine as _;
 use mingpian_card::Card;
 use mingpian_card::api::{CardField, Device, LoginRequest, RegisterRequest};
 use mingpian_wallet::{
-    CodeView, Contact, ContactDetail, ErrorBody, ExportFormat, ImportReport, MySet, Received,
-    ScanResult, SearchResult, SessionInfo, SyncReport, Wallet, WalletError,
+    CardVersion, CodeView, Contact, ContactDetail, ErrorBody, ExportFormat, ImportReport, MySet,
+    Received, ScanResult, SearchResult, SessionInfo, SyncReport, Wallet, WalletError,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, State};
@@ -170,6 +170,11 @@ pub async fn search(w: W<'_>, query: String) -> Res<SearchResult> {
 #[tauri::command]
 pub async fn contact(w: W<'_>, id: String) -> Res<ContactDetail> {
     w.contact(&id).map_err(ui)
+}
+
+#[tauri::command]
+pub async fn card_versions(w: W<'_>, card_id: String) -> Res<Vec<CardVersion>> {
+    w.card_versions(&card_id).map_err(ui)
 }
 
 #[tauri::command]

@@ -62,6 +62,7 @@ pub fn run() {
             commands::contacts,
             commands::search,
             commands::contact,
+            commands::card_versions,
             commands::set_note,
             commands::set_tags,
             commands::delete_contact,

@@ -5,7 +5,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { openUrl } from "@tauri-apps/plugin-opener";
 import type {
-  AppError, Card, CodeView, Contact, ContactDetail, Device, Exported, ImportReport, MySet,
+  AppError, Card, CardVersion, CodeView, Contact, ContactDetail, Device, Exported, ImportReport, MySet,
   Progress, Received, ScanResult, SearchResult, SessionInfo, Settings, SyncReport,
 } from "./types";
 
@@ -28,6 +28,7 @@ export interface Backend {
   contacts(): Promise<Contact[]>;
   search(query: string): Promise<SearchResult>;
   contact(id: string): Promise<ContactDetail>;
+  cardVersions(cardId: string): Promise<CardVersion[]>;
   setNote(id: string, note: string): Promise<void>;
   setTags(id: string, tags: string[]): Promise<void>;
   deleteContact(id: string): Promise<void>;
@@ -69,6 +70,7 @@ export const tauriBackend: Backend = {
   contacts: () => invoke("contacts"),
   search: (query) => invoke("search", { query }),
   contact: (id) => invoke("contact", { id }),
+  cardVersions: (cardId) => invoke("card_versions", { cardId }),
   setNote: (id, note) => invoke("set_note", { id, note }),
   setTags: (id, tags) => invoke("set_tags", { id, tags }),
   deleteContact: (id) => invoke("delete_contact", { id }),

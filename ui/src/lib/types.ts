@@ -58,3 +58,4 @@ export interface Device { id: number; name: string; created_at: number; last_see
 export interface Settings { region: string; last_sync: number | null; default_server: string; locale: string | null }
 export interface AppError { code: string; message: string }
 export interface Exported { path: string; bytes: number }
+export interface CardVersion { seq: number; version: number; received_at: number; card: Card }
