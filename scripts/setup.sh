@@ -8,10 +8,10 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # System packages: C toolchain for -sys crates, zbar (the QR comparison baseline), Python's pip;
 # for the desktop app (Tauri v2 on WebKitGTK) and its end-to-end tests: the webkit/gtk -dev
-# packages, Xvfb, WebKitWebDriver, and CJK fonts so screenshots show Chinese.
+# packages, Xvfb, WebKitWebDriver, and CJK and Latin fonts (screenshots; generated OCR test cards).
 PACKAGES=(build-essential pkg-config zbar-tools python3-pip postgresql-client
   file curl libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb xauth webkit2gtk-driver fonts-noto-cjk)
+  xvfb xauth webkit2gtk-driver fonts-noto-cjk fonts-dejavu-core)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -42,6 +42,9 @@ if ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
 fi
 (cd ui && npm ci --no-audit --no-fund)
+
+# The on-device OCR models (PP-OCRv6 small, from PyPI's rapidocr wheel) into ~/.cache/mingpian.
+bash scripts/fetch-models.sh
 
 # tauri-driver: WebDriver for the desktop app, used by the end-to-end tests.
 export PATH="$HOME/.cargo/bin:$PATH"

@@ -253,3 +253,25 @@ fn bad_usage_is_one_line_and_exit_2() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains(".png or .svg"), "{stderr}");
 }
+
+#[test]
+fn card_from_photo_prints_the_draft_card_as_json() {
+    let photo = testdata("bizcard/azure-samples/business_card.jpg");
+    let out = mingpian(&["--json", "card", "from-photo", &photo, "--region", "US"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let card = json(&out);
+    assert_eq!(card["fn"], "Chris Smith");
+    assert_eq!(card["title"], "Senior Researcher");
+    assert_eq!(card["org"], "CONTOSO");
+    assert_eq!(card["email"][0], "chris.smith@contoso.com");
+    assert_eq!(
+        card["tel"],
+        serde_json::json!(["+19871234567", "+19872135674", "+19873126745"]),
+        "mobile, office and fax in E.164"
+    );
+    assert_eq!(card["adr"][0], "4001 1st Ave NE Redmond, WA 98052");
+}

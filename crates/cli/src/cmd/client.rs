@@ -59,6 +59,14 @@ pub enum CardCommand {
     },
     /// List your card sets.
     List,
+    /// Read a draft card from a photo of a paper card (and its back), on this computer.
+    FromPhoto {
+        front: PathBuf,
+        back: Option<PathBuf>,
+        /// Region for numbers printed without a country code.
+        #[arg(long, default_value = "CN")]
+        region: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -225,9 +233,77 @@ fn set_input(
     Ok((card, fields))
 }
 
+/// The draft card as `--json card from-photo` prints it.
+#[derive(Debug, Serialize)]
+struct Draft {
+    #[serde(rename = "fn")]
+    name: String,
+    title: Option<String>,
+    org: Option<String>,
+    department: Vec<String>,
+    tel: Vec<String>,
+    email: Vec<String>,
+    url: Vec<String>,
+    adr: Vec<String>,
+    social: Vec<String>,
+    /// Every line read, top to bottom (front, then back).
+    lines: Vec<String>,
+}
+
+fn from_photo(
+    front: &Path,
+    back: Option<&Path>,
+    region: &str,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let region = mingpian_card::Region::parse(region)?;
+    let ocr = mingpian_scan::Ocr::load(&mingpian_scan::ocr::default_model_dir())?;
+    let mut lines = Vec::new();
+    for path in std::iter::once(front).chain(back) {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let img =
+            mingpian_scan::ocr::decode_image(&bytes).with_context(|| path.display().to_string())?;
+        lines.extend(ocr.read(&img)?);
+    }
+    let card = mingpian_scan::card_from_lines(&lines, region);
+    let draft = Draft {
+        name: card.formatted_name.clone(),
+        title: card.title.clone(),
+        org: card.org.clone(),
+        department: card.departments.clone(),
+        tel: card.phones.iter().map(|p| p.value.clone()).collect(),
+        email: card.emails.iter().map(|e| e.value.clone()).collect(),
+        url: card.urls.iter().map(|u| u.value.clone()).collect(),
+        adr: card.addresses.iter().map(|a| a.display()).collect(),
+        social: card
+            .socials
+            .iter()
+            .map(|s| format!("{}:{}", s.service, s.value))
+            .collect(),
+        lines: lines.iter().map(|l| l.text.clone()).collect(),
+    };
+    if out.json() {
+        out.value(&draft)?;
+    } else {
+        out.line(vcard::write(&card, vcard::Version::V3))?;
+    }
+    Ok(if card.has_content() {
+        Outcome::Ok
+    } else {
+        Outcome::Problems
+    })
+}
+
 pub fn card(w: &Wallet, command: CardCommand, out: &Output) -> anyhow::Result<Outcome> {
     let rt = rt()?;
     match command {
+        CardCommand::FromPhoto {
+            front,
+            back,
+            region,
+        } => {
+            return from_photo(&front, back.as_deref(), &region, out);
+        }
         CardCommand::Add { content } => {
             let (card, fields) = set_input(&content)?;
             let set = rt.block_on(w.publish_set(card, fields))?;

@@ -1,0 +1,466 @@
+//! Text lines from a photo: DB text detection, then CTC text recognition of each line.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use image::{GrayImage, RgbImage, imageops};
+use rten::Model;
+use rten_tensor::NdTensor;
+use rten_tensor::prelude::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OcrError {
+    #[error("OCR models not found in {0} (run scripts/fetch-models.sh)")]
+    NoModels(PathBuf),
+    #[error("loading {0}: {1}")]
+    Load(String, String),
+    #[error("the recognition model carries no character list")]
+    NoCharset,
+    #[error("not a picture we can read: {0}")]
+    Image(String),
+    #[error("running the model: {0}")]
+    Run(String),
+}
+
+/// One line of text and where it is (pixels of the photo).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Line {
+    pub text: String,
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    /// Mean character confidence, 0–1.
+    pub confidence: f32,
+}
+
+/// Loaded models.
+pub struct Ocr {
+    det: Model,
+    rec: Model,
+    charset: Vec<String>,
+    /// How long loading took.
+    pub load_time: Duration,
+}
+
+impl std::fmt::Debug for Ocr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ocr")
+            .field("charset", &self.charset.len())
+            .finish()
+    }
+}
+
+/// Where the models are: `$MINGPIAN_MODELS`, else `~/.cache/mingpian/models`.
+pub fn default_model_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("MINGPIAN_MODELS") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    home.join(".cache/mingpian/models")
+}
+
+const DET: &str = "PP-OCRv6_det_small.onnx";
+const REC: &str = "PP-OCRv6_rec_small.onnx";
+/// The longer side the detector sees; text on a business card stays ≥ 10 px tall at this size.
+const DET_SIDE: u32 = 960;
+const REC_HEIGHT: u32 = 48;
+
+impl Ocr {
+    pub fn load(dir: &Path) -> Result<Ocr, OcrError> {
+        let started = Instant::now();
+        if !dir.join(DET).exists() || !dir.join(REC).exists() {
+            return Err(OcrError::NoModels(dir.to_path_buf()));
+        }
+        let load = |name: &str| {
+            Model::load_file(dir.join(name)).map_err(|e| OcrError::Load(name.into(), e.to_string()))
+        };
+        let rec_bytes =
+            std::fs::read(dir.join(REC)).map_err(|e| OcrError::Load(REC.into(), e.to_string()))?;
+        let charset = charset_from_onnx(&rec_bytes).ok_or(OcrError::NoCharset)?;
+        Ok(Ocr {
+            det: load(DET)?,
+            rec: Model::load(rec_bytes).map_err(|e| OcrError::Load(REC.into(), e.to_string()))?,
+            charset,
+            load_time: started.elapsed(),
+        })
+    }
+
+    /// Every text line in the photo, top to bottom, left to right.
+    pub fn read(&self, photo: &RgbImage) -> Result<Vec<Line>, OcrError> {
+        let boxes = self.detect(photo)?;
+        let mut lines = Vec::new();
+        let (pw, ph) = photo.dimensions();
+        for r in boxes {
+            let b = r.bounds(pw, ph);
+            let crop = r.straighten(photo, REC_HEIGHT);
+            let (text, confidence) = self.recognize(&crop)?;
+            let text = text.trim().to_owned();
+            if !text.is_empty() && confidence > 0.5 {
+                lines.push(Line {
+                    text,
+                    x: b.x,
+                    y: b.y,
+                    width: b.width,
+                    height: b.height,
+                    confidence,
+                });
+            }
+        }
+        lines.sort_by_key(|l| (l.y + l.height / 2, l.x));
+        // Lines whose centres are within half a line height are one row: order them left to right.
+        let mut i = 0;
+        while i < lines.len() {
+            let mut j = i + 1;
+            while j < lines.len() && lines[j].y + lines[j].height / 2 < lines[i].y + lines[i].height
+            {
+                j += 1;
+            }
+            lines[i..j].sort_by_key(|l| l.x);
+            i = j;
+        }
+        Ok(lines)
+    }
+
+    fn detect(&self, photo: &RgbImage) -> Result<Vec<RotRect>, OcrError> {
+        let (w, h) = photo.dimensions();
+        let scale = DET_SIDE as f32 / w.max(h) as f32;
+        let scale = scale.clamp(0.1, 1.0);
+        let nw = ((w as f32 * scale / 32.0).round() as u32).max(1) * 32;
+        let nh = ((h as f32 * scale / 32.0).round() as u32).max(1) * 32;
+        let small = imageops::resize(photo, nw, nh, imageops::FilterType::Triangle);
+        const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+        const STD: [f32; 3] = [0.229, 0.224, 0.225];
+        let mut input = NdTensor::<f32, 4>::zeros([1, 3, nh as usize, nw as usize]);
+        for (x, y, p) in small.enumerate_pixels() {
+            for c in 0..3 {
+                // The models were trained on OpenCV's BGR order.
+                let v = f32::from(p[2 - c]) / 255.0;
+                input[[0, c, y as usize, x as usize]] = (v - MEAN[c]) / STD[c];
+            }
+        }
+        let out = self
+            .det
+            .run_one(input.into(), None)
+            .map_err(|e| OcrError::Run(e.to_string()))?;
+        let prob: NdTensor<f32, 4> = out
+            .try_into()
+            .map_err(|e| OcrError::Run(format!("{e:?}")))?;
+        let [_, _, ph, pw] = prob.shape();
+        let mut mask = GrayImage::new(pw as u32, ph as u32);
+        for y in 0..ph {
+            for x in 0..pw {
+                if prob[[0, 0, y, x]] > 0.3 {
+                    mask.put_pixel(x as u32, y as u32, image::Luma([255]));
+                }
+            }
+        }
+        let mut rects = Vec::new();
+        for comp in components(&mask) {
+            if comp.bounds.width < 3 || comp.bounds.height < 3 || comp.pixels.len() < 10 {
+                continue;
+            }
+            // Score over the region itself, as DB's polygon score (a tilted line's bounding box is
+            // mostly background).
+            let score = comp
+                .pixels
+                .iter()
+                .map(|&(x, y)| prob[[0, 0, y as usize, x as usize]])
+                .sum::<f32>()
+                / comp.pixels.len() as f32;
+            if score > 0.6 {
+                let r = RotRect::fit(&comp.pixels)
+                    .unclip()
+                    .scaled(w as f32 / nw as f32, h as f32 / nh as f32);
+                rects.push(r);
+            }
+        }
+        Ok(rects)
+    }
+
+    fn recognize(&self, crop: &RgbImage) -> Result<(String, f32), OcrError> {
+        let (w, h) = crop.dimensions();
+        let nw = ((w as f32 * REC_HEIGHT as f32 / h.max(1) as f32).round() as u32).clamp(16, 2000);
+        let line = imageops::resize(crop, nw, REC_HEIGHT, imageops::FilterType::Triangle);
+        let mut input = NdTensor::<f32, 4>::zeros([1, 3, REC_HEIGHT as usize, nw as usize]);
+        for (x, y, p) in line.enumerate_pixels() {
+            for c in 0..3 {
+                input[[0, c, y as usize, x as usize]] = (f32::from(p[2 - c]) / 255.0 - 0.5) / 0.5;
+            }
+        }
+        let out = self
+            .rec
+            .run_one(input.into(), None)
+            .map_err(|e| OcrError::Run(e.to_string()))?;
+        let probs: NdTensor<f32, 3> = out
+            .try_into()
+            .map_err(|e| OcrError::Run(format!("{e:?}")))?;
+        let [_, steps, classes] = probs.shape();
+        let mut text = String::new();
+        let (mut conf_sum, mut n) = (0.0, 0);
+        let mut last = 0;
+        for t in 0..steps {
+            let (mut best, mut best_p) = (0, f32::MIN);
+            for c in 0..classes {
+                let p = probs[[0, t, c]];
+                if p > best_p {
+                    best = c;
+                    best_p = p;
+                }
+            }
+            if best != 0
+                && best != last
+                && let Some(ch) = self.charset.get(best - 1)
+            {
+                text.push_str(ch);
+                conf_sum += best_p;
+                n += 1;
+            }
+            last = best;
+        }
+        Ok((text, if n == 0 { 0.0 } else { conf_sum / n as f32 }))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Rect {
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+}
+
+/// A text region the detector found: its pixels (detector coordinates).
+#[derive(Debug)]
+struct Component {
+    pixels: Vec<(u32, u32)>,
+    bounds: Rect,
+}
+
+/// A rotated rectangle: centre, unit axis along the text, half-length and half-height.
+#[derive(Debug, Clone, Copy)]
+struct RotRect {
+    cx: f32,
+    cy: f32,
+    ux: f32,
+    uy: f32,
+    half_len: f32,
+    half_h: f32,
+}
+
+impl RotRect {
+    /// The smallest rectangle along the pixels' principal direction (text lines on a tilted card
+    /// are tilted too).
+    fn fit(pixels: &[(u32, u32)]) -> RotRect {
+        let n = pixels.len() as f32;
+        let (mx, my) = pixels
+            .iter()
+            .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x as f32, b + y as f32));
+        let (mx, my) = (mx / n, my / n);
+        let (mut sxx, mut syy, mut sxy) = (0.0f32, 0.0f32, 0.0f32);
+        for &(x, y) in pixels {
+            let (dx, dy) = (x as f32 - mx, y as f32 - my);
+            sxx += dx * dx;
+            syy += dy * dy;
+            sxy += dx * dy;
+        }
+        let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+        let (ux, uy) = (angle.cos(), angle.sin());
+        let (mut a0, mut a1, mut b0, mut b1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+        for &(x, y) in pixels {
+            let (dx, dy) = (x as f32 - mx, y as f32 - my);
+            let a = dx * ux + dy * uy;
+            let b = -dx * uy + dy * ux;
+            a0 = a0.min(a);
+            a1 = a1.max(a);
+            b0 = b0.min(b);
+            b1 = b1.max(b);
+        }
+        let (ca, cb) = ((a0 + a1) / 2.0, (b0 + b1) / 2.0);
+        RotRect {
+            cx: mx + ca * ux - cb * uy,
+            cy: my + ca * uy + cb * ux,
+            ux,
+            uy,
+            half_len: (a1 - a0 + 1.0) / 2.0,
+            half_h: (b1 - b0 + 1.0) / 2.0,
+        }
+    }
+
+    /// DB's unclip: grow by area × 1.5 / perimeter on every side.
+    fn unclip(self) -> RotRect {
+        let (w, h) = (self.half_len * 2.0, self.half_h * 2.0);
+        let d = w * h * 1.5 / (2.0 * (w + h));
+        RotRect {
+            half_len: self.half_len + d,
+            half_h: self.half_h + d,
+            ..self
+        }
+    }
+
+    fn scaled(self, sx: f32, sy: f32) -> RotRect {
+        // Scaling is near-uniform (both sides rounded to multiples of 32): scale lengths by the mean.
+        let s = (sx + sy) / 2.0;
+        RotRect {
+            cx: self.cx * sx,
+            cy: self.cy * sy,
+            half_len: self.half_len * s,
+            half_h: self.half_h * s,
+            ..self
+        }
+    }
+
+    fn bounds(&self, max_w: u32, max_h: u32) -> Rect {
+        let (ex, ey) = (self.ux * self.half_len, self.uy * self.half_len);
+        let (nx, ny) = (-self.uy * self.half_h, self.ux * self.half_h);
+        let xs = [
+            self.cx + ex + nx,
+            self.cx + ex - nx,
+            self.cx - ex + nx,
+            self.cx - ex - nx,
+        ];
+        let ys = [
+            self.cy + ey + ny,
+            self.cy + ey - ny,
+            self.cy - ey + ny,
+            self.cy - ey - ny,
+        ];
+        let x0 = xs.iter().cloned().fold(f32::MAX, f32::min).max(0.0) as u32;
+        let y0 = ys.iter().cloned().fold(f32::MAX, f32::min).max(0.0) as u32;
+        let x1 = (xs.iter().cloned().fold(f32::MIN, f32::max).max(0.0) as u32)
+            .min(max_w.saturating_sub(1));
+        let y1 = (ys.iter().cloned().fold(f32::MIN, f32::max).max(0.0) as u32)
+            .min(max_h.saturating_sub(1));
+        Rect {
+            x: x0.min(x1),
+            y: y0.min(y1),
+            width: x1.saturating_sub(x0) + 1,
+            height: y1.saturating_sub(y0) + 1,
+        }
+    }
+
+    /// The rectangle's pixels straightened, `height` pixels tall (bilinear sampling).
+    fn straighten(&self, photo: &RgbImage, height: u32) -> RgbImage {
+        let scale = (self.half_h * 2.0) / height as f32;
+        let width = ((self.half_len * 2.0 / scale).round() as u32).clamp(8, 2000);
+        let (pw, ph) = photo.dimensions();
+        let mut out = RgbImage::new(width, height);
+        for oy in 0..height {
+            for ox in 0..width {
+                let a = (ox as f32 + 0.5) * scale - self.half_len;
+                let b = (oy as f32 + 0.5) * scale - self.half_h;
+                let x = self.cx + a * self.ux - b * self.uy;
+                let y = self.cy + a * self.uy + b * self.ux;
+                let (x0, y0) = (x.floor(), y.floor());
+                let (fx, fy) = (x - x0, y - y0);
+                let px = |xx: f32, yy: f32| {
+                    let xi = (xx.max(0.0) as u32).min(pw - 1);
+                    let yi = (yy.max(0.0) as u32).min(ph - 1);
+                    *photo.get_pixel(xi, yi)
+                };
+                let (p00, p10, p01, p11) = (
+                    px(x0, y0),
+                    px(x0 + 1.0, y0),
+                    px(x0, y0 + 1.0),
+                    px(x0 + 1.0, y0 + 1.0),
+                );
+                let mut c = [0u8; 3];
+                for k in 0..3 {
+                    let top = f32::from(p00[k]) * (1.0 - fx) + f32::from(p10[k]) * fx;
+                    let bottom = f32::from(p01[k]) * (1.0 - fx) + f32::from(p11[k]) * fx;
+                    c[k] = (top * (1.0 - fy) + bottom * fy).round() as u8;
+                }
+                out.put_pixel(ox, oy, image::Rgb(c));
+            }
+        }
+        out
+    }
+}
+
+/// The 4-connected regions of a mask.
+fn components(mask: &GrayImage) -> Vec<Component> {
+    let (w, h) = mask.dimensions();
+    let mut seen = vec![false; (w * h) as usize];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for sy in 0..h {
+        for sx in 0..w {
+            let i = (sy * w + sx) as usize;
+            if seen[i] || mask.get_pixel(sx, sy)[0] == 0 {
+                continue;
+            }
+            seen[i] = true;
+            stack.push((sx, sy));
+            let (mut x0, mut y0, mut x1, mut y1) = (sx, sy, sx, sy);
+            let mut pixels = Vec::new();
+            while let Some((x, y)) = stack.pop() {
+                pixels.push((x, y));
+                x0 = x0.min(x);
+                y0 = y0.min(y);
+                x1 = x1.max(x);
+                y1 = y1.max(y);
+                let neighbours = [
+                    (x.wrapping_sub(1), y),
+                    (x + 1, y),
+                    (x, y.wrapping_sub(1)),
+                    (x, y + 1),
+                ];
+                for (nx, ny) in neighbours {
+                    if nx < w && ny < h {
+                        let j = (ny * w + nx) as usize;
+                        if !seen[j] && mask.get_pixel(nx, ny)[0] != 0 {
+                            seen[j] = true;
+                            stack.push((nx, ny));
+                        }
+                    }
+                }
+            }
+            out.push(Component {
+                pixels,
+                bounds: Rect {
+                    x: x0,
+                    y: y0,
+                    width: x1 - x0 + 1,
+                    height: y1 - y0 + 1,
+                },
+            });
+        }
+    }
+    out
+}
+
+/// The recognition model's characters, from its ONNX `metadata_props` entry `character`
+/// (newline-separated). Index 0 of the output is CTC's blank; PaddleOCR appends a space.
+fn charset_from_onnx(model: &[u8]) -> Option<Vec<String>> {
+    let key = b"\x0a\x09character\x12";
+    let at = model.windows(key.len()).rposition(|w| w == key)? + key.len();
+    let (len, used) = varint(&model[at..])?;
+    let value = model.get(at + used..at + used + len as usize)?;
+    let text = std::str::from_utf8(value).ok()?;
+    let mut chars: Vec<String> = text.split('\n').map(str::to_owned).collect();
+    if chars.last().is_some_and(|c| c.is_empty()) {
+        chars.pop();
+    }
+    chars.push(" ".into());
+    Some(chars)
+}
+
+fn varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for (i, b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+/// Reads a picture file's bytes into RGB.
+pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, OcrError> {
+    image::load_from_memory(bytes)
+        .map(|i| i.to_rgb8())
+        .map_err(|e| OcrError::Image(e.to_string()))
+}
