@@ -116,6 +116,47 @@ pub async fn read_card(base64: String) -> Res<Card> {
     mingpian_wallet::read_first_card(&bytes(&base64)?).map_err(ui)
 }
 
+/// The OCR models, loaded on first use (~40 ms) and kept.
+static OCR: std::sync::OnceLock<Result<mingpian_scan::Ocr, String>> = std::sync::OnceLock::new();
+
+/// A draft card read from a photo of a paper card, on the device.
+#[tauri::command]
+pub async fn read_paper_card(w: W<'_>, base64: String) -> Res<Card> {
+    let photo = bytes(&base64)?;
+    let region = w.region().map_err(ui)?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let ocr = OCR
+            .get_or_init(|| {
+                mingpian_scan::Ocr::load(&mingpian_scan::ocr::default_model_dir())
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| ErrorBody {
+                code: "no_models".into(),
+                message: e.clone(),
+            })?;
+        let image = mingpian_scan::ocr::decode_image(&photo).map_err(|e| ErrorBody {
+            code: "invalid".into(),
+            message: e.to_string(),
+        })?;
+        let lines = ocr.read(&image).map_err(|e| ErrorBody {
+            code: "internal".into(),
+            message: e.to_string(),
+        })?;
+        Ok(mingpian_scan::card_from_lines(&lines, region))
+    })
+    .await
+    .map_err(|e| ErrorBody {
+        code: "internal".into(),
+        message: e.to_string(),
+    })?
+}
+
+#[tauri::command]
+pub async fn add_card(w: W<'_>, card: Card) -> Res<Received> {
+    w.add_card(card).map_err(ui)
+}
+
 #[tauri::command]
 pub async fn save_set(
     w: W<'_>,

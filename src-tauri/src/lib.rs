@@ -54,6 +54,8 @@ pub fn run() {
             commands::devices,
             commands::my_sets,
             commands::read_card,
+            commands::read_paper_card,
+            commands::add_card,
             commands::save_set,
             commands::code,
             commands::rotate,

@@ -293,13 +293,41 @@ async fn two_apps_swap_cards_through_a_qr_screenshot() {
     b.click("button.back").await;
     b.wait_text("main", "Angstadt").await;
 
+    // A paper card: B photographs one (here: a real photo from the test data), the device reads
+    // it, B checks the fields and saves it.
+    b.click("#tab-scan").await;
+    let paper = repo()
+        .join("../shared/testdata/bizcard/azure-samples/business_card.jpg")
+        .canonicalize()
+        .unwrap();
+    b.el("#paper-card")
+        .await
+        .send_keys(paper.display().to_string())
+        .await
+        .unwrap();
+    b.el("#paper-result").await;
+    let name = b
+        .el("#paper-result input")
+        .await
+        .value()
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(
+        name, "Chris Smith",
+        "the name read from the photo fills the form"
+    );
+    b.shots("b", "8-paper-card").await;
+    b.click("#paper-save").await;
+    b.wait_text("main", "CONTOSO").await;
+
     // The other screens, for the record.
     a.click("#tab-settings").await;
     a.wait_text("main", "张伟").await;
-    a.shots("a", "8-settings").await;
+    a.shots("a", "9-settings").await;
     a.click("#tab-code").await;
     a.click("#manage-sets").await;
-    a.shots("a", "9-card-sets").await;
+    a.shots("a", "10-card-sets").await;
 
     a.stop().await;
     b.stop().await;

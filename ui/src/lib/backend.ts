@@ -20,6 +20,10 @@ export interface Backend {
   mySets(refresh: boolean): Promise<MySet[]>;
   /** The first card in a vCard file (for the editor's "import a .vcf"). */
   readCard(base64: string): Promise<Card>;
+  /** A draft card from a photo of a paper card, read on the device. */
+  readPaperCard(base64: string): Promise<Card>;
+  /** Saves a card typed in or read from paper into the wallet. */
+  addCard(card: Card): Promise<Received>;
   saveSet(setNo: number | null, card: Card, printedFields: string[] | null): Promise<MySet>;
   code(setNo: number, printed: boolean): Promise<CodeView>;
   rotate(setNo: number): Promise<void>;
@@ -62,6 +66,8 @@ export const tauriBackend: Backend = {
   devices: () => invoke("devices"),
   mySets: (refresh) => invoke("my_sets", { refresh }),
   readCard: (base64) => invoke("read_card", { base64 }),
+  readPaperCard: (base64) => invoke("read_paper_card", { base64 }),
+  addCard: (card) => invoke("add_card", { card }),
   saveSet: (setNo, card, printedFields) => invoke("save_set", { setNo, card, printedFields }),
   code: (setNo, printed) => invoke("code", { setNo, printed }),
   rotate: (setNo) => invoke("rotate", { setNo }),
