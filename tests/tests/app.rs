@@ -189,12 +189,7 @@ async fn cloud() -> (String, tempfile::TempDir) {
     let addr = listener.local_addr().unwrap();
     let config = Config {
         data_dir: dir.path().to_path_buf(),
-        rate_limit: RateLimits {
-            api_per_ip: 0,
-            api_per_account: 0,
-            auth_per_ip: 0,
-            web_reply_per_ip: 0,
-        },
+        rate_limit: RateLimits::OFF,
         ..Config::default()
     };
     let state = mingpian_cloud::AppState::new(config, addr).await.unwrap();

@@ -26,12 +26,7 @@ fn cloud() -> Cloud {
             let addr = listener.local_addr().unwrap();
             let config = Config {
                 data_dir: data,
-                rate_limit: RateLimits {
-                    api_per_ip: 0,
-                    api_per_account: 0,
-                    auth_per_ip: 0,
-                    web_reply_per_ip: 0,
-                },
+                rate_limit: RateLimits::OFF,
                 ..Config::default()
             };
             let state = mingpian_cloud::AppState::new(config, addr).await.unwrap();

@@ -73,6 +73,16 @@ pub struct RateLimits {
     pub web_reply_per_ip: u32,
 }
 
+impl RateLimits {
+    /// No limits (0 turns each off): for tests, which make many requests from one address.
+    pub const OFF: RateLimits = RateLimits {
+        api_per_ip: 0,
+        api_per_account: 0,
+        auth_per_ip: 0,
+        web_reply_per_ip: 0,
+    };
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeepLinks {

@@ -133,14 +133,7 @@ impl Ocr {
         let small = imageops::resize(photo, nw, nh, imageops::FilterType::Triangle);
         const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
         const STD: [f32; 3] = [0.229, 0.224, 0.225];
-        let mut input = NdTensor::<f32, 4>::zeros([1, 3, nh as usize, nw as usize]);
-        for (x, y, p) in small.enumerate_pixels() {
-            for c in 0..3 {
-                // The models were trained on OpenCV's BGR order.
-                let v = f32::from(p[2 - c]) / 255.0;
-                input[[0, c, y as usize, x as usize]] = (v - MEAN[c]) / STD[c];
-            }
-        }
+        let input = to_input(&small, |v, c| (v - MEAN[c]) / STD[c]);
         let out = self
             .det
             .run_one(input.into(), None)
@@ -184,12 +177,7 @@ impl Ocr {
         let (w, h) = crop.dimensions();
         let nw = ((w as f32 * REC_HEIGHT as f32 / h.max(1) as f32).round() as u32).clamp(16, 2000);
         let line = imageops::resize(crop, nw, REC_HEIGHT, imageops::FilterType::Triangle);
-        let mut input = NdTensor::<f32, 4>::zeros([1, 3, REC_HEIGHT as usize, nw as usize]);
-        for (x, y, p) in line.enumerate_pixels() {
-            for c in 0..3 {
-                input[[0, c, y as usize, x as usize]] = (f32::from(p[2 - c]) / 255.0 - 0.5) / 0.5;
-            }
-        }
+        let input = to_input(&line, |v, _| (v - 0.5) / 0.5);
         let out = self
             .rec
             .run_one(input.into(), None)
@@ -377,6 +365,19 @@ impl RotRect {
         }
         out
     }
+}
+
+/// A picture as a model input `[1, 3, h, w]`: channels in OpenCV's BGR order (what the models were
+/// trained on), each value in 0–1 passed through `normalize(value, channel)`.
+fn to_input(img: &RgbImage, normalize: impl Fn(f32, usize) -> f32) -> NdTensor<f32, 4> {
+    let (w, h) = img.dimensions();
+    let mut input = NdTensor::<f32, 4>::zeros([1, 3, h as usize, w as usize]);
+    for (x, y, p) in img.enumerate_pixels() {
+        for c in 0..3 {
+            input[[0, c, y as usize, x as usize]] = normalize(f32::from(p[2 - c]) / 255.0, c);
+        }
+    }
+    input
 }
 
 /// The 4-connected regions of a mask.

@@ -154,13 +154,26 @@ pub fn register(w: &Wallet, args: RegisterArgs, out: &Output) -> anyhow::Result<
             device_name: Some(device_name()),
         },
     ))?;
+    signed_in(
+        &session,
+        "registered {name} on {server}; your card is set 1 (`mingpian qr show` to share it)",
+        out,
+    )
+}
+
+/// The session (JSON), or one line for people: `said` with `{name}` and `{server}` filled in.
+fn signed_in(
+    session: &mingpian_wallet::SessionInfo,
+    said: &str,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
     if out.json() {
-        out.value(&session)?;
+        out.value(session)?;
     } else {
-        out.line(format!(
-            "registered {} on {}; your card is set 1 (`mingpian qr show` to share it)",
-            session.account.name, session.server
-        ))?;
+        out.line(
+            said.replace("{name}", &session.account.name)
+                .replace("{server}", &session.server),
+        )?;
     }
     Ok(Outcome::Ok)
 }
@@ -175,15 +188,11 @@ pub fn login(w: &Wallet, args: LoginArgs, out: &Output) -> anyhow::Result<Outcom
             device_name: Some(device_name()),
         },
     ))?;
-    if out.json() {
-        out.value(&session)?;
-    } else {
-        out.line(format!(
-            "logged in as {} on {} (`mingpian restore` brings back a lost phone's wallet)",
-            session.account.name, session.server
-        ))?;
-    }
-    Ok(Outcome::Ok)
+    signed_in(
+        &session,
+        "logged in as {name} on {server} (`mingpian restore` brings back a lost phone's wallet)",
+        out,
+    )
 }
 
 fn read_image(path: &Path) -> anyhow::Result<mingpian_card::Media> {

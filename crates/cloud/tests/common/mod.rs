@@ -72,12 +72,7 @@ pub fn test_config(db_url: Option<String>, dir: &std::path::Path) -> Config {
     Config {
         data_dir: dir.to_path_buf(),
         database_url: db_url,
-        rate_limit: mingpian_cloud::config::RateLimits {
-            api_per_ip: 0,
-            api_per_account: 0,
-            auth_per_ip: 0,
-            web_reply_per_ip: 0,
-        },
+        rate_limit: mingpian_cloud::config::RateLimits::OFF,
         ..Config::default()
     }
 }

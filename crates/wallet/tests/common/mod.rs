@@ -33,12 +33,7 @@ impl TestCloud {
         let addr = listener.local_addr().expect("addr");
         let config = Config {
             data_dir: dir.path().to_path_buf(),
-            rate_limit: RateLimits {
-                api_per_ip: 0,
-                api_per_account: 0,
-                auth_per_ip: 0,
-                web_reply_per_ip: 0,
-            },
+            rate_limit: RateLimits::OFF,
             ..Config::default()
         };
         let state = AppState::new(config, addr).await.expect("cloud starts");
