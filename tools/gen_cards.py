@@ -3,7 +3,8 @@
     python3 tools/gen_cards.py OUT_DIR [COUNT] [SEED]
 
 Writes OUT_DIR/card-NNN.jpg (a photo-like picture of a card: perspective, rotation, blur, noise,
-uneven light, on a table) and OUT_DIR/card-NNN.json (the fields printed on it). Cards are Chinese,
+uneven light, on a table; three in ten taken sideways or upside down) and OUT_DIR/card-NNN.json
+(the fields printed on it, the card's corners in the photo and how far the photo is turned). Cards are Chinese,
 English or bilingual, in four layouts (left-aligned, centred, split, and a vertical Chinese name),
 with real fonts (Noto CJK, DejaVu). Deterministic for a seed. Output is not kept in git.
 """
@@ -234,7 +235,19 @@ def photograph(rng, card):
     table = table.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.3)))
     noise = Image.effect_noise((W, H), rng.uniform(6, 16)).convert("RGB")
     table = Image.blend(table, noise, rng.uniform(0.03, 0.08))
-    return table
+    return table, corners
+
+
+def turn(photo, corners, degrees):
+    """The photo as taken with the phone held sideways or upside down (clockwise degrees)."""
+    W, H = photo.size
+    if degrees == 90:
+        return photo.transpose(Image.ROTATE_270), [(H - y, x) for x, y in corners]
+    if degrees == 180:
+        return photo.transpose(Image.ROTATE_180), [(W - x, H - y) for x, y in corners]
+    if degrees == 270:
+        return photo.transpose(Image.ROTATE_90), [(y, W - x) for x, y in corners]
+    return photo, corners
 
 
 def main():
@@ -250,7 +263,13 @@ def main():
             layout = "left"
         fields, contact = make_fields(rng, lang)
         fields["layout"] = layout
-        photo = photograph(rng, render(rng, fields, contact, layout))
+        photo, corners = photograph(rng, render(rng, fields, contact, layout))
+        # Every tenth photo upside down, and one in ten turned a quarter either way.
+        degrees = {4: 180, 7: 90, 9: 270}.get(i % 10, 0)
+        photo, corners = turn(photo, corners, degrees)
+        # Where the card's printed top-left, top-right, bottom-right and bottom-left corners are.
+        fields["corners"] = [[round(x, 1), round(y, 1)] for x, y in corners]
+        fields["turned"] = degrees
         photo.save(os.path.join(out, "card-%03d.jpg" % i), quality=rng.randint(70, 90))
         with open(os.path.join(out, "card-%03d.json" % i), "w", encoding="utf-8") as fh:
             json.dump(fields, fh, ensure_ascii=False, indent=1)

@@ -119,38 +119,102 @@ pub async fn read_card(base64: String) -> Res<Card> {
 /// The OCR models, loaded on first use (~40 ms) and kept.
 static OCR: std::sync::OnceLock<Result<mingpian_scan::Ocr, String>> = std::sync::OnceLock::new();
 
-/// A draft card read from a photo of a paper card, on the device.
-#[tauri::command]
-pub async fn read_paper_card(w: W<'_>, base64: String) -> Res<Card> {
-    let photo = bytes(&base64)?;
-    let region = w.region().map_err(ui)?;
-    tauri::async_runtime::spawn_blocking(move || {
-        let ocr = OCR
-            .get_or_init(|| {
-                mingpian_scan::Ocr::load(&mingpian_scan::ocr::default_model_dir())
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| ErrorBody {
-                code: "no_models".into(),
-                message: e.clone(),
-            })?;
-        let image = mingpian_scan::ocr::decode_image(&photo).map_err(|e| ErrorBody {
-            code: "invalid".into(),
-            message: e.to_string(),
-        })?;
-        let lines = ocr.read(&image).map_err(|e| ErrorBody {
-            code: "internal".into(),
-            message: e.to_string(),
-        })?;
-        Ok(mingpian_scan::card_from_lines(&lines, region))
+fn ocr() -> Res<&'static mingpian_scan::Ocr> {
+    OCR.get_or_init(|| {
+        mingpian_scan::Ocr::load(&mingpian_scan::ocr::default_model_dir())
+            .map_err(|e| e.to_string())
     })
-    .await
+    .as_ref()
     .map_err(|e| ErrorBody {
+        code: "no_models".into(),
+        message: e.clone(),
+    })
+}
+
+fn photo(base64: &str) -> Res<image::RgbImage> {
+    mingpian_scan::ocr::decode_image(&bytes(base64)?).map_err(|e| ErrorBody {
+        code: "invalid".into(),
+        message: e.to_string(),
+    })
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorBody {
+    ErrorBody {
         code: "internal".into(),
         message: e.to_string(),
-    })?
+    }
 }
+
+/// Where the card is in a photo, to draw the four-corner frame the user can then drag.
+#[derive(Debug, Serialize)]
+pub struct FoundFrame {
+    /// Top-left, top-right, bottom-right, bottom-left, in the photo's pixels (as shown, EXIF
+    /// orientation applied); `None` when no outline shows.
+    corners: Option<[[f32; 2]; 4]>,
+    width: u32,
+    height: u32,
+}
+
+#[tauri::command]
+pub async fn find_card_frame(base64: String) -> Res<FoundFrame> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let ocr = ocr()?;
+        let image = photo(&base64)?;
+        Ok(FoundFrame {
+            corners: ocr.find_frame(&image).map(|q| q.0),
+            width: image.width(),
+            height: image.height(),
+        })
+    })
+    .await
+    .map_err(internal)?
+}
+
+/// One side of a paper card: the photo and the corners the user left the frame at.
+#[derive(Debug, Deserialize)]
+pub struct PaperSide {
+    base64: String,
+    corners: Option<[[f32; 2]; 4]>,
+}
+
+/// A draft card read from paper, and each side's picture straightened (JPEG, base64).
+#[derive(Debug, Serialize)]
+pub struct PaperCard {
+    card: Card,
+    pictures: Vec<String>,
+}
+
+/// A draft card read from photos of a paper card (front, and back if there is one), on the
+/// device: nothing leaves the phone.
+#[tauri::command]
+pub async fn read_paper_card(w: W<'_>, sides: Vec<PaperSide>) -> Res<PaperCard> {
+    let region = w.region().map_err(ui)?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let ocr = ocr()?;
+        let (mut lines, mut pictures) = (Vec::new(), Vec::new());
+        for side in sides.iter().take(2) {
+            let image = photo(&side.base64)?;
+            let frame = match side.corners {
+                Some(c) => mingpian_scan::Frame::Corners(mingpian_scan::Quad(c)),
+                None => mingpian_scan::Frame::Find,
+            };
+            let reading = ocr.read_card(&image, frame).map_err(internal)?;
+            lines.extend(reading.lines);
+            let jpeg = mingpian_scan::ocr::encode_jpeg(&reading.picture, CARD_PICTURE_SIDE)
+                .map_err(internal)?;
+            pictures.push(base64::engine::general_purpose::STANDARD.encode(jpeg));
+        }
+        Ok(PaperCard {
+            card: mingpian_scan::card_from_lines(&lines, region),
+            pictures,
+        })
+    })
+    .await
+    .map_err(internal)?
+}
+
+/// The longest a paper card's kept picture is (pixels): sharp on a phone, ~100–200 KB.
+const CARD_PICTURE_SIDE: u32 = 1200;
 
 #[tauri::command]
 pub async fn add_card(w: W<'_>, card: Card) -> Res<Received> {

@@ -54,6 +54,7 @@ pub fn run() {
             commands::devices,
             commands::my_sets,
             commands::read_card,
+            commands::find_card_frame,
             commands::read_paper_card,
             commands::add_card,
             commands::save_set,

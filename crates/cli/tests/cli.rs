@@ -275,3 +275,47 @@ fn card_from_photo_prints_the_draft_card_as_json() {
     );
     assert_eq!(card["adr"][0], "4001 1st Ave NE Redmond, WA 98052");
 }
+
+#[test]
+fn card_from_photo_reads_inside_the_corners_the_user_set() {
+    let photo = testdata("bizcard/azure-samples/business-card-english.jpg");
+    // The card's corners in the 4032 × 3024 photo, set by eye.
+    let corners = "180,1050 2840,460 3855,1560 500,2835";
+    let out = mingpian(&[
+        "--json",
+        "card",
+        "from-photo",
+        &photo,
+        "--region",
+        "GB",
+        "--corners",
+        corners,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let card = json(&out);
+    assert_eq!(card["fn"], "Avery Smith");
+    assert_eq!(card["org"], "Contoso");
+    assert_eq!(card["email"][0], "avery.smith@contoso.com");
+    assert_eq!(
+        card["frame"],
+        serde_json::json!([
+            [180.0, 1050.0],
+            [2840.0, 460.0],
+            [3855.0, 1560.0],
+            [500.0, 2835.0]
+        ])
+    );
+    assert_eq!(card["turned"], 0);
+
+    for bad in ["1,2 3", "0,0 10,0 0,0 0,10"] {
+        let out = mingpian(&["--json", "card", "from-photo", &photo, "--corners", bad]);
+        assert_eq!(out.status.code(), Some(1), "--corners {bad:?} is bad input");
+        let err: Value = serde_json::from_slice(&out.stderr).unwrap();
+        assert_eq!(err["code"], "invalid");
+        assert!(err["message"].as_str().unwrap().contains("--corners"));
+    }
+}

@@ -1,6 +1,8 @@
 //! A card from a photo of a paper card (claim 4), read on the device: no network, no image
 //! leaves the phone.
 //!
+//! - [`frame`]: the four-corner frame — the card's corners found in a photo (or set by the user),
+//!   the card straightened out of the photo's perspective, its light evened out.
 //! - [`ocr`]: text lines from a photo with PaddleOCR's PP-OCRv6 small models (Apache-2.0) run in
 //!   pure Rust by `rten` — no native library, so it builds for Android and iOS.
 //! - [`fields`]: lines into card fields (name, title, department, company, numbers, email,
@@ -11,7 +13,9 @@
 
 pub mod evaluate;
 pub mod fields;
+pub mod frame;
 pub mod ocr;
 
 pub use fields::card_from_lines;
-pub use ocr::{Line, Ocr, OcrError};
+pub use frame::{Quad, find_card};
+pub use ocr::{Frame, Line, Ocr, OcrError, Reading};

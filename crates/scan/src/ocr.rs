@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use image::{GrayImage, RgbImage, imageops};
 use rten::Model;
+
+use crate::frame::{self, Quad, even_light, find_card};
 use rten_tensor::NdTensor;
 use rten_tensor::prelude::*;
 
@@ -66,7 +68,42 @@ const DET: &str = "PP-OCRv6_det_small.onnx";
 const REC: &str = "PP-OCRv6_rec_small.onnx";
 /// The longer side the detector sees; text on a business card stays ≥ 10 px tall at this size.
 const DET_SIDE: u32 = 960;
+/// The longest a card is read at (pixels).
+const READ_SIDE: u32 = 2800;
 const REC_HEIGHT: u32 = 48;
+/// How many of the longest lines are read both ways up to tell whether the card is upside down.
+const UPRIGHT_SAMPLE: usize = 3;
+/// A found outline with more than this share of the photo's text outside it is not the card.
+const TEXT_OUTSIDE: f32 = 0.2;
+/// A region this many times longer than wide, running down an upright card, is a column.
+const COLUMN: f32 = 1.8;
+/// A line the recognizer reads with at least this mean confidence is the right way up.
+const SURE: f32 = 0.95;
+
+/// Where the card is in the photo.
+#[derive(Debug, Clone, Copy)]
+pub enum Frame {
+    /// Look for the card's outline; read the whole photo if there is none.
+    Find,
+    /// The four corners the user set.
+    Corners(Quad),
+    /// The photo is the card.
+    Whole,
+}
+
+/// A card read from a photo.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Reading {
+    /// The lines, in the straightened and upright card's pixels.
+    pub lines: Vec<Line>,
+    /// The card's corners in the photo, when it was found or given.
+    pub frame: Option<Quad>,
+    /// How far the card was turned clockwise to read it upright: 0, 90, 180 or 270 degrees.
+    pub turned: u16,
+    /// The card as read: straightened, light evened, upright.
+    #[serde(skip)]
+    pub picture: RgbImage,
+}
 
 impl Ocr {
     pub fn load(dir: &Path) -> Result<Ocr, OcrError> {
@@ -88,15 +125,136 @@ impl Ocr {
         })
     }
 
-    /// Every text line in the photo, top to bottom, left to right.
+    /// Every text line in the photo as it is (no frame, no turning), top to bottom, left to right.
     pub fn read(&self, photo: &RgbImage) -> Result<Vec<Line>, OcrError> {
-        let boxes = self.detect(photo)?;
+        let rects = self.detect(photo)?;
+        self.recognize_all(photo, &rects, Vec::new(), false)
+    }
+
+    /// A card read from a photo: the card found in it (or framed by the given corners), set
+    /// straight, its light evened, turned upright, and its lines read.
+    pub fn read_card(&self, photo: &RgbImage, frame: Frame) -> Result<Reading, OcrError> {
+        let (source, shrink) = shrunk(photo);
+        let local = match frame {
+            Frame::Find => self.find_in(&source),
+            Frame::Corners(q) => Quad(q.0.map(|[x, y]| [x * shrink, y * shrink])).ordered(),
+            Frame::Whole => None,
+        };
+        let quad = local.map(|q| Quad(q.0.map(|[x, y]| [x / shrink, y / shrink])));
+        let mut img = match &local {
+            Some(q) => frame::straighten(&source, q, READ_SIDE),
+            None => source.into_owned(),
+        };
+        even_light(&mut img);
+        let mut rects = self.detect(&img)?;
+        let mut turned = 0;
+        // Text runs along the card: if most of it runs up or down the picture, the card lies on
+        // its side. A quarter turn makes it run across; which way up is settled next.
+        let (mut across, mut along) = (0.0f32, 0.0f32);
+        for r in rects.iter().filter(|r| r.half_len > 1.5 * r.half_h) {
+            let weight = r.half_len * r.half_h;
+            if r.ux.abs() >= r.uy.abs() {
+                across += weight;
+            } else {
+                along += weight;
+            }
+        }
+        if along > 1.5 * across {
+            let h = img.height() as f32;
+            img = imageops::rotate90(&img);
+            rects = rects.into_iter().map(|r| r.turned_90(h)).collect();
+            turned = 90;
+        }
+        for r in &mut rects {
+            r.point_right();
+        }
+        // Upside down? The longest lines are read; unless the model is sure of them, they are
+        // read the other way up too, and the way it is surer of wins. (Measured on generated
+        // cards: right way up ≥ 0.95 a line, upside down ≤ 0.7.)
+        let mut longest: Vec<usize> = (0..rects.len())
+            .filter(|&i| {
+                rects[i].ux.abs() > rects[i].uy.abs() && rects[i].half_len > 2.0 * rects[i].half_h
+            })
+            .collect();
+        longest.sort_by(|&a, &b| rects[b].half_len.total_cmp(&rects[a].half_len));
+        longest.truncate(UPRIGHT_SAMPLE);
+        let mut known = Vec::with_capacity(longest.len());
+        for &i in &longest {
+            known.push((i, self.recognize(&rects[i].straighten(&img, REC_HEIGHT))?));
+        }
+        let upright: f32 = known.iter().map(|(_, (_, c))| c).sum();
+        if upright < SURE * known.len() as f32 {
+            let mut flipped = 0.0;
+            for &i in &longest {
+                let crop = imageops::rotate180(&rects[i].straighten(&img, REC_HEIGHT));
+                flipped += self.recognize(&crop)?.1;
+            }
+            if flipped > upright + 0.05 {
+                let (w, h) = (img.width() as f32, img.height() as f32);
+                img = imageops::rotate180(&img);
+                rects = rects.into_iter().map(|r| r.turned_180(w, h)).collect();
+                turned += 180;
+                known.clear();
+            }
+        }
+        Ok(Reading {
+            lines: self.recognize_all(&img, &rects, known, true)?,
+            frame: quad,
+            turned: turned % 360,
+            picture: img,
+        })
+    }
+
+    /// Where the card is in the photo, as [`Frame::Find`] finds it: its outline, if one shows and
+    /// holds the photo's text. For drawing the four-corner frame before reading.
+    pub fn find_frame(&self, photo: &RgbImage) -> Option<Quad> {
+        let (source, shrink) = shrunk(photo);
+        self.find_in(&source)
+            .map(|q| Quad(q.0.map(|[x, y]| [x / shrink, y / shrink])))
+    }
+
+    fn find_in(&self, photo: &RgbImage) -> Option<Quad> {
+        find_card(photo).filter(|q| self.holds_the_text(photo, q))
+    }
+
+    /// Whether a found outline holds the photo's text: a panel printed on a card that runs off
+    /// the photo has an outline too, and reading only inside it would lose the rest of the card.
+    /// A quick look at the whole photo (a quarter of the detector's usual pixels) tells.
+    fn holds_the_text(&self, photo: &RgbImage, quad: &Quad) -> bool {
+        let Ok(rects) = self.detect_at(photo, DET_SIDE / 2) else {
+            return true;
+        };
+        let (mut inside, mut outside) = (0.0, 0.0);
+        for r in rects {
+            let area = r.half_len * r.half_h;
+            if quad.contains([r.cx, r.cy]) {
+                inside += area;
+            } else {
+                outside += area;
+            }
+        }
+        outside <= TEXT_OUTSIDE * (inside + outside)
+    }
+
+    /// Every rectangle's line (`known`: lines already read, by rectangle).
+    fn recognize_all(
+        &self,
+        img: &RgbImage,
+        rects: &[RotRect],
+        mut known: Vec<(usize, (String, f32))>,
+        upright: bool,
+    ) -> Result<Vec<Line>, OcrError> {
         let mut lines = Vec::new();
-        let (pw, ph) = photo.dimensions();
-        for r in boxes {
+        let (pw, ph) = img.dimensions();
+        for (i, r) in rects.iter().enumerate() {
             let b = r.bounds(pw, ph);
-            let crop = r.straighten(photo, REC_HEIGHT);
-            let (text, confidence) = self.recognize(&crop)?;
+            // On an upright card, a tall narrow region is Chinese set top to bottom.
+            let column = upright && r.uy.abs() > r.ux.abs() && r.half_len > COLUMN * r.half_h;
+            let (text, confidence) = match known.iter().position(|(k, _)| *k == i) {
+                Some(at) => known.swap_remove(at).1,
+                None if column => self.recognize(&r.column_as_line(img, REC_HEIGHT))?,
+                None => self.recognize(&r.straighten(img, REC_HEIGHT))?,
+            };
             let text = text.trim().to_owned();
             if !text.is_empty() && confidence > 0.5 {
                 lines.push(Line {
@@ -104,7 +262,12 @@ impl Ocr {
                     x: b.x,
                     y: b.y,
                     width: b.width,
-                    height: b.height,
+                    // A column's text is as tall as the column is wide.
+                    height: if column {
+                        (2.0 * r.half_h).round() as u32
+                    } else {
+                        b.height
+                    },
                     confidence,
                 });
             }
@@ -125,8 +288,13 @@ impl Ocr {
     }
 
     fn detect(&self, photo: &RgbImage) -> Result<Vec<RotRect>, OcrError> {
+        self.detect_at(photo, DET_SIDE)
+    }
+
+    /// Text regions, with the photo's longer side brought down to `side` pixels for the detector.
+    fn detect_at(&self, photo: &RgbImage, side: u32) -> Result<Vec<RotRect>, OcrError> {
         let (w, h) = photo.dimensions();
-        let scale = DET_SIDE as f32 / w.max(h) as f32;
+        let scale = side as f32 / w.max(h) as f32;
         let scale = scale.clamp(0.1, 1.0);
         let nw = ((w as f32 * scale / 32.0).round() as u32).max(1) * 32;
         let nh = ((h as f32 * scale / 32.0).round() as u32).max(1) * 32;
@@ -288,6 +456,109 @@ impl RotRect {
         }
     }
 
+    /// A column of characters set top to bottom, cut into its characters and laid out as one
+    /// line the recognizer can read, `height` pixels tall.
+    fn column_as_line(&self, photo: &RgbImage, height: u32) -> RgbImage {
+        // The column upright: `height` px wide, as long as it is at that scale.
+        let down = RotRect {
+            ux: 0.0,
+            uy: 1.0,
+            half_len: self.half_len,
+            half_h: self.half_h,
+            ..*self
+        };
+        let column = imageops::rotate90(&down.straighten(photo, height));
+        let (w, h) = column.dimensions();
+        // Ink per row: pixels far from the column's median brightness.
+        let mut values: Vec<f32> = column.pixels().map(frame::luma).collect();
+        let background = frame::median(&mut values);
+        let ink: Vec<bool> = (0..h)
+            .map(|y| {
+                (0..w)
+                    .filter(|&x| (frame::luma(column.get_pixel(x, y)) - background).abs() > 60.0)
+                    .count()
+                    > 0
+            })
+            .collect();
+        // Runs of inked rows, merged while the piece stays about square (二 and 三 have blank
+        // rows inside them).
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        let mut y = 0;
+        while y < h {
+            if ink[y as usize] {
+                let start = y;
+                while y < h && ink[y as usize] {
+                    y += 1;
+                }
+                runs.push((start, y));
+            }
+            y += 1;
+        }
+        let mut cells: Vec<(u32, u32)> = Vec::new();
+        for run in runs {
+            match cells.last_mut() {
+                Some(last) if (run.1 - last.0) as f32 <= 1.1 * w as f32 => last.1 = run.1,
+                _ => cells.push(run),
+            }
+        }
+        if cells.len() < 2 {
+            return self.straighten(photo, height);
+        }
+        // Each character centred in a square, the squares side by side with a little space.
+        let gap = w / 6;
+        let side = w;
+        let fill = image::Rgb([background.round().clamp(0.0, 255.0) as u8; 3]);
+        let mut line = RgbImage::from_pixel(gap + cells.len() as u32 * (side + gap), height, fill);
+        for (i, &(top, bottom)) in cells.iter().enumerate() {
+            let cell_h = bottom - top;
+            let x0 = gap + i as u32 * (side + gap);
+            let y0 = (height.saturating_sub(cell_h)) / 2;
+            for yy in 0..cell_h.min(height) {
+                for xx in 0..w {
+                    line.put_pixel(x0 + xx, y0 + yy, *column.get_pixel(xx, top + yy));
+                }
+            }
+        }
+        line
+    }
+
+    /// The same rectangle in the picture turned a quarter clockwise (`height`: the picture's
+    /// height before turning).
+    fn turned_90(self, height: f32) -> RotRect {
+        RotRect {
+            cx: height - self.cy,
+            cy: self.cx,
+            ux: -self.uy,
+            uy: self.ux,
+            ..self
+        }
+    }
+
+    /// The same rectangle in the picture turned upside down.
+    fn turned_180(self, width: f32, height: f32) -> RotRect {
+        RotRect {
+            cx: width - self.cx,
+            cy: height - self.cy,
+            ux: -self.ux,
+            uy: -self.uy,
+            ..self
+        }
+        .pointing_right()
+    }
+
+    /// Its axis pointing rightwards (reading direction in an upright picture).
+    fn point_right(&mut self) {
+        if self.ux < 0.0 || (self.ux == 0.0 && self.uy < 0.0) {
+            self.ux = -self.ux;
+            self.uy = -self.uy;
+        }
+    }
+
+    fn pointing_right(mut self) -> RotRect {
+        self.point_right();
+        self
+    }
+
     fn scaled(self, sx: f32, sy: f32) -> RotRect {
         // Scaling is near-uniform (both sides rounded to multiples of 32): scale lengths by the mean.
         let s = (sx + sy) / 2.0;
@@ -333,7 +604,6 @@ impl RotRect {
     fn straighten(&self, photo: &RgbImage, height: u32) -> RgbImage {
         let scale = (self.half_h * 2.0) / height as f32;
         let width = ((self.half_len * 2.0 / scale).round() as u32).clamp(8, 2000);
-        let (pw, ph) = photo.dimensions();
         let mut out = RgbImage::new(width, height);
         for oy in 0..height {
             for ox in 0..width {
@@ -341,30 +611,28 @@ impl RotRect {
                 let b = (oy as f32 + 0.5) * scale - self.half_h;
                 let x = self.cx + a * self.ux - b * self.uy;
                 let y = self.cy + a * self.uy + b * self.ux;
-                let (x0, y0) = (x.floor(), y.floor());
-                let (fx, fy) = (x - x0, y - y0);
-                let px = |xx: f32, yy: f32| {
-                    let xi = (xx.max(0.0) as u32).min(pw - 1);
-                    let yi = (yy.max(0.0) as u32).min(ph - 1);
-                    *photo.get_pixel(xi, yi)
-                };
-                let (p00, p10, p01, p11) = (
-                    px(x0, y0),
-                    px(x0 + 1.0, y0),
-                    px(x0, y0 + 1.0),
-                    px(x0 + 1.0, y0 + 1.0),
-                );
-                let mut c = [0u8; 3];
-                for k in 0..3 {
-                    let top = f32::from(p00[k]) * (1.0 - fx) + f32::from(p10[k]) * fx;
-                    let bottom = f32::from(p01[k]) * (1.0 - fx) + f32::from(p11[k]) * fx;
-                    c[k] = (top * (1.0 - fy) + bottom * fy).round() as u8;
-                }
-                out.put_pixel(ox, oy, image::Rgb(c));
+                out.put_pixel(ox, oy, frame::sample(photo, x, y));
             }
         }
         out
     }
+}
+
+/// The photo brought down to at most READ_SIDE pixels long, and by how much. A phone camera's 12
+/// megapixels are far more than a card's print needs (line crops are 48 px tall whatever the size).
+fn shrunk(photo: &RgbImage) -> (std::borrow::Cow<'_, RgbImage>, f32) {
+    let long = photo.width().max(photo.height()) as f32;
+    let shrink = (READ_SIDE as f32 / long).min(1.0);
+    if shrink >= 1.0 {
+        return (std::borrow::Cow::Borrowed(photo), 1.0);
+    }
+    // thumbnail: area averaging, several times faster than a filtered resize here.
+    let small = imageops::thumbnail(
+        photo,
+        ((photo.width() as f32 * shrink).round() as u32).max(1),
+        ((photo.height() as f32 * shrink).round() as u32).max(1),
+    );
+    (std::borrow::Cow::Owned(small), shrink)
 }
 
 /// A picture as a model input `[1, 3, h, w]`: channels in OpenCV's BGR order (what the models were
@@ -459,9 +727,39 @@ fn varint(bytes: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
-/// Reads a picture file's bytes into RGB.
+/// A picture as JPEG, no longer than `max_side` pixels (the card's picture kept with a card).
+pub fn encode_jpeg(img: &RgbImage, max_side: u32) -> Result<Vec<u8>, OcrError> {
+    let fit = (max_side as f32 / img.width().max(img.height()) as f32).min(1.0);
+    let resized;
+    let img = if fit < 1.0 {
+        resized = imageops::resize(
+            img,
+            ((img.width() as f32 * fit).round() as u32).max(1),
+            ((img.height() as f32 * fit).round() as u32).max(1),
+            imageops::FilterType::Triangle,
+        );
+        &resized
+    } else {
+        img
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(img)
+        .map_err(|e| OcrError::Image(e.to_string()))?;
+    Ok(out)
+}
+
+/// Reads a picture file's bytes into RGB, turned the way the camera says it was held (EXIF).
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, OcrError> {
-    image::load_from_memory(bytes)
-        .map(|i| i.to_rgb8())
-        .map_err(|e| OcrError::Image(e.to_string()))
+    use image::ImageDecoder;
+    let bad = |e: image::ImageError| OcrError::Image(e.to_string());
+    let mut decoder = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| OcrError::Image(e.to_string()))?
+        .into_decoder()
+        .map_err(bad)?;
+    let orientation = decoder.orientation().map_err(bad)?;
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(bad)?;
+    img.apply_orientation(orientation);
+    Ok(img.to_rgb8())
 }

@@ -5,8 +5,8 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { openUrl } from "@tauri-apps/plugin-opener";
 import type {
-  AppError, Card, CardVersion, CodeView, Contact, ContactDetail, Device, Exported, ImportReport, MySet,
-  Progress, Received, ScanResult, SearchResult, SessionInfo, Settings, SyncReport,
+  AppError, Card, CardVersion, CodeView, Contact, ContactDetail, Device, Exported, FoundFrame, ImportReport, MySet,
+  PaperCard, PaperSide, Progress, Received, ScanResult, SearchResult, SessionInfo, Settings, SyncReport,
 } from "./types";
 
 export interface Backend {
@@ -21,7 +21,9 @@ export interface Backend {
   /** The first card in a vCard file (for the editor's "import a .vcf"). */
   readCard(base64: string): Promise<Card>;
   /** A draft card from a photo of a paper card, read on the device. */
-  readPaperCard(base64: string): Promise<Card>;
+  /** Where the card is in a photo (read on the device). */
+  findCardFrame(base64: string): Promise<FoundFrame>;
+  readPaperCard(sides: PaperSide[]): Promise<PaperCard>;
   /** Saves a card typed in or read from paper into the wallet. */
   addCard(card: Card): Promise<Received>;
   saveSet(setNo: number | null, card: Card, printedFields: string[] | null): Promise<MySet>;
@@ -66,7 +68,8 @@ export const tauriBackend: Backend = {
   devices: () => invoke("devices"),
   mySets: (refresh) => invoke("my_sets", { refresh }),
   readCard: (base64) => invoke("read_card", { base64 }),
-  readPaperCard: (base64) => invoke("read_paper_card", { base64 }),
+  findCardFrame: (base64) => invoke("find_card_frame", { base64 }),
+  readPaperCard: (sides) => invoke("read_paper_card", { sides }),
   addCard: (card) => invoke("add_card", { card }),
   saveSet: (setNo, card, printedFields) => invoke("save_set", { setNo, card, printedFields }),
   code: (setNo, printed) => invoke("code", { setNo, printed }),

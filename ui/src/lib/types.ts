@@ -59,3 +59,12 @@ export interface Settings { region: string; last_sync: number | null; default_se
 export interface AppError { code: string; message: string }
 export interface Exported { path: string; bytes: number }
 export interface CardVersion { seq: number; version: number; received_at: number; card: Card }
+
+/** A point in a photo, in its pixels. */
+export type Point = [number, number];
+/** Where the card is in a photo (corners clockwise from the top-left), as the device found it. */
+export type FoundFrame = { corners: Point[] | null; width: number; height: number };
+/** One side of a paper card to read: the photo and the four-corner frame the user left. */
+export type PaperSide = { base64: string; corners: Point[] | null };
+/** A draft card read from paper, and each side's picture straightened (JPEG, base64). */
+export type PaperCard = { card: Card; pictures: string[] };

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use mingpian_card::api::{CardField, LoginRequest, RegisterRequest};
 use mingpian_card::qr::image as qr_image;
 use mingpian_card::vcard;
-use mingpian_wallet::{Received, ScanResult, Wallet, media_from_bytes};
+use mingpian_wallet::{Received, ScanResult, Wallet, WalletError, media_from_bytes};
 use serde::Serialize;
 
 use crate::Outcome;
@@ -66,6 +66,13 @@ pub enum CardCommand {
         /// Region for numbers printed without a country code.
         #[arg(long, default_value = "CN")]
         region: String,
+        /// The front card's corners in the photo, clockwise from the top-left, in pixels:
+        /// "X,Y X,Y X,Y X,Y" (default: found in the photo).
+        #[arg(long, conflicts_with = "whole")]
+        corners: Option<String>,
+        /// Read the photos as they are: no frame, no turning.
+        #[arg(long)]
+        whole: bool,
     },
 }
 
@@ -257,23 +264,62 @@ struct Draft {
     social: Vec<String>,
     /// Every line read, top to bottom (front, then back).
     lines: Vec<String>,
+    /// Where the front card was in its photo (clockwise from the top-left), if found or given.
+    frame: Option<[[f32; 2]; 4]>,
+    /// How far the front photo was turned to read the card upright (degrees clockwise).
+    turned: u16,
+}
+
+/// "X,Y X,Y X,Y X,Y" → four corners.
+fn parse_corners(text: &str) -> anyhow::Result<mingpian_scan::Quad> {
+    let bad = || {
+        anyhow::Error::new(WalletError::Invalid(format!(
+            "--corners wants four X,Y points separated by spaces, got {text:?}"
+        )))
+    };
+    let points = text
+        .split_whitespace()
+        .map(|p| {
+            let (x, y) = p.split_once(',').ok_or_else(bad)?;
+            Ok([
+                x.trim().parse::<f32>().map_err(|_| bad())?,
+                y.trim().parse::<f32>().map_err(|_| bad())?,
+            ])
+        })
+        .collect::<anyhow::Result<Vec<[f32; 2]>>>()?;
+    let corners: [[f32; 2]; 4] = points.try_into().map_err(|_| bad())?;
+    mingpian_scan::Quad(corners).ordered().ok_or_else(|| {
+        anyhow::Error::new(WalletError::Invalid(format!(
+            "--corners {text:?} do not make a four-sided card"
+        )))
+    })
 }
 
 fn from_photo(
     front: &Path,
     back: Option<&Path>,
     region: &str,
+    frame: mingpian_scan::Frame,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
     let region = mingpian_card::Region::parse(region)?;
     let ocr = mingpian_scan::Ocr::load(&mingpian_scan::ocr::default_model_dir())?;
     let mut lines = Vec::new();
-    for path in std::iter::once(front).chain(back) {
+    let mut front_reading = None;
+    for (i, path) in std::iter::once(front).chain(back).enumerate() {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let img =
             mingpian_scan::ocr::decode_image(&bytes).with_context(|| path.display().to_string())?;
-        lines.extend(ocr.read(&img)?);
+        // The corners given are the front's; the back's outline is looked for.
+        let frame = match (i, frame) {
+            (1, mingpian_scan::Frame::Corners(_)) => mingpian_scan::Frame::Find,
+            (_, frame) => frame,
+        };
+        let reading = ocr.read_card(&img, frame)?;
+        lines.extend(reading.lines.iter().cloned());
+        front_reading.get_or_insert((reading.frame, reading.turned));
     }
+    let (frame, turned) = front_reading.unwrap_or((None, 0));
     let card = mingpian_scan::card_from_lines(&lines, region);
     let draft = Draft {
         name: card.formatted_name.clone(),
@@ -290,6 +336,8 @@ fn from_photo(
             .map(|s| format!("{}:{}", s.service, s.value))
             .collect(),
         lines: lines.iter().map(|l| l.text.clone()).collect(),
+        frame: frame.map(|q| q.0),
+        turned,
     };
     if out.json() {
         out.value(&draft)?;
@@ -310,8 +358,15 @@ pub fn card(w: &Wallet, command: CardCommand, out: &Output) -> anyhow::Result<Ou
             front,
             back,
             region,
+            corners,
+            whole,
         } => {
-            return from_photo(&front, back.as_deref(), &region, out);
+            let frame = match (corners, whole) {
+                (Some(text), _) => mingpian_scan::Frame::Corners(parse_corners(&text)?),
+                (None, true) => mingpian_scan::Frame::Whole,
+                (None, false) => mingpian_scan::Frame::Find,
+            };
+            return from_photo(&front, back.as_deref(), &region, frame, out);
         }
         CardCommand::Add { content } => {
             let (card, fields) = set_input(&content)?;
