@@ -77,8 +77,7 @@ fn main() {
                     file.display(),
                     truth.get(field)
                 );
-                if field == "address" || field == "website" || field == "company" || field == "name"
-                {
+                if ["address", "website", "company", "name", "title"].contains(&field) {
                     println!(
                         "   lines {:?}",
                         lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>()

@@ -472,16 +472,18 @@ impl RotRect {
         // Ink per row: pixels far from the column's median brightness.
         let mut values: Vec<f32> = column.pixels().map(frame::luma).collect();
         let background = frame::median(&mut values);
-        let ink: Vec<bool> = (0..h)
-            .map(|y| {
-                (0..w)
-                    .filter(|&x| (frame::luma(column.get_pixel(x, y)) - background).abs() > 60.0)
-                    .count()
-                    > 0
-            })
-            .collect();
-        // Runs of inked rows, merged while the piece stays about square (二 and 三 have blank
-        // rows inside them).
+        let inked =
+            |x: u32, y: u32| (frame::luma(column.get_pixel(x, y)) - background).abs() > 60.0;
+        let ink: Vec<bool> = (0..h).map(|y| (0..w).any(|x| inked(x, y))).collect();
+        // How wide the characters are: the ink's extent across the column (the column itself is
+        // padded).
+        let across: Vec<u32> = (0..w).filter(|&x| (0..h).any(|y| inked(x, y))).collect();
+        let size = match (across.first(), across.last()) {
+            (Some(a), Some(b)) => (b - a + 1).max(4),
+            _ => return self.straighten(photo, height),
+        };
+        // Runs of inked rows, merged while the piece stays about square (二, 三 and 产 have blank
+        // rows inside them); a run as long as several characters (touching strokes) is cut evenly.
         let mut runs: Vec<(u32, u32)> = Vec::new();
         let mut y = 0;
         while y < h {
@@ -497,29 +499,50 @@ impl RotRect {
         let mut cells: Vec<(u32, u32)> = Vec::new();
         for run in runs {
             match cells.last_mut() {
-                Some(last) if (run.1 - last.0) as f32 <= 1.1 * w as f32 => last.1 = run.1,
+                Some(last) if (run.1 - last.0) as f32 <= 1.2 * size as f32 => last.1 = run.1,
                 _ => cells.push(run),
             }
         }
+        let cells: Vec<(u32, u32)> = cells
+            .into_iter()
+            .flat_map(|(top, bottom)| {
+                let n = (((bottom - top) as f32 / size as f32).round() as u32).max(1);
+                let step = (bottom - top) as f32 / n as f32;
+                (0..n).map(move |k| {
+                    (
+                        top + (k as f32 * step) as u32,
+                        top + ((k + 1) as f32 * step) as u32,
+                    )
+                })
+            })
+            .collect();
         if cells.len() < 2 {
             return self.straighten(photo, height);
         }
-        // Each character centred in a square, the squares side by side with a little space.
-        let gap = w / 6;
-        let side = w;
+        // Each character centred in its own square, the squares side by side with a little
+        // space, and the line brought to the recognizer's height: the characters about as large
+        // in it as in a horizontal line.
+        let left = across.first().copied().unwrap_or(0);
+        let box_side = (size as f32 * 1.4).round() as u32;
+        let pitch = (size as f32 * 1.15).round() as u32;
         let fill = image::Rgb([background.round().clamp(0.0, 255.0) as u8; 3]);
-        let mut line = RgbImage::from_pixel(gap + cells.len() as u32 * (side + gap), height, fill);
+        let mut line = RgbImage::from_pixel(
+            pitch * cells.len() as u32 + (box_side - size),
+            box_side,
+            fill,
+        );
         for (i, &(top, bottom)) in cells.iter().enumerate() {
-            let cell_h = bottom - top;
-            let x0 = gap + i as u32 * (side + gap);
-            let y0 = (height.saturating_sub(cell_h)) / 2;
-            for yy in 0..cell_h.min(height) {
-                for xx in 0..w {
-                    line.put_pixel(x0 + xx, y0 + yy, *column.get_pixel(xx, top + yy));
+            let cell_h = (bottom - top).min(box_side);
+            let x0 = (box_side - size) / 2 + i as u32 * pitch;
+            let y0 = (box_side - cell_h) / 2;
+            for yy in 0..cell_h {
+                for xx in 0..size {
+                    line.put_pixel(x0 + xx, y0 + yy, *column.get_pixel(left + xx, top + yy));
                 }
             }
         }
-        line
+        let width = (line.width() as f32 * height as f32 / box_side as f32).round() as u32;
+        imageops::resize(&line, width.max(8), height, imageops::FilterType::Triangle)
     }
 
     /// The same rectangle in the picture turned a quarter clockwise (`height`: the picture's

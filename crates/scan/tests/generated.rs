@@ -22,6 +22,8 @@ fn generated_card_photos_read_with_field_f1_over_0_9() {
         Ocr::load(&ocr::default_model_dir()).expect("OCR models: run scripts/fetch-models.sh");
     let mut all = Tally::default();
     let (mut framed, mut upright) = (0, 0);
+    // Names set top to bottom (the vertical layout): (read right, cards).
+    let mut vertical_names = (0, 0);
     for i in 0..24 {
         let base = dir.path().join(format!("card-{i:03}"));
         let truth: serde_json::Value =
@@ -53,6 +55,10 @@ fn generated_card_photos_read_with_field_f1_over_0_9() {
         .unwrap();
         let card = card_from_lines(&lines, region);
         for (field, t) in score(&card, &truth) {
+            if field == "name" && truth["layout"] == "vertical" {
+                vertical_names.0 += t.right;
+                vertical_names.1 += 1;
+            }
             if t.right == 0 && (t.wrong + t.missed + t.extra) > 0 {
                 println!(
                     "card-{i:03} {field}: printed {:?}, read lines {:?}",
@@ -68,6 +74,13 @@ fn generated_card_photos_read_with_field_f1_over_0_9() {
         all.precision(),
         all.recall(),
         all.f1()
+    );
+    println!("vertical names read right: {vertical_names:?}");
+    assert!(
+        vertical_names.1 >= 4 && vertical_names.0 * 4 >= vertical_names.1 * 3,
+        "names set top to bottom: {} of {} read right",
+        vertical_names.0,
+        vertical_names.1
     );
     assert!(
         framed >= 22,
