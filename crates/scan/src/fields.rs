@@ -321,6 +321,7 @@ fn looks_like_name(line: &str) -> bool {
 
 /// Builds a draft card from OCR lines (one side, or both sides' lines together).
 pub fn card_from_lines(lines: &[Line], region: Region) -> Card {
+    let lines = &one_script(lines);
     let mut card = Card::default();
     let mut rest: Vec<&Line> = Vec::new();
     for line in lines {
@@ -482,6 +483,63 @@ pub fn card_from_lines(lines: &[Line], region: Region) -> Card {
     card
 }
 
+/// Traditional forms the recognizer sometimes reads for simplified characters (large bold names
+/// above all), for characters common in names and titles: (traditional, simplified).
+#[rustfmt::skip]
+const TRADITIONAL: &[(char, char)] = &[
+    ('黃', '黄'), ('靜', '静'), ('強', '强'), ('張', '张'), ('陳', '陈'), ('劉', '刘'),
+    ('楊', '杨'), ('趙', '赵'), ('吳', '吴'), ('孫', '孙'), ('馬', '马'), ('羅', '罗'),
+    ('鄭', '郑'), ('謝', '谢'), ('許', '许'), ('韓', '韩'), ('馮', '冯'), ('鄧', '邓'),
+    ('蕭', '萧'), ('葉', '叶'), ('蘇', '苏'), ('盧', '卢'), ('蔣', '蒋'), ('龍', '龙'),
+    ('華', '华'), ('麗', '丽'), ('偉', '伟'), ('軍', '军'), ('傑', '杰'), ('濤', '涛'),
+    ('艷', '艳'), ('豔', '艳'), ('東', '东'), ('國', '国'), ('紅', '红'), ('雲', '云'),
+    ('曉', '晓'), ('鳳', '凤'), ('蘭', '兰'), ('寶', '宝'), ('榮', '荣'), ('輝', '辉'),
+    ('興', '兴'), ('貴', '贵'), ('鵬', '鹏'), ('瑩', '莹'), ('潔', '洁'), ('穎', '颖'),
+    ('經', '经'), ('總', '总'), ('監', '监'), ('師', '师'), ('務', '务'), ('術', '术'),
+    ('長', '长'), ('銷', '销'), ('產', '产'), ('發', '发'), ('財', '财'), ('場', '场'),
+];
+
+/// Characters only simplified Chinese writes (traditional has other forms), common on cards.
+const SIMPLIFIED_ONLY: &str = "经总监师务术长销产发财场电话邮区机传网际级项计统业门";
+
+/// A card printed in simplified Chinese does not switch to traditional for one line: when the
+/// other lines are simplified, a traditional form the recognizer read becomes the simplified one.
+/// (A card printed in traditional characters has none of the simplified-only ones, and is kept.)
+fn one_script(lines: &[Line]) -> Vec<Line> {
+    let simplified = lines
+        .iter()
+        .flat_map(|l| l.text.chars())
+        .filter(|c| SIMPLIFIED_ONLY.contains(*c))
+        .count();
+    let traditional_lines = lines
+        .iter()
+        .filter(|l| {
+            l.text
+                .chars()
+                .any(|c| TRADITIONAL.iter().any(|(t, _)| *t == c))
+        })
+        .count();
+    if simplified < 3 || traditional_lines * 3 > lines.len() {
+        return lines.to_vec();
+    }
+    lines
+        .iter()
+        .map(|l| Line {
+            text: l
+                .text
+                .chars()
+                .map(|c| {
+                    TRADITIONAL
+                        .iter()
+                        .find(|(t, _)| *t == c)
+                        .map_or(c, |(_, s)| *s)
+                })
+                .collect(),
+            ..l.clone()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,6 +557,32 @@ mod tests {
                 confidence: 1.0,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_traditional_form_on_a_simplified_card_is_read_as_simplified() {
+        let simplified = card_from_lines(
+            &lines(&[
+                ("上海名片科技有限公司", 20),
+                ("黃海燕", 40),
+                ("产品经理", 18),
+                ("手机：138 0013 8000", 16),
+                ("地址：上海市浦东新区世纪大道663号", 16),
+            ]),
+            Region::parse("CN").unwrap(),
+        );
+        assert_eq!(simplified.formatted_name, "黄海燕");
+        // A card printed in traditional characters keeps them.
+        let traditional = card_from_lines(
+            &lines(&[
+                ("黃大文", 40),
+                ("產品經理", 18),
+                ("電話：(02) 2345 6789", 16),
+                ("地址：台北市信義區信義路五段7號", 16),
+            ]),
+            Region::parse("TW").unwrap(),
+        );
+        assert_eq!(traditional.formatted_name, "黃大文");
     }
 
     #[test]
