@@ -11,15 +11,16 @@
 use image::{Rgb, RgbImage, imageops};
 use serde::{Deserialize, Serialize};
 
+use crate::regions::{components, principal_axis};
+
 /// A card's corners in a photo, in pixels: top-left, top-right, bottom-right, bottom-left.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Quad(pub [[f32; 2]; 4]);
 
 impl Quad {
-    /// The whole photo.
-    pub fn whole(width: u32, height: u32) -> Quad {
-        let (w, h) = (width as f32, height as f32);
-        Quad([[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]])
+    /// The same corners with every coordinate multiplied by `factor`.
+    pub fn scaled(self, factor: f32) -> Quad {
+        Quad(self.0.map(|[x, y]| [x * factor, y * factor]))
     }
 
     /// The straightened card's size: the mean lengths of opposite sides.
@@ -79,14 +80,25 @@ pub fn find_card(photo: &RgbImage) -> Option<Quad> {
     );
     let small = imageops::resize(photo, w, h, imageops::FilterType::Triangle);
     let barrier = dilate(&edges(&small), w, h);
-    let outside = flood_from_border(&barrier, w, h);
+    // The table: everything the photo's edges reach without crossing an edge.
+    let open: Vec<bool> = barrier.iter().map(|&b| !b).collect();
+    let mut outside = vec![false; (w * h) as usize];
+    for region in components(&open, w, h) {
+        if region.touches_edge(w, h) {
+            for (x, y) in region.pixels {
+                outside[(y * w + x) as usize] = true;
+            }
+        }
+    }
     // Texture in the table (wood grain, cloth) makes thin barriers that tie the card to the
     // photo's edges: an opening (shrink, keep the largest piece, grow back) cuts them off.
     let depth = distance_to(&outside, w, h, true);
-    let shallow: Vec<bool> = depth.iter().map(|&d| d <= OPENING).collect();
-    let core = largest_region(&shallow, w, h)?;
+    let deep: Vec<bool> = depth.iter().map(|&d| d > OPENING).collect();
+    let core = components(&deep, w, h)
+        .into_iter()
+        .max_by_key(|c| c.pixels.len())?;
     let mut kept = vec![false; (w * h) as usize];
-    for &(x, y) in &core {
+    for &(x, y) in &core.pixels {
         kept[(y * w + x) as usize] = true;
     }
     let reach = distance_to(&kept, w, h, false);
@@ -123,8 +135,7 @@ pub fn find_card(photo: &RgbImage) -> Option<Quad> {
     }
     // A corner may lie outside the photo (a card cut off by the photo's edge); the rest of the
     // card still straightens right.
-    let back = 1.0 / scale;
-    Some(Quad(quad.0.map(|[x, y]| [x * back, y * back])))
+    Some(quad.scaled(1.0 / scale))
 }
 
 /// The longer side of the copy the outline is looked for in.
@@ -301,42 +312,6 @@ fn dilate(mask: &[bool], w: u32, h: u32) -> Vec<bool> {
     out
 }
 
-/// Everything reachable from the photo's border without crossing an edge.
-fn flood_from_border(barrier: &[bool], w: u32, h: u32) -> Vec<bool> {
-    let mut seen = vec![false; (w * h) as usize];
-    let mut stack = Vec::new();
-    let push = |x: u32, y: u32, seen: &mut Vec<bool>, stack: &mut Vec<(u32, u32)>| {
-        let i = (y * w + x) as usize;
-        if !seen[i] && !barrier[i] {
-            seen[i] = true;
-            stack.push((x, y));
-        }
-    };
-    for x in 0..w {
-        push(x, 0, &mut seen, &mut stack);
-        push(x, h - 1, &mut seen, &mut stack);
-    }
-    for y in 0..h {
-        push(0, y, &mut seen, &mut stack);
-        push(w - 1, y, &mut seen, &mut stack);
-    }
-    while let Some((x, y)) = stack.pop() {
-        if x > 0 {
-            push(x - 1, y, &mut seen, &mut stack);
-        }
-        if x + 1 < w {
-            push(x + 1, y, &mut seen, &mut stack);
-        }
-        if y > 0 {
-            push(x, y - 1, &mut seen, &mut stack);
-        }
-        if y + 1 < h {
-            push(x, y + 1, &mut seen, &mut stack);
-        }
-    }
-    seen
-}
-
 /// Each pixel's chessboard distance to the nearest `target` pixel; with `edge_is_target`, beyond
 /// the picture counts too (the card's shape is cut at the photo's edge).
 fn distance_to(target: &[bool], w: u32, h: u32, edge_is_target: bool) -> Vec<u16> {
@@ -376,38 +351,6 @@ fn distance_to(target: &[bool], w: u32, h: u32, edge_is_target: bool) -> Vec<u16
         }
     }
     d
-}
-
-/// The largest 4-connected area of the mask's unset pixels.
-fn largest_region(mask: &[bool], w: u32, h: u32) -> Option<Vec<(u32, u32)>> {
-    let mut seen = mask.to_vec();
-    let mut best: Vec<(u32, u32)> = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..(w * h) as usize {
-        if seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        stack.push(((start as u32) % w, (start as u32) / w));
-        let mut pixels = Vec::new();
-        while let Some((x, y)) = stack.pop() {
-            pixels.push((x, y));
-            for (dx, dy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
-                let (nx, ny) = (x as i32 + dx, y as i32 + dy);
-                if nx >= 0 && ny >= 0 && nx < w as i32 && ny < h as i32 {
-                    let j = (ny as u32 * w + nx as u32) as usize;
-                    if !seen[j] {
-                        seen[j] = true;
-                        stack.push((nx as u32, ny as u32));
-                    }
-                }
-            }
-        }
-        if pixels.len() > best.len() {
-            best = pixels;
-        }
-    }
-    (!best.is_empty()).then_some(best)
 }
 
 fn cross(o: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {
@@ -572,17 +515,7 @@ fn refine_sides(corners: &[[f32; 2]; 4], outline: &[[f32; 2]]) -> Option<Quad> {
         if near.len() < 8 {
             return None;
         }
-        let n = near.len() as f32;
-        let mx = near.iter().map(|p| p[0]).sum::<f32>() / n;
-        let my = near.iter().map(|p| p[1]).sum::<f32>() / n;
-        let (mut sxx, mut syy, mut sxy) = (0f32, 0f32, 0f32);
-        for p in &near {
-            let (dx, dy) = (p[0] - mx, p[1] - my);
-            sxx += dx * dx;
-            syy += dy * dy;
-            sxy += dx * dy;
-        }
-        let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+        let ([mx, my], angle) = principal_axis(near.iter().copied());
         // The outline runs just outside the card: Sobel marks a pixel either side of a step and
         // the barrier is grown by one, so the flood stops 1.5 px short of the edge. Move in.
         let (mut nx, mut ny) = (-angle.sin(), angle.cos());

@@ -15,6 +15,7 @@ pub mod evaluate;
 pub mod fields;
 pub mod frame;
 pub mod ocr;
+mod regions;
 
 pub use fields::card_from_lines;
 pub use frame::{Quad, find_card};

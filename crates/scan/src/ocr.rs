@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use image::{GrayImage, RgbImage, imageops};
+use image::{RgbImage, imageops};
 use rten::Model;
-
-use crate::frame::{self, Quad, even_light, find_card};
 use rten_tensor::NdTensor;
 use rten_tensor::prelude::*;
+
+use crate::frame::{self, Quad, even_light, find_card};
+use crate::regions::{Rect, components, principal_axis};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OcrError {
@@ -137,10 +138,10 @@ impl Ocr {
         let (source, shrink) = shrunk(photo);
         let local = match frame {
             Frame::Find => self.find_in(&source),
-            Frame::Corners(q) => Quad(q.0.map(|[x, y]| [x * shrink, y * shrink])).ordered(),
+            Frame::Corners(q) => q.scaled(shrink).ordered(),
             Frame::Whole => None,
         };
-        let quad = local.map(|q| Quad(q.0.map(|[x, y]| [x / shrink, y / shrink])));
+        let quad = local.map(|q| q.scaled(1.0 / shrink));
         let mut img = match &local {
             Some(q) => frame::straighten(&source, q, READ_SIDE),
             None => source.into_owned(),
@@ -165,9 +166,7 @@ impl Ocr {
             rects = rects.into_iter().map(|r| r.turned_90(h)).collect();
             turned = 90;
         }
-        for r in &mut rects {
-            r.point_right();
-        }
+        rects = rects.into_iter().map(RotRect::pointing_right).collect();
         // Upside down? The longest lines are read; unless the model is sure of them, they are
         // read the other way up too, and the way it is surer of wins. (Measured on generated
         // cards: right way up ≥ 0.95 a line, upside down ≤ 0.7.)
@@ -209,8 +208,7 @@ impl Ocr {
     /// holds the photo's text. For drawing the four-corner frame before reading.
     pub fn find_frame(&self, photo: &RgbImage) -> Option<Quad> {
         let (source, shrink) = shrunk(photo);
-        self.find_in(&source)
-            .map(|q| Quad(q.0.map(|[x, y]| [x / shrink, y / shrink])))
+        self.find_in(&source).map(|q| q.scaled(1.0 / shrink))
     }
 
     fn find_in(&self, photo: &RgbImage) -> Option<Quad> {
@@ -310,16 +308,14 @@ impl Ocr {
             .try_into()
             .map_err(|e| OcrError::Run(format!("{e:?}")))?;
         let [_, _, ph, pw] = prob.shape();
-        let mut mask = GrayImage::new(pw as u32, ph as u32);
+        let mut mask = vec![false; pw * ph];
         for y in 0..ph {
             for x in 0..pw {
-                if prob[[0, 0, y, x]] > 0.3 {
-                    mask.put_pixel(x as u32, y as u32, image::Luma([255]));
-                }
+                mask[y * pw + x] = prob[[0, 0, y, x]] > 0.3;
             }
         }
         let mut rects = Vec::new();
-        for comp in components(&mask) {
+        for comp in components(&mask, pw as u32, ph as u32) {
             if comp.bounds.width < 3 || comp.bounds.height < 3 || comp.pixels.len() < 10 {
                 continue;
             }
@@ -380,21 +376,6 @@ impl Ocr {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Rect {
-    x: u32,
-    y: u32,
-    width: u32,
-    height: u32,
-}
-
-/// A text region the detector found: its pixels (detector coordinates).
-#[derive(Debug)]
-struct Component {
-    pixels: Vec<(u32, u32)>,
-    bounds: Rect,
-}
-
 /// A rotated rectangle: centre, unit axis along the text, half-length and half-height.
 #[derive(Debug, Clone, Copy)]
 struct RotRect {
@@ -410,19 +391,7 @@ impl RotRect {
     /// The smallest rectangle along the pixels' principal direction (text lines on a tilted card
     /// are tilted too).
     fn fit(pixels: &[(u32, u32)]) -> RotRect {
-        let n = pixels.len() as f32;
-        let (mx, my) = pixels
-            .iter()
-            .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x as f32, b + y as f32));
-        let (mx, my) = (mx / n, my / n);
-        let (mut sxx, mut syy, mut sxy) = (0.0f32, 0.0f32, 0.0f32);
-        for &(x, y) in pixels {
-            let (dx, dy) = (x as f32 - mx, y as f32 - my);
-            sxx += dx * dx;
-            syy += dy * dy;
-            sxy += dx * dy;
-        }
-        let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+        let ([mx, my], angle) = principal_axis(pixels.iter().map(|&(x, y)| [x as f32, y as f32]));
         let (ux, uy) = (angle.cos(), angle.sin());
         let (mut a0, mut a1, mut b0, mut b1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
         for &(x, y) in pixels {
@@ -569,17 +538,18 @@ impl RotRect {
         .pointing_right()
     }
 
-    /// Its axis pointing rightwards (reading direction in an upright picture).
-    fn point_right(&mut self) {
+    /// The same rectangle with its axis pointing rightwards (the reading direction in an
+    /// upright picture).
+    fn pointing_right(self) -> RotRect {
         if self.ux < 0.0 || (self.ux == 0.0 && self.uy < 0.0) {
-            self.ux = -self.ux;
-            self.uy = -self.uy;
+            RotRect {
+                ux: -self.ux,
+                uy: -self.uy,
+                ..self
+            }
+        } else {
+            self
         }
-    }
-
-    fn pointing_right(mut self) -> RotRect {
-        self.point_right();
-        self
     }
 
     fn scaled(self, sx: f32, sy: f32) -> RotRect {
@@ -669,58 +639,6 @@ fn to_input(img: &RgbImage, normalize: impl Fn(f32, usize) -> f32) -> NdTensor<f
         }
     }
     input
-}
-
-/// The 4-connected regions of a mask.
-fn components(mask: &GrayImage) -> Vec<Component> {
-    let (w, h) = mask.dimensions();
-    let mut seen = vec![false; (w * h) as usize];
-    let mut out = Vec::new();
-    let mut stack = Vec::new();
-    for sy in 0..h {
-        for sx in 0..w {
-            let i = (sy * w + sx) as usize;
-            if seen[i] || mask.get_pixel(sx, sy)[0] == 0 {
-                continue;
-            }
-            seen[i] = true;
-            stack.push((sx, sy));
-            let (mut x0, mut y0, mut x1, mut y1) = (sx, sy, sx, sy);
-            let mut pixels = Vec::new();
-            while let Some((x, y)) = stack.pop() {
-                pixels.push((x, y));
-                x0 = x0.min(x);
-                y0 = y0.min(y);
-                x1 = x1.max(x);
-                y1 = y1.max(y);
-                let neighbours = [
-                    (x.wrapping_sub(1), y),
-                    (x + 1, y),
-                    (x, y.wrapping_sub(1)),
-                    (x, y + 1),
-                ];
-                for (nx, ny) in neighbours {
-                    if nx < w && ny < h {
-                        let j = (ny * w + nx) as usize;
-                        if !seen[j] && mask.get_pixel(nx, ny)[0] != 0 {
-                            seen[j] = true;
-                            stack.push((nx, ny));
-                        }
-                    }
-                }
-            }
-            out.push(Component {
-                pixels,
-                bounds: Rect {
-                    x: x0,
-                    y: y0,
-                    width: x1 - x0 + 1,
-                    height: y1 - y0 + 1,
-                },
-            });
-        }
-    }
-    out
 }
 
 /// The recognition model's characters, from its ONNX `metadata_props` entry `character`
