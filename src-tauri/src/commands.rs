@@ -251,12 +251,12 @@ pub async fn rotate(w: W<'_>, set_no: u32) -> Res<()> {
 }
 
 #[tauri::command]
-pub async fn scan_text(w: W<'_>, text: String, give_set: u32) -> Res<ScanResult> {
+pub async fn scan_text(w: W<'_>, text: String, give_set: Option<u32>) -> Res<ScanResult> {
     w.scan(&text, give_set, None).await.map_err(ui)
 }
 
 #[tauri::command]
-pub async fn scan_image(w: W<'_>, base64: String, give_set: u32) -> Res<ScanResult> {
+pub async fn scan_image(w: W<'_>, base64: String, give_set: Option<u32>) -> Res<ScanResult> {
     w.scan_image(&bytes(&base64)?, give_set, None)
         .await
         .map_err(ui)

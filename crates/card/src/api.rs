@@ -149,6 +149,27 @@ pub struct ExchangeRequest {
     /// Where the two met, if the scanner shares it.
     #[serde(default)]
     pub place: Option<String>,
+    /// Take the owner's card and give nothing back: `give_set` is ignored and the owner's inbox
+    /// gets nothing.
+    #[serde(default)]
+    pub save_only: bool,
+}
+
+/// `POST /api/v1/codes/preview`: whose card a scanned code leads to, before deciding to exchange.
+/// Nothing is recorded and nothing is given.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreviewRequest {
+    /// The scanned text (a card URL).
+    pub scanned: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CodePreview {
+    /// The card as the code shows it: whole for a live code, the printed fields otherwise.
+    pub card: Card,
+    pub full: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -158,11 +179,17 @@ pub struct Exchange {
     /// The code owner's card: whole for a live code, the printed fields for a printed one.
     pub card: Card,
     pub full: bool,
+    /// The owner's card set's own id (random, stable across code rotation; never the owner's
+    /// account and never a code): what `POST /api/v1/cards/updates` asks about.
     pub owner: PublicId,
     pub owner_set: CardSetNo,
     /// The owner's set version this card is; ask `POST /api/v1/cards/updates` for newer ones.
     pub version: i64,
     pub created_at: i64,
+    /// Whether the scanner's card reached the owner: false for save-only, or when the owner's
+    /// inbox does not take it.
+    #[serde(default)]
+    pub delivered: bool,
 }
 
 /// A card that arrived for the user: through an exchange, or from the web page's reply form.
@@ -172,7 +199,7 @@ pub struct InboxItem {
     /// Position in the user's inbox; ask for items after it to catch up.
     pub cursor: i64,
     pub card: Card,
-    /// The sender's public ID when they have an account.
+    /// The id of the sender's card set when they have an account (see [`Exchange::owner`]).
     pub from: Option<PublicId>,
     pub exchange_id: Option<i64>,
     /// The sender's set and its version, for cards that came from an account.
@@ -200,12 +227,30 @@ pub struct InboxPage {
     pub next_cursor: i64,
 }
 
+/// `POST /api/v1/blocks`: stop cards from the account behind a received card.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockRequest {
+    /// The card's id as it arrived ([`InboxItem::from`]).
+    pub card: PublicId,
+}
+
+/// A blocked sender.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Block {
+    pub id: i64,
+    /// The name on their card when blocked.
+    pub name: String,
+    pub created_at: i64,
+}
+
 /// Every error body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Stable, machine-readable: `unauthorized`, `not_found`, `gone`, `conflict`, `invalid`,
-    /// `rate_limited`, `too_large`, `internal`.
+    /// `too_large`, `full`, `rate_limited`, `busy`, `internal`.
     pub code: String,
     /// For people; never branch on it.
     pub message: String,

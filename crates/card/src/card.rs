@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::CardField;
+
 /// One business card.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -223,6 +225,157 @@ pub struct Property {
 }
 
 impl Card {
+    /// The card as a printed code shows it: only the fields its owner chose.
+    pub fn printed_view(&self, fields: &[CardField]) -> Card {
+        let card = self;
+        fn keep<T: Clone>(shown: bool, value: &Option<T>) -> Option<T> {
+            value.clone().filter(|_| shown)
+        }
+        fn list<T: Clone>(shown: bool, items: &[T]) -> Vec<T> {
+            if shown { items.to_vec() } else { Vec::new() }
+        }
+        let has = |f: CardField| fields.contains(&f);
+        let (name, org, title) = (
+            has(CardField::Name),
+            has(CardField::Org),
+            has(CardField::Title),
+        );
+        Card {
+            uid: card.uid.clone(),
+            revision: card.revision.clone(),
+            formatted_name: if name {
+                card.formatted_name.clone()
+            } else {
+                String::new()
+            },
+            name: keep(name, &card.name),
+            phonetic: keep(name, &card.phonetic),
+            nicknames: list(name, &card.nicknames),
+            org: keep(org, &card.org),
+            departments: list(org, &card.departments),
+            title: keep(title, &card.title),
+            role: keep(title, &card.role),
+            phones: list(has(CardField::Phones), &card.phones),
+            emails: list(has(CardField::Emails), &card.emails),
+            addresses: list(has(CardField::Addresses), &card.addresses),
+            urls: list(has(CardField::Urls), &card.urls),
+            socials: list(has(CardField::Socials), &card.socials),
+            note: keep(has(CardField::Note), &card.note),
+            birthday: keep(has(CardField::Birthday), &card.birthday),
+            categories: Vec::new(),
+            photo: keep(has(CardField::Photo), &card.photo),
+            logo: keep(has(CardField::Logo), &card.logo),
+            card_images: list(has(CardField::CardImages), &card.card_images),
+            extra: Vec::new(),
+        }
+    }
+
+    /// This card updated by a newer *printed* view of it: every field the printed view shows
+    /// replaces ours; every field it hides (or leaves empty) keeps what we held. A printed code
+    /// never takes away what a live code gave.
+    pub fn overlay_printed(&self, newer: &Card) -> Card {
+        fn opt<T: Clone>(ours: &Option<T>, theirs: &Option<T>) -> Option<T> {
+            theirs.clone().or_else(|| ours.clone())
+        }
+        fn list<T: Clone>(ours: &[T], theirs: &[T]) -> Vec<T> {
+            if theirs.is_empty() {
+                ours.to_vec()
+            } else {
+                theirs.to_vec()
+            }
+        }
+        let named = !newer.formatted_name.trim().is_empty() || newer.name.is_some();
+        Card {
+            uid: opt(&self.uid, &newer.uid),
+            revision: opt(&self.revision, &newer.revision),
+            formatted_name: if named {
+                newer.formatted_name.clone()
+            } else {
+                self.formatted_name.clone()
+            },
+            name: if named {
+                newer.name.clone()
+            } else {
+                self.name.clone()
+            },
+            phonetic: if named {
+                opt(&self.phonetic, &newer.phonetic)
+            } else {
+                self.phonetic.clone()
+            },
+            nicknames: list(&self.nicknames, &newer.nicknames),
+            org: opt(&self.org, &newer.org),
+            departments: list(&self.departments, &newer.departments),
+            title: opt(&self.title, &newer.title),
+            role: opt(&self.role, &newer.role),
+            phones: list(&self.phones, &newer.phones),
+            emails: list(&self.emails, &newer.emails),
+            addresses: list(&self.addresses, &newer.addresses),
+            urls: list(&self.urls, &newer.urls),
+            socials: list(&self.socials, &newer.socials),
+            note: opt(&self.note, &newer.note),
+            birthday: opt(&self.birthday, &newer.birthday),
+            categories: list(&self.categories, &newer.categories),
+            photo: opt(&self.photo, &newer.photo),
+            logo: opt(&self.logo, &newer.logo),
+            card_images: list(&self.card_images, &newer.card_images),
+            extra: list(&self.extra, &newer.extra),
+        }
+    }
+
+    /// This card with whatever `other` has and this card lacks added (entries of lists that
+    /// are not already here are appended). Nothing of ours is replaced or removed.
+    pub fn with_missing_from(&self, other: &Card) -> Card {
+        fn opt<T: Clone>(ours: &Option<T>, theirs: &Option<T>) -> Option<T> {
+            ours.clone().or_else(|| theirs.clone())
+        }
+        /// Entries compare by what they say (`key`), not by how they were written.
+        fn list<T: Clone, K: PartialEq>(ours: &[T], theirs: &[T], key: impl Fn(&T) -> K) -> Vec<T> {
+            let mut out = ours.to_vec();
+            for t in theirs {
+                if !out.iter().any(|o| key(o) == key(t)) {
+                    out.push(t.clone());
+                }
+            }
+            out
+        }
+        let digits = |v: &str| -> String { v.chars().filter(char::is_ascii_digit).collect() };
+        Card {
+            uid: opt(&self.uid, &other.uid),
+            revision: opt(&self.revision, &other.revision),
+            formatted_name: if self.formatted_name.trim().is_empty() {
+                other.formatted_name.clone()
+            } else {
+                self.formatted_name.clone()
+            },
+            name: opt(&self.name, &other.name),
+            phonetic: opt(&self.phonetic, &other.phonetic),
+            nicknames: list(&self.nicknames, &other.nicknames, Clone::clone),
+            org: opt(&self.org, &other.org),
+            departments: list(&self.departments, &other.departments, Clone::clone),
+            title: opt(&self.title, &other.title),
+            role: opt(&self.role, &other.role),
+            phones: list(&self.phones, &other.phones, |p| digits(&p.value)),
+            emails: list(&self.emails, &other.emails, |e| {
+                e.value.trim().to_lowercase()
+            }),
+            addresses: list(&self.addresses, &other.addresses, Address::display),
+            urls: list(&self.urls, &other.urls, |u| u.value.trim().to_owned()),
+            socials: list(&self.socials, &other.socials, |x| {
+                (x.service.clone(), x.value.clone())
+            }),
+            note: opt(&self.note, &other.note),
+            birthday: opt(&self.birthday, &other.birthday),
+            categories: list(&self.categories, &other.categories, Clone::clone),
+            photo: opt(&self.photo, &other.photo),
+            logo: opt(&self.logo, &other.logo),
+            card_images: list(&self.card_images, &other.card_images, Clone::clone),
+            extra: list(&self.extra, &other.extra, |p| {
+                (p.name.clone(), p.value.clone())
+            }),
+        }
+    }
+
     /// The name to show for this card: `FN`, else a name built from `N`, else the company, else
     /// the first email or phone. Empty only for a card with none of these.
     pub fn display_name(&self) -> String {

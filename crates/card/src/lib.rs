@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod card;
+pub mod limits;
 pub mod phone;
 pub mod qr;
 #[doc(hidden)]

@@ -40,7 +40,7 @@ impl FromRequestParts<AppState> for Caller {
         match state.store.device_by_token(&token_hash(token)).await {
             Ok(device) => {
                 // Per account, across all its devices and addresses.
-                state.limiter.check_account(device.user_id)?;
+                state.limiter.check_account(device.user_id).await?;
                 Ok(Caller {
                     user_id: device.user_id,
                     device_id: device.id,

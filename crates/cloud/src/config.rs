@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_CONFIG: &str = r#"# Mingpian cloud configuration. Every key is optional; shown with its default.
 # Environment variables override this file: MINGPIAN_LISTEN, MINGPIAN_DATA_DIR,
-# MINGPIAN_DATABASE_URL, MINGPIAN_PUBLIC_URL, MINGPIAN_DEFAULT_REGION, MINGPIAN_LIVE_CODE_SECONDS.
+# MINGPIAN_DATABASE_URL, MINGPIAN_PUBLIC_URL, MINGPIAN_DEFAULT_REGION, MINGPIAN_LIVE_CODE_SECONDS,
+# MINGPIAN_REDIS_URL, MINGPIAN_TRUSTED_PROXIES (comma-separated).
 
 # Address and port to listen on.
 listen = "127.0.0.1:8787"
@@ -32,6 +33,25 @@ live_code_seconds = 300
 # Most card sets one account may have.
 max_sets = 20
 
+# A redis://host:port URL: rate limits are kept there and shared by every instance (behind a load
+# balancer, N instances then enforce one limit, not N). Without it each instance counts alone.
+# redis_url = "redis://127.0.0.1:6379"
+
+# Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For / Forwarded headers name the
+# client. Requests from anywhere else are limited by their own address and their headers ignored.
+trusted_proxies = []
+
+[quotas]
+# Cards waiting in one account's inbox, and their size in bytes (avatars and card images
+# included). Repeat exchanges from the same card replace their item, so only many different
+# senders fill it; past the cap, new senders' cards are not delivered until the owner deletes some.
+inbox_items = 5000
+inbox_bytes = 268435456
+# Of those, unverified cards sent from the web page.
+inbox_web_items = 200
+# Bytes of wallet backup (sync records) one account may keep.
+backup_bytes = 1073741824
+
 [rate_limit]
 # Requests per minute per client IP on the API; 0 turns the limit off.
 api_per_ip = 1200
@@ -41,6 +61,8 @@ api_per_account = 600
 auth_per_ip = 20
 # Cards sent from the web page per minute per client IP.
 web_reply_per_ip = 5
+# Web card pages (/c/…) per minute per client IP.
+web_card_per_ip = 120
 
 [deep_links]
 # Android App Links: the app's package and its signing certificate's SHA-256 fingerprints.
@@ -60,8 +82,31 @@ pub struct Config {
     pub default_region: String,
     pub live_code_seconds: u64,
     pub max_sets: u32,
+    pub redis_url: Option<String>,
+    pub trusted_proxies: Vec<String>,
+    pub quotas: Quotas,
     pub rate_limit: RateLimits,
     pub deep_links: DeepLinks,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Quotas {
+    pub inbox_items: i64,
+    pub inbox_bytes: i64,
+    pub inbox_web_items: i64,
+    pub backup_bytes: i64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            inbox_items: 5000,
+            inbox_bytes: 256 * 1024 * 1024,
+            inbox_web_items: 200,
+            backup_bytes: 1024 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,6 +116,7 @@ pub struct RateLimits {
     pub api_per_account: u32,
     pub auth_per_ip: u32,
     pub web_reply_per_ip: u32,
+    pub web_card_per_ip: u32,
 }
 
 impl RateLimits {
@@ -80,6 +126,7 @@ impl RateLimits {
         api_per_account: 0,
         auth_per_ip: 0,
         web_reply_per_ip: 0,
+        web_card_per_ip: 0,
     };
 }
 
@@ -101,6 +148,9 @@ impl Default for Config {
             default_region: "CN".into(),
             live_code_seconds: 300,
             max_sets: 20,
+            redis_url: None,
+            trusted_proxies: Vec::new(),
+            quotas: Quotas::default(),
             rate_limit: RateLimits::default(),
             deep_links: DeepLinks::default(),
         }
@@ -114,6 +164,7 @@ impl Default for RateLimits {
             api_per_account: 600,
             auth_per_ip: 20,
             web_reply_per_ip: 5,
+            web_card_per_ip: 120,
         }
     }
 }
@@ -152,6 +203,9 @@ impl std::fmt::Debug for Config {
             .field("default_region", &self.default_region)
             .field("live_code_seconds", &self.live_code_seconds)
             .field("max_sets", &self.max_sets)
+            .field("redis_url", &self.redis_url.as_deref().map(redact))
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("quotas", &self.quotas)
             .field("rate_limit", &self.rate_limit)
             .field("deep_links", &self.deep_links)
             .finish()
@@ -192,7 +246,22 @@ impl Config {
                 .parse()
                 .context("MINGPIAN_LIVE_CODE_SECONDS must be a number of seconds")?;
         }
+        if let Some(v) = env("MINGPIAN_REDIS_URL").filter(|v| !v.is_empty()) {
+            config.redis_url = Some(v);
+        }
+        if let Some(v) = env("MINGPIAN_TRUSTED_PROXIES") {
+            config.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
         mingpian_card::Region::parse(&config.default_region)?;
+        for proxy in &config.trusted_proxies {
+            crate::client_ip::Cidr::parse(proxy)
+                .with_context(|| format!("trusted_proxies: {proxy:?}"))?;
+        }
         Ok(config)
     }
 

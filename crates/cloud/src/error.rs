@@ -2,7 +2,10 @@
 //! Internal details are logged, never sent.
 
 use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use mingpian_card::api;
 
@@ -25,9 +28,18 @@ pub enum ApiError {
     /// 400 / 422: the request is malformed or its values are not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// 413: a body, a picture or a card is larger than we take.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 409: a quota on what the account may store is reached.
+    #[error("{0}")]
+    Full(String),
     /// 429.
     #[error("too many requests; try again in a moment")]
     RateLimited,
+    /// 503: heavy work (password checks, pictures) is queued past its wait; try again.
+    #[error("the server is busy; try again in a moment")]
+    Busy,
     /// 500: logged with details, answered without them.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -41,7 +53,10 @@ impl ApiError {
             ApiError::Gone => (StatusCode::GONE, "gone"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::Full(_) => (StatusCode::CONFLICT, "full"),
             ApiError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -68,6 +83,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => {
                 ApiError::Conflict(format!("that {what} is already taken"))
             }
+            StoreError::Full(what) => ApiError::Full(format!("the {what} is full")),
             other => ApiError::Internal(other.into()),
         }
     }
@@ -80,3 +96,64 @@ impl From<serde_json::Error> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `Json<T>` whose rejections are [`ApiError`] bodies like every other error: 413 `too_large`
+/// past the body limit, 422 `invalid` for anything malformed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(
+                ApiError::TooLarge("the request body is larger than the server takes".into()),
+            ),
+            Err(rejection) => Err(ApiError::Invalid(rejection.body_text())),
+        }
+    }
+}
+
+/// `Query<T>` with [`ApiError`] rejections (422 `invalid`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    Query<T>: FromRequestParts<S, Rejection = QueryRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|r| ApiError::Invalid(r.body_text()))
+    }
+}
+
+/// `Path<T>` with [`ApiError`] rejections (422 `invalid`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|r| ApiError::Invalid(r.body_text()))
+    }
+}

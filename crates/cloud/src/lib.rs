@@ -3,8 +3,11 @@
 //! people without the app.
 
 pub mod auth;
+pub mod client_ip;
 pub mod config;
 pub mod error;
+pub mod heavy;
+pub mod images;
 pub mod live;
 pub mod routes;
 pub mod secrets;
@@ -33,6 +36,8 @@ pub struct AppState {
     /// Base of every code and link, without a trailing slash.
     pub public_url: String,
     pub limiter: Arc<routes::limit::Limiter>,
+    /// Password hashing and image decoding, off the async workers.
+    pub heavy: heavy::Heavy,
 }
 
 impl AppState {
@@ -61,7 +66,16 @@ impl AppState {
             .unwrap_or_else(|| format!("http://{local_addr}"))
             .trim_end_matches('/')
             .to_owned();
-        let limiter = Arc::new(routes::limit::Limiter::new(config.rate_limit.clone()));
+        let proxies = client_ip::TrustedProxies::parse(&config.trusted_proxies)?;
+        let limiter = Arc::new(match &config.redis_url {
+            Some(url) => {
+                routes::limit::Limiter::with_redis(config.rate_limit.clone(), proxies, url)
+                    .await
+                    .context("connecting to Redis for rate limits")?
+            }
+            None => routes::limit::Limiter::new(config.rate_limit.clone(), proxies),
+        });
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(AppState {
             store,
             hub,
@@ -70,9 +84,34 @@ impl AppState {
             region,
             public_url,
             limiter,
+            heavy: heavy::Heavy::new(cores, IMAGE_MEGAPIXELS),
         })
     }
+
+    /// Whether a live code's token is valid for this code now.
+    pub fn live_token_ok(&self, token: &str, code_id: &str, set_no: u32) -> bool {
+        self.live_key.verify(
+            token,
+            code_id,
+            set_no,
+            store::now_ms(),
+            self.config.live_code_seconds as i64 * 1000,
+        )
+    }
+
+    /// The inbox caps from the configuration.
+    pub fn inbox_caps(&self) -> store::InboxCaps {
+        let q = &self.config.quotas;
+        store::InboxCaps {
+            max_items: q.inbox_items,
+            max_bytes: q.inbox_bytes,
+            max_web_items: q.inbox_web_items,
+        }
+    }
 }
+
+/// Megapixels of pictures decoded at once, across all uploads (about 4 bytes each in memory).
+const IMAGE_MEGAPIXELS: u32 = 64;
 
 /// Serves on an already bound listener until `shutdown` resolves, then finishes the requests in
 /// flight. Tests bind port 0 and pass the listener in.

@@ -1,6 +1,7 @@
-//! Live delivery: waking the streams of a user whose inbox just grew.
+//! Live delivery: waking the streams of a user whose inbox just grew, and ending the streams of
+//! a device that was logged out.
 //!
-//! Each instance keeps one broadcast channel of user ids. A stream wakes on its user's id and
+//! Each instance keeps one broadcast channel of [`Wake`]s. A stream wakes on its user's id and
 //! reads the inbox after its cursor, so a wake-up carries no data and duplicates cost nothing.
 //! Behind a load balancer the exchange and the owner's stream may sit on different instances:
 //! on PostgreSQL every instance LISTENs on one channel and each delivery is also NOTIFYed, so
@@ -15,9 +16,36 @@ use crate::store::{Backend, Store};
 
 const CHANNEL: &str = "mingpian_inbox";
 
+/// What a stream is woken for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// This user's inbox grew.
+    Inbox(i64),
+    /// This device was logged out: its streams end.
+    DeviceGone(i64),
+}
+
+impl Wake {
+    fn payload(self) -> String {
+        match self {
+            Wake::Inbox(user) => format!("i:{user}"),
+            Wake::DeviceGone(device) => format!("d:{device}"),
+        }
+    }
+
+    fn parse(payload: &str) -> Option<Wake> {
+        match payload.split_once(':') {
+            Some(("i", id)) => id.parse().ok().map(Wake::Inbox),
+            Some(("d", id)) => id.parse().ok().map(Wake::DeviceGone),
+            // Instances from before device wake-ups sent the bare user id.
+            _ => payload.parse().ok().map(Wake::Inbox),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Hub {
-    local: broadcast::Sender<i64>,
+    local: broadcast::Sender<Wake>,
     store: Arc<Store>,
 }
 
@@ -33,8 +61,8 @@ impl Hub {
                 loop {
                     match listener.recv().await {
                         Ok(note) => {
-                            if let Ok(user_id) = note.payload().parse::<i64>() {
-                                let _ = relay.send(user_id);
+                            if let Some(wake) = Wake::parse(note.payload()) {
+                                let _ = relay.send(wake);
                             }
                         }
                         // PgListener reconnects by itself on the next recv; avoid a hot loop.
@@ -51,20 +79,24 @@ impl Hub {
 
     /// Wakes every stream of `user_id`, on this instance and (PostgreSQL) on all others.
     pub async fn delivered(&self, user_id: i64) {
-        let _ = self.local.send(user_id);
-        if self.store.backend() == Backend::Postgres {
-            let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(user_id.to_string())
-                .execute(self.store.pool())
-                .await;
-            if let Err(e) = sent {
-                tracing::warn!(error = %e, "inbox notify");
-            }
+        self.send(Wake::Inbox(user_id)).await;
+    }
+
+    /// Ends every stream of a logged-out device, on every instance.
+    pub async fn device_gone(&self, device_id: i64) {
+        self.send(Wake::DeviceGone(device_id)).await;
+    }
+
+    async fn send(&self, wake: Wake) {
+        let _ = self.local.send(wake);
+        if self.store.backend() == Backend::Postgres
+            && let Err(e) = self.store.notify(CHANNEL, &wake.payload()).await
+        {
+            tracing::warn!(error = %e, "live notify");
         }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<i64> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Wake> {
         self.local.subscribe()
     }
 }

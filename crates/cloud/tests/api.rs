@@ -2,8 +2,6 @@
 //! kinds, the two-way exchange, live delivery, catch-up, idempotent retries, rotation, the web
 //! card, escaping, rate limits.
 
-mod common;
-
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -11,7 +9,7 @@ use mingpian_card::api;
 use mingpian_card::vcard;
 use serde_json::{Value, json};
 
-use common::{Db, TestApp};
+use mingpian_testkit::{Backend, TestCloud as TestApp, on_both_backends};
 
 on_both_backends!(
     accounts_log_in_by_name_phone_or_email_and_manage_devices,
@@ -169,7 +167,7 @@ async fn card_sets_store_cards_and_reencode_images(app: &TestApp) {
         app.put(&session.token, "/api/v1/sets/1", &too_big)
             .await
             .status(),
-        422,
+        413,
         "over 5 MB is refused"
     );
 
@@ -183,9 +181,16 @@ async fn card_sets_store_cards_and_reencode_images(app: &TestApp) {
         .expect("valid")
         .expect("a link");
     assert_eq!(printed.set_no.get(), 2);
-    assert_eq!(
+    let first = mingpian_card::CardLink::parse(&app.codes(&session.token, 1).await.printed_url)
+        .expect("valid")
+        .expect("a link");
+    assert_ne!(
         printed.public_id, session.account.public_id,
-        "codes carry the user's public ID and the set number (claim 6)"
+        "a code carries its set's own random id and the set number (claim 6), never the account's"
+    );
+    assert_ne!(
+        printed.public_id, first.public_id,
+        "so one set's printed code does not lead to another set"
     );
     assert!(printed.token.is_none());
     let live = mingpian_card::CardLink::parse(&codes.live_url)
@@ -249,7 +254,10 @@ async fn live_code_exchange_gives_both_cards_and_streams_to_the_owner(app: &Test
         exchange.card.phones[0].value, "+8613800000001",
         "the whole card includes the phone"
     );
-    assert_eq!(exchange.owner, a.account.public_id);
+    assert_ne!(
+        exchange.owner, a.account.public_id,
+        "the answer names the set's own id, not the account's"
+    );
 
     let arrived = listener.await.expect("listener");
     assert_eq!(
@@ -258,7 +266,14 @@ async fn live_code_exchange_gives_both_cards_and_streams_to_the_owner(app: &Test
         "A's open stream received B's card without asking"
     );
     assert_eq!(arrived[0].card.formatted_name, "Bob Wang");
-    assert_eq!(arrived[0].from.as_ref(), Some(&b.account.public_id));
+    let from = arrived[0]
+        .from
+        .as_ref()
+        .expect("the card came from an account");
+    assert_ne!(
+        from, &b.account.public_id,
+        "the inbox never shows the sender's account id"
+    );
     assert_eq!(arrived[0].exchange_id, Some(exchange.exchange_id));
 
     // And the other way round: A scans B.
@@ -461,9 +476,12 @@ async fn rotated_code_answers_gone(app: &TestApp) {
             .status(),
         200
     );
+    let old_link = mingpian_card::CardLink::parse(&old.printed_url)
+        .expect("valid")
+        .expect("a link");
     let unknown = old
         .printed_url
-        .replace(a.account.public_id.as_str(), "AAAAAAAAAAAAAAAAAAAAAA");
+        .replace(old_link.public_id.as_str(), "AAAAAAAAAAAAAAAAAAAAAA");
     assert_eq!(
         app.exchange(&b.token, &unknown, 1, "rotated-key-0003")
             .await
@@ -632,7 +650,7 @@ async fn card_fields_are_escaped_on_the_web_page(app: &TestApp) {
 
 #[tokio::test]
 async fn rate_limit_answers_429() {
-    let app = TestApp::spawn_with(Db::Sqlite, |c| c.rate_limit.auth_per_ip = 3)
+    let app = TestApp::start(Backend::Sqlite, |c| c.rate_limit.auth_per_ip = 3)
         .await
         .expect("sqlite");
     let mut statuses = Vec::new();
@@ -650,7 +668,7 @@ async fn rate_limit_answers_429() {
 
 #[tokio::test]
 async fn account_rate_limit_answers_429_across_devices() {
-    let app = TestApp::spawn_with(Db::Sqlite, |c| c.rate_limit.api_per_account = 4)
+    let app = TestApp::start(Backend::Sqlite, |c| c.rate_limit.api_per_account = 4)
         .await
         .expect("sqlite");
     let session = app.register("Busy Account", "138 0000 0400").await;
@@ -679,7 +697,7 @@ async fn account_rate_limit_answers_429_across_devices() {
 
 #[tokio::test]
 async fn health_and_deep_link_files() {
-    let app = TestApp::spawn_with(Db::Sqlite, |c| {
+    let app = TestApp::start(Backend::Sqlite, |c| {
         c.deep_links.apple_app_ids = vec!["ABCDE12345.cn.mingpian.card".into()];
         c.deep_links.android_sha256_fingerprints = vec!["AA:BB".into()];
     })
@@ -705,7 +723,7 @@ async fn health_and_deep_link_files() {
 /// instances: the delivery must cross between them (PostgreSQL LISTEN/NOTIFY).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_delivery_crosses_instances_on_postgres() {
-    let Some(first) = TestApp::spawn(Db::Postgres).await else {
+    let Some(first) = TestApp::start(Backend::Postgres, |_| {}).await else {
         return;
     };
     let second = first.second_instance().await;
@@ -890,7 +908,7 @@ async fn holders_get_the_new_version_after_the_owner_edits(app: &TestApp) {
         .json()
         .await
         .expect("exchange");
-    let held = json!([{ "owner": a.account.public_id, "set_no": 1, "version": exchange.version }]);
+    let held = json!([{ "owner": exchange.owner, "set_no": 1, "version": exchange.version }]);
     assert!(
         updates(app, &b.token, held.clone()).await.is_empty(),
         "nothing new yet"
@@ -918,7 +936,7 @@ async fn holders_get_the_new_version_after_the_owner_edits(app: &TestApp) {
     // The owner holds the scanner's card too, and sees its edits.
     let inbox = app.inbox(&a.token, 0).await;
     let item = &inbox.items[0];
-    let from_b = json!([{ "owner": b.account.public_id, "set_no": item.from_set.expect("set"), "version": item.version.expect("version") }]);
+    let from_b = json!([{ "owner": item.from.clone().expect("from an account"), "set_no": item.from_set.expect("set"), "version": item.version.expect("version") }]);
     assert!(updates(app, &a.token, from_b.clone()).await.is_empty());
     assert_eq!(
         app.put(
@@ -937,7 +955,7 @@ async fn holders_get_the_new_version_after_the_owner_edits(app: &TestApp) {
 
 #[tokio::test]
 async fn openapi_documents_every_operation() {
-    let app = TestApp::spawn(Db::Sqlite).await.expect("sqlite");
+    let app = TestApp::sqlite().await;
     let doc = app.get_json("/openapi.json").await;
     let paths = doc["paths"].as_object().expect("paths");
     for (path, method) in [

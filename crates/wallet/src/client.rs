@@ -10,9 +10,9 @@ use std::time::Duration;
 use futures_util::{Stream, StreamExt};
 use mingpian_card::CardSetNo;
 use mingpian_card::api::{
-    self, Account, CardSet, CardSetInput, CardUpdate, CardUpdatesRequest, Codes, Device, Exchange,
-    ExchangeRequest, InboxItem, InboxPage, LoginRequest, RegisterRequest, Session, SyncPage,
-    SyncPush, SyncPushResult,
+    self, Account, Block, BlockRequest, CardSet, CardSetInput, CardUpdate, CardUpdatesRequest,
+    CodePreview, Codes, Device, Exchange, ExchangeRequest, InboxItem, InboxPage, LoginRequest,
+    PreviewRequest, RegisterRequest, Session, SyncPage, SyncPush, SyncPushResult,
 };
 use reqwest::{Method, RequestBuilder, Response};
 use serde::Serialize;
@@ -158,6 +158,37 @@ impl Cloud {
 
     pub async fn exchange(&self, req: &ExchangeRequest) -> Result<Exchange> {
         self.post("/exchanges", req).await
+    }
+
+    /// Whose card a scanned code leads to; nothing is recorded or given.
+    pub async fn preview(&self, scanned: &str) -> Result<CodePreview> {
+        self.post(
+            "/codes/preview",
+            &PreviewRequest {
+                scanned: scanned.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Deletes one item of the user's inbox.
+    pub async fn delete_inbox_item(&self, cursor: i64) -> Result<()> {
+        Self::send(self.request(Method::DELETE, &format!("/inbox/{cursor}"))).await?;
+        Ok(())
+    }
+
+    /// Stops cards from the account behind a received card.
+    pub async fn block(&self, card: &BlockRequest) -> Result<Block> {
+        self.post("/blocks", card).await
+    }
+
+    pub async fn blocks(&self) -> Result<Vec<Block>> {
+        Self::call(self.request(Method::GET, "/blocks")).await
+    }
+
+    pub async fn unblock(&self, id: i64) -> Result<()> {
+        Self::send(self.request(Method::DELETE, &format!("/blocks/{id}"))).await?;
+        Ok(())
     }
 
     pub async fn inbox(&self, after: i64) -> Result<InboxPage> {

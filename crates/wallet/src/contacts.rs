@@ -4,13 +4,23 @@
 //! Terms: a *card* is one card someone gave (one of their sets, one imported vCard); a *contact*
 //! is the person, holding one or more cards. Linking never merges cards: two cards of one person
 //! stay two cards in one contact, and either can be unlinked into a contact of its own.
+//!
+//! Nothing the wallet held is hidden by what arrives later:
+//! - a printed code's view of a card never replaces the whole card a live code gave (a newer
+//!   printed version updates only the fields it shows);
+//! - what a contact shows follows one rule, stored and visible ([`ShownBy`]): the user's own
+//!   edit, then the card the user chose as primary, then the newest full card of the set met
+//!   most often. Arrival order plays no part.
+//! - an unverified card (sent from the web page by someone without an account) never decides
+//!   what its contact shows, and never draws other cards to its contact.
 
 use mingpian_card::{Card, Region};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::error::{Result, WalletError};
 use crate::model::{
-    CardVersion, Contact, ContactDetail, Event, Outcome, Received, Source, StoredCard,
+    CardVersion, Contact, ContactDetail, ContactEdit, Event, Outcome, Received, ShownBy, Source,
+    StoredCard, Trust,
 };
 use crate::text;
 use crate::util::{content_hash, new_id, now_ms};
@@ -79,18 +89,32 @@ pub fn prepare(card: &Card, region: Region) -> Result<Prepared> {
 pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Received> {
     let p = prepare(&arrival.card, region)?;
     if let (Some(owner), Some(set_no)) = (&arrival.owner, arrival.set_no) {
-        let held: Option<(String, String, i64)> = conn
+        let held: Option<(String, String, i64, bool)> = conn
             .prepare_cached(
-                "SELECT id, hash, version FROM cards
+                "SELECT id, hash, version, full FROM cards
                  WHERE owner = ?1 AND set_no = ?2 AND deleted = 0 LIMIT 1",
             )?
             .query_row(params![owner, set_no], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()?;
-        if let Some((card_id, held_hash, held_version)) = held {
+        if let Some((card_id, held_hash, held_version, held_full)) = held {
             let outcome = if held_hash == p.hash || arrival.version < held_version {
                 Outcome::Unchanged
+            } else if !arrival.full {
+                // A printed view only shows some fields: of a card held whole, the same version
+                // adds nothing; anything newer updates only the fields it shows.
+                if held_full && arrival.version == held_version {
+                    Outcome::Unchanged
+                } else {
+                    let current = current_card(conn, &card_id)?;
+                    let merged = Arrival {
+                        card: current.overlay_printed(&arrival.card),
+                        full: held_full,
+                        ..arrival.clone()
+                    };
+                    store_version(conn, &card_id, &merged, region)?
+                }
             } else {
                 add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
                 Outcome::Updated
@@ -98,22 +122,57 @@ pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Re
             return received(conn, outcome, &card_id, None);
         }
     }
-    let mut link = None;
-    for key in &p.keys {
+    let link = linked_contact(conn, &p.keys)?;
+    store_new_card(conn, arrival, p, link, region)
+}
+
+/// The contact a card with these link keys belongs to: the first verified card holding one of
+/// them. Unverified cards never draw others to their contact.
+fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, &'static str)>> {
+    for key in keys {
         let contact: Option<String> = conn
             .prepare_cached(
                 "SELECT k.contact_id FROM card_keys k
                  JOIN contacts c ON c.id = k.contact_id AND c.deleted_at IS NULL
+                 JOIN cards d ON d.id = k.card_id AND d.trust = 'verified'
                  WHERE k.key = ?1 LIMIT 1",
             )?
             .query_row([key], |r| r.get(0))
             .optional()?;
         if let Some(contact) = contact {
-            link = Some((contact, link_reason(key)));
-            break;
+            return Ok(Some((contact, link_reason(key))));
         }
     }
-    store_new_card(conn, arrival, p, link, region)
+    Ok(None)
+}
+
+/// A card's current version.
+fn current_card(conn: &Connection, card_id: &str) -> Result<Card> {
+    let json: String = conn
+        .prepare_cached(
+            "SELECT card FROM card_versions WHERE card_id = ?1 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([card_id], |r| r.get(0))?;
+    Ok(serde_json::from_str(&json)?)
+}
+
+/// Stores `arrival` as the card's new version unless it is what the card already holds.
+fn store_version(
+    conn: &Connection,
+    card_id: &str,
+    arrival: &Arrival,
+    region: Region,
+) -> Result<Outcome> {
+    let json = serde_json::to_string(&arrival.card)?;
+    let hash = content_hash(&json);
+    let held: String = conn
+        .prepare_cached("SELECT hash FROM cards WHERE id = ?1")?
+        .query_row([card_id], |r| r.get(0))?;
+    if held == hash {
+        return Ok(Outcome::Unchanged);
+    }
+    add_version(conn, card_id, arrival, &json, &hash, region)?;
+    Ok(Outcome::Updated)
 }
 
 fn link_reason(key: &str) -> &'static str {
@@ -152,13 +211,14 @@ fn store_new_card(
             // A new contact with one card: everything it shows comes from this card, so it is
             // written whole, without reading anything back.
             let contact_id = new_id();
+            let card_id = new_id();
             let card = &arrival.card;
             let phones: Vec<&str> = dedup(card.phones.iter().map(|x| x.value.as_str()));
             let emails: Vec<&str> = dedup(card.emails.iter().map(|x| x.value.as_str()));
             conn.prepare_cached(
                 "INSERT INTO contacts (id, name, sort_key, search, org, title, phones, emails,
-                                       created_at, modified_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                                       created_at, modified_at, shown_card_id, shown_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, 'rule')",
             )?
             .execute(params![
                 contact_id,
@@ -169,9 +229,10 @@ fn store_new_card(
                 card.title,
                 serde_json::to_string(&phones)?,
                 serde_json::to_string(&emails)?,
-                arrival.received_at
+                arrival.received_at,
+                card_id
             ])?;
-            let card_id = insert_card(conn, &contact_id, "new", &arrival, &p)?;
+            insert_card_as(conn, &card_id, &contact_id, "new", &arrival, &p)?;
             let mut insert = conn.prepare_cached(
                 "INSERT INTO card_keys (key, card_id, contact_id) VALUES (?1, ?2, ?3)",
             )?;
@@ -231,7 +292,7 @@ pub fn import(
             let mut stmt = conn.prepare_cached(
                 "SELECT k.card_id, k.contact_id, c.name_key, c.source, c.deleted,
                         o.deleted_at IS NOT NULL
-                 FROM card_keys k JOIN cards c ON c.id = k.card_id
+                 FROM card_keys k JOIN cards c ON c.id = k.card_id AND c.trust = 'verified'
                  JOIN contacts o ON o.id = k.contact_id
                  WHERE k.key = ?1",
             )?;
@@ -258,8 +319,34 @@ pub fn import(
     }
     match target {
         Some(card_id) => {
-            add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
-            received(conn, Outcome::Updated, &card_id, None)
+            let owned: bool = conn
+                .prepare_cached("SELECT owner IS NOT NULL FROM cards WHERE id = ?1")?
+                .query_row([&card_id], |r| r.get(0))?;
+            if !owned {
+                add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
+                return received(conn, Outcome::Updated, &card_id, None);
+            }
+            // A card its owner gives through the cloud is theirs to change: a file (an old
+            // export, another app's copy) only adds what the card lacks.
+            let held = current_card(conn, &card_id)?;
+            let filled = Arrival {
+                card: held.with_missing_from(&arrival.card),
+                ..arrival
+            };
+            let version: (i64, bool, Option<String>, Option<u32>) = conn
+                .prepare_cached("SELECT version, full, owner, set_no FROM cards WHERE id = ?1")?
+                .query_row([&card_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
+            let filled = Arrival {
+                version: version.0,
+                full: version.1,
+                owner: version.2,
+                set_no: version.3,
+                ..filled
+            };
+            let outcome = store_version(conn, &card_id, &filled, region)?;
+            received(conn, outcome, &card_id, None)
         }
         None => store_new_card(conn, arrival, p, link, region),
     }
@@ -283,10 +370,22 @@ fn insert_card(
     p: &Prepared,
 ) -> Result<String> {
     let id = new_id();
+    insert_card_as(conn, &id, contact_id, linked_by, a, p)?;
+    Ok(id)
+}
+
+fn insert_card_as(
+    conn: &Connection,
+    id: &str,
+    contact_id: &str,
+    linked_by: &str,
+    a: &Arrival,
+    p: &Prepared,
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version, hash,
-                            name_key, linked_by, received_at, modified_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                            name_key, linked_by, received_at, modified_at, trust)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         id,
@@ -301,10 +400,10 @@ fn insert_card(
         p.name_key,
         linked_by,
         a.received_at,
-        now_ms()
+        now_ms(),
+        Trust::of(a.source).as_str()
     ])?;
-    insert_version(conn, &id, 1, a, &p.json)?;
-    Ok(id)
+    insert_version(conn, id, 1, a, &p.json)
 }
 
 fn insert_version(
@@ -389,55 +488,140 @@ fn received(
     })
 }
 
-/// Recomputes what a contact shows and is found by from its live cards, and its cards' link keys.
+/// One live card of a contact, as the display rule weighs it.
+struct Candidate {
+    id: String,
+    card: Card,
+    full: bool,
+    verified: bool,
+    /// Meetings and deliveries of this card: how much its set is used.
+    uses: i64,
+    received_at: i64,
+}
+
+/// The card a contact shows when the user has not chosen one: among its verified cards (all of
+/// them when none is verified), the full card of the set met most often; on a tie the one held
+/// longest, so a newly arrived card never takes over by arriving.
+fn rule_card(cards: &[Candidate]) -> Option<&Candidate> {
+    let any_verified = cards.iter().any(|c| c.verified);
+    cards
+        .iter()
+        .filter(|c| c.verified || !any_verified)
+        .max_by(|a, b| {
+            (
+                a.full,
+                a.uses,
+                std::cmp::Reverse(a.received_at),
+                std::cmp::Reverse(&a.id),
+            )
+                .cmp(&(
+                    b.full,
+                    b.uses,
+                    std::cmp::Reverse(b.received_at),
+                    std::cmp::Reverse(&b.id),
+                ))
+        })
+}
+
+fn push_unique(list: &mut Vec<String>, values: impl IntoIterator<Item = String>) {
+    for v in values {
+        if !v.trim().is_empty() && !list.contains(&v) {
+            list.push(v);
+        }
+    }
+}
+
+/// Recomputes what a contact shows and is found by from its live cards (by the display rule,
+/// see the module docs), and its cards' link keys.
 pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> Result<()> {
-    let mut cards: Vec<(String, Card)> = Vec::new();
+    let mut cards: Vec<Candidate> = Vec::new();
     {
         let mut stmt = conn.prepare_cached(
             "SELECT k.id, (SELECT card FROM card_versions v WHERE v.card_id = k.id
-                          ORDER BY v.seq DESC LIMIT 1)
+                          ORDER BY v.seq DESC LIMIT 1),
+                    k.full, k.trust, k.received_at,
+                    (SELECT COUNT(*) FROM events e WHERE e.card_id = k.id)
              FROM cards k WHERE k.contact_id = ?1 AND k.deleted = 0
-             ORDER BY k.received_at DESC, k.id",
+             ORDER BY k.received_at, k.id",
         )?;
         let mut rows = stmt.query([contact_id])?;
         while let Some(r) = rows.next()? {
             let json: Option<String> = r.get(1)?;
-            cards.push((
-                r.get(0)?,
-                serde_json::from_str(json.as_deref().unwrap_or("{}"))?,
-            ));
+            let trust: String = r.get(3)?;
+            cards.push(Candidate {
+                id: r.get(0)?,
+                card: serde_json::from_str(json.as_deref().unwrap_or("{}"))?,
+                full: r.get(2)?,
+                verified: Trust::parse(&trust) == Trust::Verified,
+                received_at: r.get(4)?,
+                uses: r.get(5)?,
+            });
         }
     }
-    let tags: String = conn
-        .prepare_cached("SELECT tags FROM contacts WHERE id = ?1")?
-        .query_row([contact_id], |r| r.get(0))
+    let (tags, own, primary): (String, Option<String>, Option<String>) = conn
+        .prepare_cached("SELECT tags, own, primary_card_id FROM contacts WHERE id = ?1")?
+        .query_row([contact_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?
         .ok_or_else(|| WalletError::NotFound(format!("contact {contact_id}")))?;
     let tags: Vec<String> = serde_json::from_str(&tags)?;
-    let name = cards
-        .first()
-        .map(|(_, c)| c.display_name())
+    let own: ContactEdit = match own {
+        Some(json) => serde_json::from_str(&json)?,
+        None => ContactEdit::default(),
+    };
+    let primary = primary.and_then(|id| cards.iter().find(|c| c.id == id));
+    let shown = primary.or_else(|| rule_card(&cards));
+    let shown_by = if own.name.is_some() {
+        ShownBy::Own
+    } else if primary.is_some() {
+        ShownBy::Primary
+    } else {
+        ShownBy::Rule
+    };
+    // What may be shown: the shown card first, then the other verified cards (all cards when
+    // none is verified). An unverified card's numbers are never offered beside verified ones.
+    let any_verified = cards.iter().any(|c| c.verified);
+    let mut pool: Vec<&Candidate> = shown.into_iter().collect();
+    pool.extend(cards.iter().filter(|c| {
+        (c.verified || !any_verified) && Some(c.id.as_str()) != shown.map(|s| s.id.as_str())
+    }));
+    let name = own
+        .name
+        .clone()
+        .or_else(|| shown.map(|c| c.card.display_name()))
         .unwrap_or_default();
-    let org = cards.iter().find_map(|(_, c)| c.org.clone());
-    let title = cards.iter().find_map(|(_, c)| c.title.clone());
+    let org = own
+        .org
+        .clone()
+        .or_else(|| pool.iter().find_map(|c| c.card.org.clone()));
+    let title = own
+        .title
+        .clone()
+        .or_else(|| pool.iter().find_map(|c| c.card.title.clone()));
     let mut phones: Vec<String> = Vec::new();
     let mut emails: Vec<String> = Vec::new();
-    for (_, c) in &cards {
-        for p in &c.phones {
-            if !phones.contains(&p.value) {
-                phones.push(p.value.clone());
-            }
+    if let Some(own_phones) = &own.phones {
+        push_unique(&mut phones, own_phones.iter().cloned());
+    }
+    if let Some(own_emails) = &own.emails {
+        push_unique(&mut emails, own_emails.iter().cloned());
+    }
+    for c in &pool {
+        if own.phones.is_none() {
+            push_unique(&mut phones, c.card.phones.iter().map(|p| p.value.clone()));
         }
-        for e in &c.emails {
-            if !emails.contains(&e.value) {
-                emails.push(e.value.clone());
-            }
+        if own.emails.is_none() {
+            push_unique(&mut emails, c.card.emails.iter().map(|e| e.value.clone()));
         }
     }
-    let search = text::search_text(cards.iter().map(|(_, c)| c), &tags, region);
+    let own_card = (!own.is_empty()).then(|| own.as_card());
+    let search = text::search_text(
+        cards.iter().map(|c| &c.card).chain(own_card.as_ref()),
+        &tags,
+        region,
+    );
     conn.prepare_cached(
         "UPDATE contacts SET name = ?2, sort_key = ?3, search = ?4, org = ?5, title = ?6,
-                phones = ?7, emails = ?8
+                phones = ?7, emails = ?8, shown_card_id = ?9, shown_by = ?10
          WHERE id = ?1",
     )?
     .execute(params![
@@ -448,19 +632,82 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
         org,
         title,
         serde_json::to_string(&phones)?,
-        serde_json::to_string(&emails)?
+        serde_json::to_string(&emails)?,
+        shown.map(|c| c.id.as_str()),
+        shown_by.as_str()
     ])?;
-    for (card_id, card) in &cards {
+    for c in &cards {
         conn.prepare_cached("DELETE FROM card_keys WHERE card_id = ?1")?
-            .execute([card_id])?;
+            .execute([&c.id])?;
         let mut insert = conn.prepare_cached(
             "INSERT INTO card_keys (key, card_id, contact_id) VALUES (?1, ?2, ?3)",
         )?;
-        for key in text::link_keys(card, region) {
-            insert.execute(params![key, card_id, contact_id])?;
+        for key in text::link_keys(&c.card, region) {
+            insert.execute(params![key, c.id, contact_id])?;
         }
     }
     Ok(())
+}
+
+/// The user accepts an unverified card (a web reply): from now on it counts like any other.
+pub fn accept(conn: &Connection, card_id: &str, region: Region) -> Result<()> {
+    let held = card(conn, card_id)?;
+    conn.execute(
+        "UPDATE cards SET trust = 'verified', modified_at = ?2, dirty = 1 WHERE id = ?1",
+        params![card_id, now_ms()],
+    )?;
+    refresh_contact(conn, &held.contact_id, region)
+}
+
+/// The user chooses which card a contact shows (`None`: back to the rule).
+pub fn set_primary(
+    conn: &Connection,
+    contact_id: &str,
+    card_id: Option<&str>,
+    region: Region,
+) -> Result<()> {
+    get(conn, contact_id)?;
+    if let Some(card_id) = card_id {
+        let held = card(conn, card_id)?;
+        if held.contact_id != contact_id {
+            return Err(WalletError::Invalid(
+                "that card belongs to another contact".into(),
+            ));
+        }
+        if held.trust == Trust::Unverified {
+            // Choosing it to show is accepting it.
+            accept(conn, card_id, region)?;
+        }
+    }
+    conn.execute(
+        "UPDATE contacts SET primary_card_id = ?2 WHERE id = ?1",
+        params![contact_id, card_id],
+    )?;
+    touch_contact(conn, contact_id)?;
+    refresh_contact(conn, contact_id, region)
+}
+
+/// The user's own edit of a contact (an empty edit removes it): shown over the cards, never
+/// overwritten by an arriving card. The cards stay as their owners gave them.
+pub fn edit_contact(
+    conn: &Connection,
+    contact_id: &str,
+    edit: &ContactEdit,
+    region: Region,
+) -> Result<()> {
+    get(conn, contact_id)?;
+    let clean = edit.cleaned();
+    let json = if clean.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&clean)?)
+    };
+    conn.execute(
+        "UPDATE contacts SET own = ?2 WHERE id = ?1",
+        params![contact_id, json],
+    )?;
+    touch_contact(conn, contact_id)?;
+    refresh_contact(conn, contact_id, region)
 }
 
 /// Records a meeting or a delivery. An event with an origin already recorded is skipped: the
@@ -509,7 +756,10 @@ pub fn has_origin(conn: &Connection, origin: &str) -> Result<bool> {
 
 const CONTACT_COLUMNS: &str = "c.id, c.name, c.sort_key, c.org, c.title, c.phones, c.emails, \
      c.tags, c.note, c.created_at, c.modified_at, \
-     (SELECT COUNT(*) FROM cards k WHERE k.contact_id = c.id AND k.deleted = 0)";
+     (SELECT COUNT(*) FROM cards k WHERE k.contact_id = c.id AND k.deleted = 0), \
+     c.shown_by, c.shown_card_id, c.primary_card_id, c.own, \
+     NOT EXISTS (SELECT 1 FROM cards k WHERE k.contact_id = c.id AND k.deleted = 0 \
+                 AND k.trust = 'verified')";
 
 fn contact_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     let json = |i: usize| -> rusqlite::Result<Vec<String>> {
@@ -519,6 +769,14 @@ fn contact_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
         })
     };
     let sort_key: String = r.get(2)?;
+    let shown_by: String = r.get(12)?;
+    let own: Option<String> = r.get(15)?;
+    let own = own
+        .map(|json| serde_json::from_str::<ContactEdit>(&json))
+        .transpose()
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(15, rusqlite::types::Type::Text, Box::new(e))
+        })?;
     Ok(Contact {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -532,6 +790,11 @@ fn contact_row(r: &Row<'_>) -> rusqlite::Result<Contact> {
         created_at: r.get(9)?,
         modified_at: r.get(10)?,
         card_count: r.get(11)?,
+        shown_by: ShownBy::parse(&shown_by),
+        shown_card_id: r.get(13)?,
+        primary_card_id: r.get(14)?,
+        own,
+        unverified: r.get(16)?,
     })
 }
 
@@ -569,6 +832,7 @@ fn card_row(r: &Row<'_>) -> rusqlite::Result<(StoredCard, String)> {
             set_no: r.get(4)?,
             version: r.get(5)?,
             full: r.get(6)?,
+            trust: Trust::parse(&r.get::<_, String>(11)?),
             linked_by: r.get(7)?,
             received_at: r.get(8)?,
             versions: r.get(9)?,
@@ -581,7 +845,8 @@ fn card_row(r: &Row<'_>) -> rusqlite::Result<(StoredCard, String)> {
 const CARD_COLUMNS: &str = "k.id, k.contact_id, k.source, k.owner, k.set_no, k.version, k.full, \
      k.linked_by, k.received_at, \
      (SELECT COUNT(*) FROM card_versions v WHERE v.card_id = k.id), \
-     (SELECT card FROM card_versions v WHERE v.card_id = k.id ORDER BY v.seq DESC LIMIT 1)";
+     (SELECT card FROM card_versions v WHERE v.card_id = k.id ORDER BY v.seq DESC LIMIT 1), \
+     k.trust";
 
 pub fn cards_of(conn: &Connection, contact_id: &str) -> Result<Vec<StoredCard>> {
     let mut stmt = conn.prepare_cached(&format!(

@@ -7,9 +7,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::Result;
 
 /// Plain, commented SQL, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_trust_and_display.sql"),
+];
 
 pub fn open(path: &Path) -> Result<Connection> {
+    create_private(path)?;
     let mut conn = Connection::open(path)?;
     // WAL: readers never wait for the writer; NORMAL sync is durable across app crashes, which
     // is what a phone sees (a power cut loses at most the last transaction, never the file).
@@ -21,6 +25,49 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "cache_size", -32_000)?;
     migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Creates the wallet file readable by its user only before SQLite opens it: SQLite gives its
+/// `-wal` and `-shm` files the same permissions as the database. The wallet holds the device's
+/// cloud token and every card.
+#[cfg(unix)]
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn create_private(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// Makes the wallet's files (including those made before this rule) readable by their user
+/// only, and its directory too when the wallet created it (a directory the user chose, such as
+/// the current one, keeps its permissions).
+#[cfg(unix)]
+pub fn restrict_to_owner(dir: &Path, created: bool) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if created {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(crate::DB_FILE) && entry.file_type()?.is_file() {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn restrict_to_owner(_dir: &Path, _created: bool) -> Result<()> {
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {

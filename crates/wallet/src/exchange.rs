@@ -37,12 +37,25 @@ pub enum ScanResult {
     Pending(Pending),
 }
 
+/// Whose card a scanned code leads to, before the user decides to exchange or only save it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Preview {
+    /// The card as the code shows it.
+    pub card: Card,
+    /// The whole card (a live code, or a card carried in the code itself) or a printed view.
+    pub full: bool,
+    /// The cloud the code belongs to (`mingpian.example.cn`); `None` for a card carried in the
+    /// code itself, which needs no cloud.
+    pub host: Option<String>,
+}
+
 /// A scan waiting for the network.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Pending {
     pub key: String,
     pub scanned: String,
-    pub give_set: u32,
+    /// The user's set given back; `None`: save only.
+    pub give_set: Option<u32>,
     pub place: Option<String>,
     pub created_at: i64,
     pub attempts: i64,
@@ -160,13 +173,37 @@ impl Wallet {
         self.cloud()?.rotate(set_no(n)?).await
     }
 
-    /// Handles scanned text. A Mingpian code becomes an exchange (the user's set `give_set` goes
-    /// to the code's owner); a plain vCard or MECARD code is saved with no cloud at all.
-    /// Offline, the exchange waits in the outbox ([`ScanResult::Pending`]).
+    /// Whose card a scanned code leads to, without exchanging anything: for a Mingpian code the
+    /// cloud answers (the owner receives nothing); a vCard or MECARD code is read here.
+    pub async fn preview(&self, text: &str) -> Result<Preview> {
+        match classify(text.trim()).map_err(|e| WalletError::Invalid(e.to_string()))? {
+            Scanned::Card(card) => Ok(Preview {
+                card: *card,
+                full: true,
+                host: None,
+            }),
+            Scanned::Link(link) => {
+                let host = url::Url::parse(&link.base)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned));
+                let preview = self.cloud()?.preview(text.trim()).await?;
+                Ok(Preview {
+                    card: preview.card,
+                    full: preview.full,
+                    host,
+                })
+            }
+        }
+    }
+
+    /// Handles scanned text. A Mingpian code becomes an exchange: the user's set `give_set`
+    /// goes to the code's owner, or nothing with `None` ("save only"); a plain vCard or MECARD
+    /// code is saved with no cloud at all. Offline, the exchange waits in the outbox
+    /// ([`ScanResult::Pending`]).
     pub async fn scan(
         &self,
         text: &str,
-        give_set: u32,
+        give_set: Option<u32>,
         place: Option<String>,
     ) -> Result<ScanResult> {
         let scanned = classify(text.trim()).map_err(|e| WalletError::Invalid(e.to_string()))?;
@@ -194,7 +231,9 @@ impl Wallet {
                 })
             }
             Scanned::Link(_) => {
-                set_no(give_set)?;
+                if let Some(n) = give_set {
+                    set_no(n)?;
+                }
                 self.cloud()?; // logged in, or say so before queueing
                 let key = new_id();
                 let pending = Pending {
@@ -208,12 +247,13 @@ impl Wallet {
                 };
                 self.write(|c, _| {
                     c.execute(
-                        "INSERT INTO outbox (key, scanned, give_set, place, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        "INSERT INTO outbox (key, scanned, give_set, save_only, place, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                         params![
                             pending.key,
                             pending.scanned,
-                            pending.give_set,
+                            pending.give_set.unwrap_or(0),
+                            pending.give_set.is_none(),
                             pending.place,
                             pending.created_at
                         ],
@@ -229,18 +269,19 @@ impl Wallet {
     pub fn outbox(&self) -> Result<Vec<Pending>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT key, scanned, give_set, place, created_at, attempts, last_error
+                "SELECT key, scanned, give_set, save_only, place, created_at, attempts, last_error
                  FROM outbox ORDER BY created_at, key",
             )?;
             let rows = stmt.query_map([], |r| {
+                let save_only: bool = r.get(3)?;
                 Ok(Pending {
                     key: r.get(0)?,
                     scanned: r.get(1)?,
-                    give_set: r.get(2)?,
-                    place: r.get(3)?,
-                    created_at: r.get(4)?,
-                    attempts: r.get(5)?,
-                    last_error: r.get(6)?,
+                    give_set: (!save_only).then(|| r.get(2)).transpose()?,
+                    place: r.get(4)?,
+                    created_at: r.get(5)?,
+                    attempts: r.get(6)?,
+                    last_error: r.get(7)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -261,9 +302,10 @@ impl Wallet {
         let cloud = self.cloud()?;
         let req = ExchangeRequest {
             scanned: pending.scanned.clone(),
-            give_set: set_no(pending.give_set)?,
+            give_set: set_no(pending.give_set.unwrap_or(1))?,
             idempotency_key: pending.key.clone(),
             place: pending.place.clone(),
+            save_only: pending.give_set.is_none(),
         };
         match cloud.exchange(&req).await {
             Ok(exchange) => {
@@ -365,6 +407,8 @@ impl Wallet {
                     item.received_at,
                     Some(&origin),
                 )?;
+                // The display rule counts meetings: count this one.
+                contacts::refresh_contact(c, &received.contact_id, region)?;
                 Some(received)
             };
             let cursor: i64 = db::meta_get(c, "inbox_cursor")?
@@ -465,6 +509,8 @@ fn store_exchange(
         exchange.created_at,
         Some(&origin),
     )?;
+    // The display rule counts meetings: count this one.
+    contacts::refresh_contact(c, &received.contact_id, region)?;
     c.execute("DELETE FROM outbox WHERE key = ?1", [&pending.key])?;
     Ok(received)
 }
@@ -502,7 +548,7 @@ impl Wallet {
     pub async fn scan_image(
         &self,
         image: &[u8],
-        give_set: u32,
+        give_set: Option<u32>,
         place: Option<String>,
     ) -> Result<ScanResult> {
         let texts = mingpian_card::qr::image::decode(image)

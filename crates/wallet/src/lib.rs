@@ -81,8 +81,10 @@ impl Wallet {
     /// Opens (creating if needed) the wallet in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<Wallet> {
         let dir = dir.as_ref().to_path_buf();
+        let created = !dir.exists();
         std::fs::create_dir_all(&dir)?;
         let conn = db::open(&dir.join(DB_FILE))?;
+        db::restrict_to_owner(&dir, created)?;
         Ok(Wallet {
             dir,
             conn: Mutex::new(conn),
@@ -225,6 +227,22 @@ impl Wallet {
     /// Every tag in use and how many contacts carry it.
     pub fn tags(&self) -> Result<Vec<(String, i64)>> {
         self.read(contacts::tags)
+    }
+
+    /// Accepts an unverified card (sent from the web page): from now on it may decide what its
+    /// contact shows, like any other card.
+    pub fn accept_card(&self, card_id: &str) -> Result<()> {
+        self.write(|c, region| contacts::accept(c, card_id, region))
+    }
+
+    /// Chooses the card a contact shows (`None`: back to the rule).
+    pub fn set_primary_card(&self, contact_id: &str, card_id: Option<&str>) -> Result<()> {
+        self.write(|c, region| contacts::set_primary(c, contact_id, card_id, region))
+    }
+
+    /// The user's own edit of a contact, shown over its cards (an empty edit removes it).
+    pub fn edit_contact(&self, contact_id: &str, edit: &ContactEdit) -> Result<()> {
+        self.write(|c, region| contacts::edit_contact(c, contact_id, edit, region))
     }
 
     /// Moves a contact to the bin; [`Wallet::undelete_contact`] undoes it.

@@ -44,6 +44,149 @@ impl Source {
     }
 }
 
+/// How far an arriving card is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// From an account (an exchange), a file the user imported, or typed in by the user.
+    #[default]
+    Verified,
+    /// Sent from the web page by someone without an account: anyone could have typed it. It
+    /// never decides what its contact shows until the user accepts it.
+    Unverified,
+}
+
+impl Trust {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trust::Verified => "verified",
+            Trust::Unverified => "unverified",
+        }
+    }
+
+    pub fn parse(s: &str) -> Trust {
+        if s == "unverified" {
+            Trust::Unverified
+        } else {
+            Trust::Verified
+        }
+    }
+
+    /// How a card from `source` arrives.
+    pub fn of(source: Source) -> Trust {
+        if source == Source::Web {
+            Trust::Unverified
+        } else {
+            Trust::Verified
+        }
+    }
+}
+
+/// Where the name, numbers and emails a contact shows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ShownBy {
+    /// The user's own edit of the contact.
+    Own,
+    /// The card the user chose as primary.
+    Primary,
+    /// The rule: the newest full, verified card of the set met most often.
+    #[default]
+    Rule,
+}
+
+impl ShownBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShownBy::Own => "own",
+            ShownBy::Primary => "primary",
+            ShownBy::Rule => "rule",
+        }
+    }
+
+    pub fn parse(s: &str) -> ShownBy {
+        match s {
+            "own" => ShownBy::Own,
+            "primary" => ShownBy::Primary,
+            _ => ShownBy::Rule,
+        }
+    }
+}
+
+/// The user's own edit of a contact (in the app, or in the phone's address book): each field
+/// given here is shown instead of the cards' and is never overwritten by an arriving card. The
+/// cards themselves stay as their owners gave them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ContactEdit {
+    pub name: Option<String>,
+    pub org: Option<String>,
+    pub title: Option<String>,
+    pub phones: Option<Vec<String>>,
+    pub emails: Option<Vec<String>>,
+}
+
+impl ContactEdit {
+    pub fn is_empty(&self) -> bool {
+        *self == ContactEdit::default()
+    }
+
+    /// Trimmed, with blank texts and blank entries dropped. An empty list stays: "show no
+    /// number" is an edit too.
+    pub fn cleaned(&self) -> ContactEdit {
+        let text = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
+        let list = |v: &Option<Vec<String>>| {
+            v.as_ref().map(|items| {
+                items
+                    .iter()
+                    .map(|i| i.trim().to_owned())
+                    .filter(|i| !i.is_empty())
+                    .collect()
+            })
+        };
+        ContactEdit {
+            name: text(&self.name),
+            org: text(&self.org),
+            title: text(&self.title),
+            phones: list(&self.phones),
+            emails: list(&self.emails),
+        }
+    }
+
+    /// The edit as a card, for search.
+    pub fn as_card(&self) -> Card {
+        Card {
+            formatted_name: self.name.clone().unwrap_or_default(),
+            org: self.org.clone(),
+            title: self.title.clone(),
+            phones: self
+                .phones
+                .iter()
+                .flatten()
+                .map(|v| mingpian_card::Phone {
+                    value: v.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            emails: self
+                .emails
+                .iter()
+                .flatten()
+                .map(|v| mingpian_card::Email {
+                    value: v.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Card::default()
+        }
+    }
+}
+
 /// A contact as the list shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Contact {
@@ -60,6 +203,16 @@ pub struct Contact {
     pub card_count: i64,
     pub created_at: i64,
     pub modified_at: i64,
+    /// Where the name, numbers and emails come from.
+    pub shown_by: ShownBy,
+    /// The card they come from (unless the user's own edit gives them all).
+    pub shown_card_id: Option<String>,
+    /// The card the user chose to show, if any.
+    pub primary_card_id: Option<String>,
+    /// The user's own edit, if any.
+    pub own: Option<ContactEdit>,
+    /// Every card of this contact is unverified (it came only from the web page).
+    pub unverified: bool,
 }
 
 /// A contact with everything it holds.
@@ -84,6 +237,7 @@ pub struct StoredCard {
     pub version: i64,
     /// False when only a printed code's fields were given.
     pub full: bool,
+    pub trust: Trust,
     /// Why it is in this contact: `new`, `phone`, `email` or `manual`.
     pub linked_by: String,
     pub received_at: i64,

@@ -14,11 +14,10 @@ use mingpian_card::api::{CardUpdatesRequest, HeldCard, RecordChange, SyncPush, S
 use mingpian_card::{CardSetNo, PublicId, Region};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::contacts::{self, Arrival};
 use crate::error::Result;
-use crate::model::Source;
+use crate::model::{Source, Trust};
 use crate::util::content_hash;
 use crate::{Wallet, db, text};
 
@@ -46,48 +45,156 @@ struct Pushed {
     modified_at: i64,
 }
 
+/// The four record kinds as they travel, one layout each, read and written by serde. Fields
+/// added later carry `#[serde(default)]`, so records written by older apps still read.
+mod record {
+    use serde::{Deserialize, Serialize};
+
+    use crate::model::{ContactEdit, Trust};
+
+    /// A contact: what the user keeps about the person (the rest is derived from its cards).
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct Contact {
+        #[serde(default)]
+        pub note: String,
+        #[serde(default)]
+        pub tags: Vec<String>,
+        #[serde(default)]
+        pub created_at: i64,
+        #[serde(default)]
+        pub deleted_at: Option<i64>,
+        #[serde(default)]
+        pub primary_card_id: Option<String>,
+        #[serde(default)]
+        pub own: Option<ContactEdit>,
+    }
+
+    /// A card: which contact holds it, where it came from, how far it is trusted.
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct Card {
+        #[serde(default)]
+        pub contact_id: String,
+        #[serde(default = "manual")]
+        pub source: String,
+        #[serde(default)]
+        pub owner: Option<String>,
+        #[serde(default)]
+        pub set_no: Option<u32>,
+        #[serde(default)]
+        pub uid: Option<String>,
+        #[serde(default = "yes")]
+        pub full: bool,
+        #[serde(default)]
+        pub version: i64,
+        #[serde(default = "new_link")]
+        pub linked_by: String,
+        #[serde(default)]
+        pub received_at: i64,
+        /// Absent in records from before trust levels: then web cards are unverified.
+        #[serde(default)]
+        pub trust: Option<Trust>,
+    }
+
+    /// One version of a card; never changes once made.
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct CardVersion {
+        #[serde(default)]
+        pub card_id: String,
+        #[serde(default = "one")]
+        pub seq: i64,
+        #[serde(default)]
+        pub version: i64,
+        #[serde(default)]
+        pub card: mingpian_card::Card,
+        #[serde(default)]
+        pub origin: Option<String>,
+        #[serde(default)]
+        pub received_at: i64,
+    }
+
+    /// A meeting or a delivery.
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    pub struct Event {
+        #[serde(default)]
+        pub contact_id: String,
+        #[serde(default)]
+        pub card_id: Option<String>,
+        #[serde(default = "received")]
+        pub kind: String,
+        #[serde(default)]
+        pub code: Option<String>,
+        #[serde(default)]
+        pub place: Option<String>,
+        #[serde(default)]
+        pub at: i64,
+        #[serde(default)]
+        pub origin: Option<String>,
+    }
+
+    fn manual() -> String {
+        "manual".into()
+    }
+    fn yes() -> bool {
+        true
+    }
+    fn new_link() -> String {
+        "new".into()
+    }
+    fn one() -> i64 {
+        1
+    }
+    fn received() -> String {
+        "received".into()
+    }
+}
+
 fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
     let mut out = Vec::new();
     let mut stmt = c.prepare(
-        "SELECT id, note, tags, created_at, deleted_at, modified_at, sync_version FROM contacts
-         WHERE dirty = 1",
+        "SELECT id, note, tags, created_at, deleted_at, modified_at, sync_version,
+                primary_card_id, own
+         FROM contacts WHERE dirty = 1",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let tags: String = r.get(2)?;
-        let data = json!({
-            "note": r.get::<_, String>(1)?,
-            "tags": serde_json::from_str::<Value>(&tags)?,
-            "created_at": r.get::<_, i64>(3)?,
-            "deleted_at": r.get::<_, Option<i64>>(4)?,
-        });
+        let own: Option<String> = r.get(8)?;
+        let data = record::Contact {
+            note: r.get(1)?,
+            tags: serde_json::from_str(&tags)?,
+            created_at: r.get(3)?,
+            deleted_at: r.get(4)?,
+            primary_card_id: r.get(7)?,
+            own: own.map(|j| serde_json::from_str(&j)).transpose()?,
+        };
         out.push(change(
             "contact",
             r.get(0)?,
             r.get(6)?,
             r.get(5)?,
             false,
-            data,
-        ));
+            &data,
+        )?);
     }
     let mut stmt = c.prepare(
         "SELECT id, contact_id, source, owner, set_no, uid, full, version, linked_by, received_at,
-                deleted, modified_at, sync_version
+                deleted, modified_at, sync_version, trust
          FROM cards WHERE dirty = 1",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let data = json!({
-            "contact_id": r.get::<_, String>(1)?,
-            "source": r.get::<_, String>(2)?,
-            "owner": r.get::<_, Option<String>>(3)?,
-            "set_no": r.get::<_, Option<u32>>(4)?,
-            "uid": r.get::<_, Option<String>>(5)?,
-            "full": r.get::<_, bool>(6)?,
-            "version": r.get::<_, i64>(7)?,
-            "linked_by": r.get::<_, String>(8)?,
-            "received_at": r.get::<_, i64>(9)?,
-        });
+        let data = record::Card {
+            contact_id: r.get(1)?,
+            source: r.get(2)?,
+            owner: r.get(3)?,
+            set_no: r.get(4)?,
+            uid: r.get(5)?,
+            full: r.get(6)?,
+            version: r.get(7)?,
+            linked_by: r.get(8)?,
+            received_at: r.get(9)?,
+            trust: Some(Trust::parse(&r.get::<_, String>(13)?)),
+        };
         let deleted: bool = r.get(10)?;
         out.push(change(
             "card",
@@ -95,8 +202,8 @@ fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
             r.get(12)?,
             r.get(11)?,
             deleted,
-            data,
-        ));
+            &data,
+        )?);
     }
     let mut stmt = c.prepare(
         "SELECT id, card_id, seq, version, card, origin, received_at, sync_version
@@ -105,22 +212,22 @@ fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let card: String = r.get(4)?;
-        let data = json!({
-            "card_id": r.get::<_, String>(1)?,
-            "seq": r.get::<_, i64>(2)?,
-            "version": r.get::<_, i64>(3)?,
-            "card": serde_json::from_str::<Value>(&card)?,
-            "origin": r.get::<_, Option<String>>(5)?,
-            "received_at": r.get::<_, i64>(6)?,
-        });
+        let data = record::CardVersion {
+            card_id: r.get(1)?,
+            seq: r.get(2)?,
+            version: r.get(3)?,
+            card: serde_json::from_str(&card)?,
+            origin: r.get(5)?,
+            received_at: r.get(6)?,
+        };
         out.push(change(
             "card_version",
             r.get(0)?,
             r.get(7)?,
             r.get(6)?,
             false,
-            data,
-        ));
+            &data,
+        )?);
     }
     let mut stmt = c.prepare(
         "SELECT id, contact_id, card_id, kind, code, place, at, origin, sync_version
@@ -128,23 +235,23 @@ fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let data = json!({
-            "contact_id": r.get::<_, String>(1)?,
-            "card_id": r.get::<_, Option<String>>(2)?,
-            "kind": r.get::<_, String>(3)?,
-            "code": r.get::<_, Option<String>>(4)?,
-            "place": r.get::<_, Option<String>>(5)?,
-            "at": r.get::<_, i64>(6)?,
-            "origin": r.get::<_, Option<String>>(7)?,
-        });
+        let data = record::Event {
+            contact_id: r.get(1)?,
+            card_id: r.get(2)?,
+            kind: r.get(3)?,
+            code: r.get(4)?,
+            place: r.get(5)?,
+            at: r.get(6)?,
+            origin: r.get(7)?,
+        };
         out.push(change(
             "event",
             r.get(0)?,
             r.get(8)?,
             r.get(6)?,
             false,
-            data,
-        ));
+            &data,
+        )?);
     }
     Ok(out)
 }
@@ -155,23 +262,23 @@ fn change(
     base_version: i64,
     modified_at: i64,
     deleted: bool,
-    data: Value,
-) -> (RecordChange, Pushed) {
-    (
+    data: &impl Serialize,
+) -> Result<(RecordChange, Pushed)> {
+    Ok((
         RecordChange {
             kind: kind.to_owned(),
             id: id.clone(),
             base_version,
             modified_at,
             deleted,
-            data,
+            data: serde_json::to_value(data)?,
         },
         Pushed {
             kind,
             id,
             modified_at,
         },
-    )
+    ))
 }
 
 fn table(kind: &str) -> Option<&'static str> {
@@ -203,45 +310,49 @@ fn mark_pushed(c: &Connection, pushed: &Pushed, version: i64) -> Result<()> {
     Ok(())
 }
 
-fn str_field(data: &Value, key: &str) -> Option<String> {
-    data.get(key).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn int_field(data: &Value, key: &str) -> Option<i64> {
-    data.get(key).and_then(Value::as_i64)
-}
-
-/// Applies a record from the cloud. Returns the cards and contacts whose derived columns need
+/// Applies a record from the cloud, noting the cards and contacts whose derived columns need
 /// recomputing.
 fn apply(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
-    let d = &r.data;
+    let data = r.data.clone();
     match r.kind.as_str() {
         "contact" => {
-            let tags = d.get("tags").cloned().unwrap_or(json!([]));
+            let d: record::Contact = serde_json::from_value(data)?;
             c.prepare_cached(
                 "INSERT INTO contacts (id, name, sort_key, search, note, tags, created_at,
-                                       modified_at, deleted_at, sync_version, dirty)
-                 VALUES (?1, '', '', '', ?2, ?3, ?4, ?5, ?6, ?7, 0)
+                                       modified_at, deleted_at, primary_card_id, own,
+                                       sync_version, dirty)
+                 VALUES (?1, '', '', '', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0)
                  ON CONFLICT (id) DO UPDATE SET note = excluded.note, tags = excluded.tags,
                     modified_at = excluded.modified_at, deleted_at = excluded.deleted_at,
+                    primary_card_id = excluded.primary_card_id, own = excluded.own,
                     sync_version = excluded.sync_version, dirty = 0",
             )?
             .execute(params![
                 r.id,
-                str_field(d, "note").unwrap_or_default(),
-                tags.to_string(),
-                int_field(d, "created_at").unwrap_or(r.modified_at),
+                d.note,
+                serde_json::to_string(&d.tags)?,
+                if d.created_at == 0 {
+                    r.modified_at
+                } else {
+                    d.created_at
+                },
                 r.modified_at,
                 if r.deleted {
                     Some(r.modified_at)
                 } else {
-                    int_field(d, "deleted_at")
+                    d.deleted_at
                 },
+                d.primary_card_id,
+                d.own
+                    .filter(|o| !o.is_empty())
+                    .map(|o| serde_json::to_string(&o))
+                    .transpose()?,
                 r.version
             ])?;
             touched.contacts.insert(r.id.clone());
         }
         "card" => {
+            let d: record::Card = serde_json::from_value(data)?;
             let old_contact: Option<String> = c
                 .query_row(
                     "SELECT contact_id FROM cards WHERE id = ?1",
@@ -249,42 +360,48 @@ fn apply(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
                     |row| row.get(0),
                 )
                 .optional()?;
-            let contact_id = str_field(d, "contact_id").unwrap_or_default();
+            let trust = d
+                .trust
+                .unwrap_or_else(|| Trust::of(Source::parse(&d.source)));
             c.prepare_cached(
                 "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version,
                                     hash, name_key, linked_by, received_at, modified_at,
-                                    deleted, sync_version, dirty)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', '', ?9, ?10, ?11, ?12, ?13, 0)
+                                    deleted, trust, sync_version, dirty)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', '', ?9, ?10, ?11, ?12, ?13, ?14, 0)
                  ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id,
                     source = excluded.source, owner = excluded.owner, set_no = excluded.set_no,
                     full = excluded.full, linked_by = excluded.linked_by,
                     modified_at = excluded.modified_at, deleted = excluded.deleted,
-                    sync_version = excluded.sync_version, dirty = 0",
+                    trust = excluded.trust, sync_version = excluded.sync_version, dirty = 0",
             )?
             .execute(params![
                 r.id,
-                contact_id,
-                str_field(d, "source").unwrap_or_else(|| "manual".into()),
-                str_field(d, "owner"),
-                int_field(d, "set_no"),
-                str_field(d, "uid"),
-                d.get("full").and_then(Value::as_bool).unwrap_or(true),
-                int_field(d, "version").unwrap_or(0),
-                str_field(d, "linked_by").unwrap_or_else(|| "new".into()),
-                int_field(d, "received_at").unwrap_or(r.modified_at),
+                d.contact_id,
+                d.source,
+                d.owner,
+                d.set_no,
+                d.uid,
+                d.full,
+                d.version,
+                d.linked_by,
+                if d.received_at == 0 {
+                    r.modified_at
+                } else {
+                    d.received_at
+                },
                 r.modified_at,
                 r.deleted,
+                trust.as_str(),
                 r.version
             ])?;
             if let Some(old) = old_contact {
                 touched.contacts.insert(old);
             }
-            touched.contacts.insert(contact_id);
+            touched.contacts.insert(d.contact_id);
             touched.cards.insert(r.id.clone());
         }
         "card_version" => {
-            let card_id = str_field(d, "card_id").unwrap_or_default();
-            let card = d.get("card").cloned().unwrap_or(json!({}));
+            let d: record::CardVersion = serde_json::from_value(data)?;
             c.prepare_cached(
                 "INSERT INTO card_versions (id, card_id, seq, version, card, origin, received_at,
                                             sync_version, dirty)
@@ -294,17 +411,22 @@ fn apply(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
             )?
             .execute(params![
                 r.id,
-                card_id,
-                int_field(d, "seq").unwrap_or(1),
-                int_field(d, "version").unwrap_or(0),
-                card.to_string(),
-                str_field(d, "origin"),
-                int_field(d, "received_at").unwrap_or(r.modified_at),
+                d.card_id,
+                d.seq,
+                d.version,
+                serde_json::to_string(&d.card)?,
+                d.origin,
+                if d.received_at == 0 {
+                    r.modified_at
+                } else {
+                    d.received_at
+                },
                 r.version
             ])?;
-            touched.cards.insert(card_id);
+            touched.cards.insert(d.card_id);
         }
         "event" => {
+            let d: record::Event = serde_json::from_value(data)?;
             c.prepare_cached(
                 "INSERT INTO events (id, contact_id, card_id, kind, code, place, at, origin,
                                      sync_version, dirty)
@@ -314,15 +436,16 @@ fn apply(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
             )?
             .execute(params![
                 r.id,
-                str_field(d, "contact_id").unwrap_or_default(),
-                str_field(d, "card_id"),
-                str_field(d, "kind").unwrap_or_else(|| "received".into()),
-                str_field(d, "code"),
-                str_field(d, "place"),
-                int_field(d, "at").unwrap_or(r.modified_at),
-                str_field(d, "origin"),
+                d.contact_id,
+                d.card_id,
+                d.kind,
+                d.code,
+                d.place,
+                if d.at == 0 { r.modified_at } else { d.at },
+                d.origin,
                 r.version
             ])?;
+            touched.contacts.insert(d.contact_id);
         }
         // A kind written by a newer app: kept in the cloud, ignored here.
         _ => {}

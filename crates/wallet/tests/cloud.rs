@@ -63,7 +63,7 @@ async fn two_wallets_exchange_through_a_live_code_image_and_both_hold_both_cards
     };
     let text = live_code_text(&a, 1).await;
     let got = saved(
-        b.scan(&text, 1, Some("Canton Fair".into()))
+        b.scan(&text, Some(1), Some("Canton Fair".into()))
             .await
             .expect("B scans"),
     );
@@ -139,8 +139,16 @@ async fn a_second_set_with_the_same_phone_links_to_the_same_contact_and_can_be_u
         .expect("A publishes set 2");
     assert_eq!(set2.set_no.get(), 2);
 
-    let first = saved(b.scan(&live_code_text(&a, 1).await, 1, None).await.unwrap());
-    let linked = saved(b.scan(&live_code_text(&a, 2).await, 1, None).await.unwrap());
+    let first = saved(
+        b.scan(&live_code_text(&a, 1).await, Some(1), None)
+            .await
+            .unwrap(),
+    );
+    let linked = saved(
+        b.scan(&live_code_text(&a, 2).await, Some(1), None)
+            .await
+            .unwrap(),
+    );
     assert_eq!(first.outcome, Outcome::Added);
     assert_eq!(
         linked.outcome,
@@ -164,7 +172,11 @@ async fn a_second_set_with_the_same_phone_links_to_the_same_contact_and_can_be_u
     assert_ne!(own, first.contact_id);
     assert_eq!(b.contacts().unwrap().len(), 2);
     // Scanning the same set again keeps it where the user put it.
-    let again = saved(b.scan(&live_code_text(&a, 2).await, 1, None).await.unwrap());
+    let again = saved(
+        b.scan(&live_code_text(&a, 2).await, Some(1), None)
+            .await
+            .unwrap(),
+    );
     assert_eq!(again.outcome, Outcome::Unchanged);
     assert_eq!(again.contact_id, own);
     cloud.stop().await;
@@ -193,7 +205,7 @@ async fn a_scan_while_the_cloud_is_unreachable_completes_exactly_once_when_it_re
     // Unreachable: the scan waits.
     proxy.set(Mode::Down);
     let pending = b
-        .scan(&code, 1, None)
+        .scan(&code, Some(1), None)
         .await
         .expect("an offline scan is not an error");
     assert!(matches!(pending, ScanResult::Pending(_)), "{pending:?}");
@@ -246,17 +258,17 @@ async fn a_plain_vcard_code_is_saved_with_no_cloud() {
     let (w, _d) = wallet();
     let text =
         "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:王芳\r\nTEL;TYPE=CELL:13500003333\r\nEND:VCARD\r\n";
-    let got = saved(w.scan(text, 1, None).await.expect("no login needed"));
+    let got = saved(w.scan(text, Some(1), None).await.expect("no login needed"));
     assert_eq!(got.card.formatted_name, "王芳");
     let mecard = "MECARD:N:Berg,Anna;TEL:+4915123456789;EMAIL:anna@example.com;;";
-    saved(w.scan(mecard, 1, None).await.unwrap());
+    saved(w.scan(mecard, Some(1), None).await.unwrap());
     assert_eq!(w.contacts().unwrap().len(), 2);
-    let err = w.scan("hello world", 1, None).await.unwrap_err();
+    let err = w.scan("hello world", Some(1), None).await.unwrap_err();
     assert_eq!(err.code(), "invalid", "{err}");
     let err = w
         .scan(
             "https://mingpian.example/c/AAAAAAAAAAAAAAAAAAAAAA/1",
-            1,
+            Some(1),
             None,
         )
         .await
@@ -282,7 +294,11 @@ async fn an_edited_set_reaches_its_holders_as_a_new_version() {
     b.register(&cloud.base, register_request("Xu Lei", "+86 132 0000 6666"))
         .await
         .unwrap();
-    let got = saved(b.scan(&live_code_text(&a, 1).await, 1, None).await.unwrap());
+    let got = saved(
+        b.scan(&live_code_text(&a, 1).await, Some(1), None)
+            .await
+            .unwrap(),
+    );
     let mut card: Card = a.my_sets().unwrap()[0].card.clone();
     card.title = Some("CTO".into());
     a.edit_set(1, card, None).await.unwrap();
@@ -307,9 +323,13 @@ async fn restore_into_an_empty_data_dir_reproduces_the_wallet() {
         .await
         .unwrap();
     let got = saved(
-        b.scan(&live_code_text(&a, 1).await, 1, Some("Shenzhen".into()))
-            .await
-            .unwrap(),
+        b.scan(
+            &live_code_text(&a, 1).await,
+            Some(1),
+            Some("Shenzhen".into()),
+        )
+        .await
+        .unwrap(),
     );
     b.set_note(&got.contact_id, "met at the booth; wants a demo")
         .unwrap();

@@ -113,8 +113,11 @@ pub struct ScanArgs {
     /// A picture of a code, or the text a scanner read.
     what: String,
     /// Which of your sets to give back.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, conflicts_with = "save_only")]
     give_set: u32,
+    /// Take their card and give nothing back (their inbox gets nothing).
+    #[arg(long)]
+    save_only: bool,
     /// Where you met (kept in the history).
     #[arg(long)]
     place: Option<String>,
@@ -547,7 +550,8 @@ pub fn scan(w: &Wallet, args: ScanArgs, out: &Output) -> anyhow::Result<Outcome>
     };
     let rt = rt()?;
     rt.block_on(flush(w, out));
-    let result = rt.block_on(w.scan(&text, args.give_set, args.place))?;
+    let give = (!args.save_only).then_some(args.give_set);
+    let result = rt.block_on(w.scan(&text, give, args.place))?;
     if out.json() {
         out.value(&result)?;
     } else {

@@ -2,8 +2,8 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use mingpian_card::api::{self, CardField};
@@ -11,11 +11,10 @@ use mingpian_card::{Card, Email, Phone, PhoneNumber, PublicId};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::routes::limit::Purpose;
 use crate::secrets;
-use crate::store::NewUser;
-use crate::store::{StoreError, UserRecord};
+use crate::store::{FirstSet, Login, NewUser, StoreError, UserRecord};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,22 +56,41 @@ fn normalise_email(email: &str) -> ApiResult<String> {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = api::RegisterRequest, responses((status = 201, body = api::Session), (status = 409, description = "name, phone or email taken", body = api::ApiError), (status = 422, body = api::ApiError), (status = 429, body = api::ApiError)))]
+/// Whether a name would read as a phone number or an email at log-in: such names are not
+/// taken as account names, so a name can never stand for someone else's number or address.
+fn looks_like_phone_or_email(name: &str, region: mingpian_card::Region) -> bool {
+    if name.contains('@') {
+        return true;
+    }
+    let digits = name.chars().filter(char::is_ascii_digit).count()
+        + name.chars().filter(|c| ('０'..='９').contains(c)).count();
+    digits >= 5 && PhoneNumber::parse(name, region).is_ok()
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = api::RegisterRequest, responses((status = 201, body = api::Session), (status = 409, description = "name, phone or email taken", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, body = api::ApiError), (status = 429, body = api::ApiError), (status = 503, description = "busy", body = api::ApiError)))]
 async fn register(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Json(request): Json<api::RegisterRequest>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<api::RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<api::Session>)> {
-    state.limiter.check(Some(addr), Purpose::Auth)?;
+    state.limiter.check(addr, &headers, Purpose::Auth).await?;
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(ApiError::Invalid(
             "a name of 1 to 64 characters is needed".into(),
         ));
     }
-    if request.password.chars().count() < 8 {
+    if looks_like_phone_or_email(name, state.region) {
         return Err(ApiError::Invalid(
-            "the password needs at least 8 characters".into(),
+            "a name cannot be a phone number or an email address; give those as phone and email"
+                .into(),
+        ));
+    }
+    let password = request.password;
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(ApiError::Invalid(
+            "the password needs 8 to 1024 characters".into(),
         ));
     }
     let phone = match request
@@ -93,33 +111,17 @@ async fn register(
         .filter(|e| !e.is_empty())
         .map(normalise_email)
         .transpose()?;
-    let password_hash = secrets::hash_password(&request.password).map_err(ApiError::Internal)?;
+    let password_hash = state
+        .heavy
+        .password(move || secrets::hash_password(&password))
+        .await?
+        .map_err(ApiError::Internal)?;
     let public_id = PublicId::from_random_bytes(secrets::random_bytes());
     let (token, token_hash) = secrets::new_device_token();
-    let new = NewUser {
-        public_id: public_id.as_str(),
-        name,
-        phone: phone.as_ref().map(PhoneNumber::e164),
-        email: email.as_deref(),
-        password_hash: &password_hash,
-    };
-    let (user, device) = match state
-        .store
-        .create_user(new, &device_name(request.device_name), &token_hash)
-        .await
-    {
-        Ok(created) => created,
-        // Say what kind of value clashes, never whose account holds it.
-        Err(StoreError::Conflict(_)) => {
-            return Err(ApiError::Conflict(
-                "that name, phone or email cannot be used; choose another".into(),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    // Claim 5: every account has at least one card set; the first is made from what was given.
+    // Claim 5: every account has at least one card set; the first is made from what was given,
+    // in the same transaction as the account.
     let card = Card {
-        formatted_name: user.name.clone(),
+        formatted_name: name.to_owned(),
         phones: phone
             .iter()
             .map(|p| Phone {
@@ -137,18 +139,37 @@ async fn register(
             .collect(),
         ..Card::default()
     };
-    let printed: Vec<CardField> = CardField::PRINTED_DEFAULT.to_vec();
-    state
+    let card_json = serde_json::to_string(&card)?;
+    let printed_json = serde_json::to_string(CardField::PRINTED_DEFAULT)?;
+    let new = NewUser {
+        public_id: public_id.as_str(),
+        name,
+        phone: phone.as_ref().map(PhoneNumber::e164),
+        email: email.as_deref(),
+        password_hash: &password_hash,
+    };
+    let (user, device) = match state
         .store
-        .put_set(
-            user.id,
-            &user.public_id,
-            Some(1),
-            &serde_json::to_string(&card)?,
-            &serde_json::to_string(&printed)?,
-            1,
+        .create_user(
+            new,
+            &device_name(request.device_name),
+            &token_hash,
+            FirstSet {
+                card_json: &card_json,
+                printed_json: &printed_json,
+            },
         )
-        .await?;
+        .await
+    {
+        Ok(created) => created,
+        // Say what kind of value clashes, never whose account holds it.
+        Err(StoreError::Conflict(_)) => {
+            return Err(ApiError::Conflict(
+                "that name, phone or email cannot be used; choose another".into(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok((
         StatusCode::CREATED,
         Json(api::Session {
@@ -159,35 +180,51 @@ async fn register(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = api::LoginRequest, responses((status = 200, body = api::Session), (status = 401, description = "wrong login or password", body = api::ApiError), (status = 429, body = api::ApiError)))]
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = api::LoginRequest, responses((status = 200, body = api::Session), (status = 401, description = "wrong login or password", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, body = api::ApiError), (status = 503, description = "busy", body = api::ApiError)))]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    Json(request): Json<api::LoginRequest>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<api::LoginRequest>,
 ) -> ApiResult<Json<api::Session>> {
-    state.limiter.check(Some(addr), Purpose::Auth)?;
+    state.limiter.check(addr, &headers, Purpose::Auth).await?;
     let login = request.login.trim();
+    if request.password.len() > 1024 {
+        return Err(ApiError::Unauthorized("wrong login or password"));
+    }
+    // Each form of login is looked up in its own column only.
+    let lower = login.to_lowercase();
     let phone = PhoneNumber::parse(login, state.region)
         .ok()
+        .filter(|_| looks_like_phone_or_email(login, state.region))
         .map(|p| p.e164().to_owned());
-    let email = login.contains('@').then(|| login.to_lowercase());
+    let by = if login.contains('@') {
+        Login::Email(&lower)
+    } else if let Some(phone) = phone.as_deref() {
+        Login::Phone(phone)
+    } else {
+        Login::Name(&lower)
+    };
     let wrong = ApiError::Unauthorized("wrong login or password");
-    let user = match state
-        .store
-        .user_by_login(&login.to_lowercase(), phone.as_deref(), email.as_deref())
-        .await
-    {
-        Ok(user) => user,
-        Err(StoreError::NotFound) => {
-            // Spend the same time as a wrong password so the answer does not reveal the account.
-            secrets::verify_password(&request.password, secrets::dummy_hash());
-            return Err(wrong);
-        }
+    let found = match state.store.user_by_login(by).await {
+        Ok(user) => Some(user),
+        Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
-    if !secrets::verify_password(&request.password, &user.password_hash) {
+    // With no such account, check against a dummy hash anyway, so the answer takes as long as
+    // for a wrong password and does not reveal whether the account exists.
+    let hash = found.as_ref().map(|u| u.password_hash.clone());
+    let password = request.password;
+    let ok = state
+        .heavy
+        .password(move || {
+            let hash = hash.as_deref().unwrap_or_else(|| secrets::dummy_hash());
+            secrets::verify_password(&password, hash)
+        })
+        .await?;
+    let Some(user) = found.filter(|_| ok) else {
         return Err(wrong);
-    }
+    };
     let (token, token_hash) = secrets::new_device_token();
     let device = state
         .store
@@ -231,10 +268,14 @@ async fn devices(
 async fn log_out_device(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     match state.store.delete_device(caller.user_id, id).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            // Its open live streams end now, on every instance.
+            state.hub.device_gone(id).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(StoreError::NotFound) => Err(ApiError::NotFound("no such device on this account")),
         Err(e) => Err(e.into()),
     }

@@ -4,13 +4,12 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use mingpian_card::Card;
-use mingpian_card::api::{self, CardField};
+use mingpian_card::api;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::routes::sets::printed_view;
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::routes::sets::card_view;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/cards/updates", post(updates))
@@ -22,7 +21,7 @@ const MAX_HELD: usize = 5000;
 async fn updates(
     State(state): State<AppState>,
     caller: Caller,
-    Json(request): Json<api::CardUpdatesRequest>,
+    ApiJson(request): ApiJson<api::CardUpdatesRequest>,
 ) -> ApiResult<Json<Vec<api::CardUpdate>>> {
     if request.held.len() > MAX_HELD {
         return Err(ApiError::Invalid(format!(
@@ -42,13 +41,7 @@ async fn updates(
         let Some((set, full)) = found.filter(|(set, _)| set.version > held.version) else {
             continue;
         };
-        let card: Card = serde_json::from_str(&set.card_json)?;
-        let card = if full {
-            card
-        } else {
-            let fields: Vec<CardField> = serde_json::from_str(&set.printed_json)?;
-            printed_view(&card, &fields)
-        };
+        let card = card_view(&set, full)?;
         out.push(api::CardUpdate {
             owner: held.owner,
             set_no: held.set_no,

@@ -1,105 +1,103 @@
 //! The two-way exchange (patent step S03, claim 1): B scanned A's code; B receives A's card and,
-//! in the same transaction, B's card lands in A's inbox and A's open streams are woken.
+//! in the same transaction, B's card lands in A's inbox and A's open streams are woken. Before
+//! that, B may preview whose code it is, and B may take A's card without giving B's ("save
+//! only").
 
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
-use mingpian_card::api::{self, CardField};
+use mingpian_card::api;
 use mingpian_card::qr::{Scanned, classify};
-use mingpian_card::{Card, PublicId};
+use mingpian_card::{CardLink, PublicId};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::routes::sets::printed_view;
-use crate::store::{CodeState, NewExchange, StoreError, now_ms};
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::routes::sets::{card_view, set_no};
+use crate::store::{CodeState, Gift, NewExchange, SetRecord, StoreError};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/exchanges", post(exchange))
+    Router::new()
+        .route("/exchanges", post(exchange))
+        .route("/codes/preview", post(preview))
 }
 
-#[utoipa::path(post, path = "/api/v1/exchanges", tag = "exchange", security(("bearer" = [])), request_body = api::ExchangeRequest, responses((status = 200, body = api::Exchange), (status = 404, description = "no card behind the code", body = api::ApiError), (status = 410, description = "the code was rotated", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+/// A scanned card link, checked.
+fn link_of(scanned: &str) -> ApiResult<CardLink> {
+    match classify(scanned) {
+        Ok(Scanned::Link(link)) => Ok(link),
+        Ok(Scanned::Card(_)) => Err(ApiError::Invalid(
+            "this code carries the card itself; save it without the cloud".into(),
+        )),
+        Err(e) => Err(ApiError::Invalid(e.to_string())),
+    }
+}
+
+/// The set behind a link, and whether its live token lets the scanner see it whole.
+async fn resolve(state: &AppState, link: &CardLink) -> ApiResult<(SetRecord, bool)> {
+    let set = match state
+        .store
+        .resolve_code(link.public_id.as_str(), i64::from(link.set_no.get()))
+        .await
+    {
+        Ok(CodeState::Active(set)) => set,
+        Ok(CodeState::Rotated) => return Err(ApiError::Gone),
+        Err(StoreError::NotFound) => return Err(ApiError::NotFound("no card behind this code")),
+        Err(e) => return Err(e.into()),
+    };
+    let full = link.token.as_ref().is_some_and(|t| {
+        state.live_token_ok(t.as_str(), link.public_id.as_str(), link.set_no.get())
+    });
+    Ok((set, full))
+}
+
+#[utoipa::path(post, path = "/api/v1/codes/preview", tag = "exchange", security(("bearer" = [])), request_body = api::PreviewRequest, responses((status = 200, body = api::CodePreview), (status = 404, description = "no card behind the code", body = api::ApiError), (status = 410, description = "the code was rotated", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+async fn preview(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiJson(request): ApiJson<api::PreviewRequest>,
+) -> ApiResult<Json<api::CodePreview>> {
+    let link = link_of(&request.scanned)?;
+    let (set, full) = resolve(&state, &link).await?;
+    Ok(Json(api::CodePreview {
+        card: card_view(&set, full)?,
+        full,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/exchanges", tag = "exchange", security(("bearer" = [])), request_body = api::ExchangeRequest, responses((status = 200, body = api::Exchange), (status = 404, description = "no card behind the code", body = api::ApiError), (status = 410, description = "the code was rotated", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
 async fn exchange(
     State(state): State<AppState>,
     caller: Caller,
-    Json(request): Json<api::ExchangeRequest>,
-) -> ApiResult<impl IntoResponse> {
+    ApiJson(request): ApiJson<api::ExchangeRequest>,
+) -> ApiResult<Json<api::Exchange>> {
     let key = request.idempotency_key.trim();
     if !(8..=128).contains(&key.len()) {
         return Err(ApiError::Invalid(
             "idempotency_key must be 8 to 128 characters".into(),
         ));
     }
-    let link = match classify(&request.scanned) {
-        Ok(Scanned::Link(link)) => link,
-        Ok(Scanned::Card(_)) => {
-            return Err(ApiError::Invalid(
-                "this code carries the card itself; save it without the cloud".into(),
-            ));
-        }
-        Err(e) => return Err(ApiError::Invalid(e.to_string())),
-    };
-    let (owner_set, owner_public_id) = match state
-        .store
-        .resolve_code(link.public_id.as_str(), i64::from(link.set_no.get()))
-        .await
-    {
-        Ok(CodeState::Active {
-            set,
-            owner_public_id,
-        }) => (set, owner_public_id),
-        Ok(CodeState::Rotated) => return Err(ApiError::Gone),
-        Err(StoreError::NotFound) => return Err(ApiError::NotFound("no card behind this code")),
-        Err(e) => return Err(e.into()),
-    };
+    let link = link_of(&request.scanned)?;
+    let (owner_set, full) = resolve(&state, &link).await?;
     if owner_set.user_id == caller.user_id {
         return Err(ApiError::Invalid("this is your own card".into()));
     }
-    let scanner_set = match state
-        .store
-        .set(caller.user_id, i64::from(request.give_set.get()))
-        .await
-    {
-        Ok(set) => set,
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::NotFound(
-                "you have no card set with that number to give",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let full = link.token.as_ref().is_some_and(|t| {
-        state.live_key.verify(
-            t.as_str(),
-            link.public_id.as_str(),
-            link.set_no.get(),
-            now_ms(),
-        )
-    });
-    let owner_card: Card = serde_json::from_str(&owner_set.card_json)?;
-    let owner_card = if full {
-        owner_card
+    let scanner_set = if request.save_only {
+        None
     } else {
-        let fields: Vec<CardField> = serde_json::from_str(&owner_set.printed_json)?;
-        printed_view(&owner_card, &fields)
-    };
-    let owner_public =
-        PublicId::parse(&owner_public_id).map_err(|e| ApiError::Internal(e.into()))?;
-    let owner_set_no = link.set_no;
-    let owner_version = owner_set.version;
-    let response = move |exchange_id: i64, created_at: i64| {
-        serde_json::to_string(&api::Exchange {
-            exchange_id,
-            card: owner_card.clone(),
-            full,
-            owner: owner_public.clone(),
-            owner_set: owner_set_no,
-            version: owner_version,
-            created_at,
-        })
-        .unwrap_or_default()
+        match state
+            .store
+            .set(caller.user_id, i64::from(request.give_set.get()))
+            .await
+        {
+            Ok(set) => Some(set),
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::NotFound(
+                    "you have no card set with that number to give",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
     let place = request
         .place
@@ -113,18 +111,40 @@ async fn exchange(
             scanner_id: caller.user_id,
             owner_id: owner_set.user_id,
             owner_set_no: owner_set.set_no,
-            scanner_set_no: scanner_set.set_no,
+            give: scanner_set.as_ref().map(|s| Gift {
+                set_no: s.set_no,
+                version: s.version,
+                card_json: &s.card_json,
+            }),
             owner_version: owner_set.version,
-            scanner_version: scanner_set.version,
             idempotency_key: key,
             full_card: full,
             place: place.as_deref(),
-            scanner_card_json: &scanner_set.card_json,
-            response: &response,
+            caps: state.inbox_caps(),
         })
         .await?;
-    if outcome.created {
+    if outcome.created && outcome.delivered {
         state.hub.delivered(owner_set.user_id).await;
     }
-    Ok(([(CONTENT_TYPE, "application/json")], outcome.response_json))
+    // A retry is answered from the set the first attempt recorded, as that attempt saw it.
+    let answered_set = if outcome.created
+        || (outcome.owner_id == owner_set.user_id && outcome.owner_set_no == owner_set.set_no)
+    {
+        owner_set
+    } else {
+        state
+            .store
+            .set(outcome.owner_id, outcome.owner_set_no)
+            .await?
+    };
+    Ok(Json(api::Exchange {
+        exchange_id: outcome.exchange_id,
+        card: card_view(&answered_set, outcome.full_card)?,
+        full: outcome.full_card,
+        owner: PublicId::parse(&answered_set.card_id).map_err(|e| ApiError::Internal(e.into()))?,
+        owner_set: set_no(&answered_set)?,
+        version: answered_set.version,
+        created_at: outcome.created_at,
+        delivered: outcome.delivered,
+    }))
 }

@@ -1,13 +1,14 @@
-//! Cards that arrived for the user: a cursor-paged list to catch up, and a live stream (SSE)
-//! that the app keeps open while it shows the user's QR code.
+//! Cards that arrived for the user: a cursor-paged list to catch up, a live stream (SSE) that
+//! the app keeps open while it shows the user's QR code, deleting an item, and blocking a
+//! sender.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 use futures_util::Stream;
 use mingpian_card::api::{self, InboxVia};
@@ -17,14 +18,24 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::store::InboxRecord;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::live::Wake;
+use crate::store::{BlockRecord, InboxRecord, StoreError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/inbox", get(page))
         .route("/inbox/stream", get(stream))
+        .route("/inbox/{cursor}", delete(delete_item))
+        .route("/blocks", get(blocks).post(block))
+        .route("/blocks/{id}", delete(unblock))
 }
+
+/// Most card bytes in one page (or one burst of the stream) past its first item.
+const PAGE_BYTES: i64 = 4 * 1024 * 1024;
+/// How often an idle stream checks that its device is still logged in (a missed wake-up cannot
+/// keep a logged-out device listening for longer than this).
+const RECHECK: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Deserialize)]
 struct PageQuery {
@@ -43,13 +54,14 @@ fn to_api(record: InboxRecord) -> ApiResult<api::InboxItem> {
         cursor: record.cursor,
         card: serde_json::from_str(&record.card_json)?,
         from: record
-            .from_public_id
+            .from_card_id
             .as_deref()
             .and_then(|p| PublicId::parse(p).ok()),
         exchange_id: record.exchange_id,
         from_set: record
             .from_set_no
-            .and_then(|n| CardSetNo::new(n as u32).ok()),
+            .and_then(|n| u32::try_from(n).ok())
+            .and_then(|n| CardSetNo::new(n).ok()),
         version: record.from_version,
         via: if record.via == "web" {
             InboxVia::Web
@@ -61,11 +73,11 @@ fn to_api(record: InboxRecord) -> ApiResult<api::InboxItem> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/inbox", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor"), ("limit" = Option<i64>, Query, description = "1 to 500")), responses((status = 200, body = api::InboxPage), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[utoipa::path(get, path = "/api/v1/inbox", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor", minimum = 0), ("limit" = Option<i64>, Query, description = "1 to 500")), responses((status = 200, body = api::InboxPage), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
 async fn page(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<PageQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<api::InboxPage>> {
     if q.after < 0 {
         return Err(ApiError::Invalid("after must not be negative".into()));
@@ -73,7 +85,7 @@ async fn page(
     let limit = q.limit.clamp(1, 500);
     let items: Vec<api::InboxItem> = state
         .store
-        .inbox(caller.user_id, q.after, limit)
+        .inbox(caller.user_id, q.after, limit, PAGE_BYTES)
         .await?
         .into_iter()
         .map(to_api)
@@ -89,13 +101,14 @@ struct StreamQuery {
 }
 
 /// Sends every item after the cursor (`after`, or the `Last-Event-ID` of a reconnecting client),
-/// then each new one the moment it arrives. Event ids are cursors.
-#[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor")), responses((status = 200, description = "Server-Sent Events: `card` events carrying an InboxItem, ids are cursors", content_type = "text/event-stream", body = String), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+/// then each new one the moment it arrives. Event ids are cursors. The stream ends when its
+/// device is logged out.
+#[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor")), responses((status = 200, description = "Server-Sent Events: `card` events carrying an InboxItem, ids are cursors", content_type = "text/event-stream", body = String), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
 async fn stream(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Query(q): Query<StreamQuery>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let last_event = headers
         .get("last-event-id")
@@ -104,10 +117,10 @@ async fn stream(
     let mut cursor = last_event.or(q.after).unwrap_or(0).max(0);
     // Subscribe before the first read so nothing delivered in between is missed.
     let mut wake = state.hub.subscribe();
-    let user_id = caller.user_id;
+    let (user_id, device_id) = (caller.user_id, caller.device_id);
     let events = async_stream::stream! {
         loop {
-            match state.store.inbox(user_id, cursor, 100).await {
+            match state.store.inbox(user_id, cursor, 100, PAGE_BYTES).await {
                 Ok(records) if !records.is_empty() => {
                     for record in records {
                         cursor = record.cursor;
@@ -132,14 +145,82 @@ async fn stream(
             }
             // Wait for this user's next delivery (or re-read after missing some wake-ups).
             loop {
-                match wake.recv().await {
-                    Ok(id) if id == user_id => break,
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => break,
-                    Err(RecvError::Closed) => return,
+                match tokio::time::timeout(RECHECK, wake.recv()).await {
+                    Ok(Ok(Wake::Inbox(id))) if id == user_id => break,
+                    Ok(Ok(Wake::DeviceGone(id))) if id == device_id => return,
+                    Ok(Ok(_)) => {}
+                    Ok(Err(RecvError::Closed)) => return,
+                    Ok(Err(RecvError::Lagged(_))) | Err(_) => {
+                        // A wake-up may have been missed: is the device still logged in?
+                        match state.store.device_exists(device_id).await {
+                            Ok(false) => return,
+                            Ok(true) => break,
+                            Err(e) => tracing::warn!(error = ?e, "inbox stream device check"),
+                        }
+                    }
                 }
             }
         }
     };
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[utoipa::path(delete, path = "/api/v1/inbox/{cursor}", tag = "inbox", security(("bearer" = [])), params(("cursor" = i64, Path, description = "the item's cursor")), responses((status = 204, description = "deleted"), (status = 404, description = "no such item", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+async fn delete_item(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(cursor): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    match state.store.delete_inbox_item(caller.user_id, cursor).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound("no such inbox item")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn block_to_api(b: BlockRecord) -> api::Block {
+    api::Block {
+        id: b.id,
+        name: b.name,
+        created_at: b.created_at,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/blocks", tag = "inbox", security(("bearer" = [])), responses((status = 200, body = Vec<api::Block>), (status = 401, description = "not logged in", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+async fn blocks(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<api::Block>>> {
+    let blocks = state.store.blocks(caller.user_id).await?;
+    Ok(Json(blocks.into_iter().map(block_to_api).collect()))
+}
+
+/// Blocks the account behind a card the user received: its exchanges stop reaching the user's
+/// inbox (it is not told), and what it already sent leaves the inbox.
+#[utoipa::path(post, path = "/api/v1/blocks", tag = "inbox", security(("bearer" = [])), request_body = api::BlockRequest, responses((status = 201, body = api::Block), (status = 404, description = "no such card", body = api::ApiError), (status = 409, description = "your own card", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+async fn block(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<api::BlockRequest>,
+) -> ApiResult<(StatusCode, Json<api::Block>)> {
+    match state
+        .store
+        .block(caller.user_id, request.card.as_str())
+        .await
+    {
+        Ok(b) => Ok((StatusCode::CREATED, Json(block_to_api(b)))),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound("no card with that id")),
+        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict("that is your own card".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/blocks/{id}", tag = "inbox", security(("bearer" = [])), params(("id" = i64, Path, description = "the block's id")), responses((status = 204, description = "unblocked"), (status = 404, description = "no such block", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+async fn unblock(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    match state.store.unblock(caller.user_id, id).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound("no such block")),
+        Err(e) => Err(e.into()),
+    }
 }

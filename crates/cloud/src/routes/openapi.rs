@@ -12,7 +12,8 @@ use super::{accounts, cards, exchange, inbox, sets, sync, web};
     paths(
         accounts::register, accounts::login, accounts::me, accounts::devices, accounts::log_out_device,
         sets::list, sets::create, sets::fetch, sets::replace, sets::code, sets::rotate,
-        exchange::exchange, inbox::page, inbox::stream, sync::push, sync::pull, cards::updates,
+        exchange::exchange, exchange::preview, inbox::page, inbox::stream, inbox::delete_item,
+        inbox::blocks, inbox::block, inbox::unblock, sync::push, sync::pull, cards::updates,
         web::card_page, web::reply, super::health, super::assetlinks, super::apple_app_site_association,
     ),
     modifiers(&BearerAuth)

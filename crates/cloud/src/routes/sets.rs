@@ -1,20 +1,17 @@
 //! The owner's card sets (claims 3, 5, 6), their images, and their codes.
 
-use std::io::Cursor;
-
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use image::{ImageFormat, ImageReader};
 use mingpian_card::api::{self, CardField};
-use mingpian_card::{Card, CardLink, CardSetNo, LiveToken, Media, PublicId};
+use mingpian_card::{Card, CardLink, CardSetNo, LiveToken, PublicId, limits};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::secrets;
-use crate::store::{SetRecord, StoreError, now_ms};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
+use crate::store::{SetRecord, SetWrite, StoreError, now_ms};
+use crate::{images, secrets};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,18 +21,31 @@ pub fn router() -> Router<AppState> {
         .route("/sets/{n}/rotate", post(rotate))
 }
 
-/// Largest image we accept, before decoding.
-pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
-/// Longest side we keep; larger pictures are scaled down.
-const MAX_IMAGE_SIDE: u32 = 2048;
-
-pub fn set_no(n: u32) -> ApiResult<CardSetNo> {
+fn valid_set_no(n: u32) -> ApiResult<CardSetNo> {
     CardSetNo::new(n).map_err(|e| ApiError::Invalid(e.to_string()))
+}
+
+/// A stored set's number.
+pub fn set_no(record: &SetRecord) -> ApiResult<CardSetNo> {
+    u32::try_from(record.set_no)
+        .ok()
+        .and_then(|n| CardSetNo::new(n).ok())
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("set number {}", record.set_no)))
+}
+
+/// The set's card as a code shows it: whole for a live code, the printed fields otherwise.
+pub fn card_view(record: &SetRecord, full: bool) -> ApiResult<Card> {
+    let card: Card = serde_json::from_str(&record.card_json)?;
+    if full {
+        return Ok(card);
+    }
+    let fields: Vec<CardField> = serde_json::from_str(&record.printed_json)?;
+    Ok(card.printed_view(&fields))
 }
 
 pub fn to_api(record: &SetRecord) -> ApiResult<api::CardSet> {
     Ok(api::CardSet {
-        set_no: CardSetNo::new(record.set_no as u32).map_err(|e| ApiError::Internal(e.into()))?,
+        set_no: set_no(record)?,
         card: serde_json::from_str(&record.card_json)?,
         printed_fields: serde_json::from_str(&record.printed_json)?,
         version: record.version,
@@ -43,125 +53,28 @@ pub fn to_api(record: &SetRecord) -> ApiResult<api::CardSet> {
     })
 }
 
-/// The card as a printed code shows it: only the fields its owner chose.
-pub fn printed_view(card: &Card, fields: &[CardField]) -> Card {
-    fn keep<T: Clone>(shown: bool, value: &Option<T>) -> Option<T> {
-        value.clone().filter(|_| shown)
-    }
-    fn list<T: Clone>(shown: bool, items: &[T]) -> Vec<T> {
-        if shown { items.to_vec() } else { Vec::new() }
-    }
-    let has = |f: CardField| fields.contains(&f);
-    let (name, org, title) = (
-        has(CardField::Name),
-        has(CardField::Org),
-        has(CardField::Title),
-    );
-    Card {
-        uid: card.uid.clone(),
-        revision: card.revision.clone(),
-        formatted_name: if name {
-            card.formatted_name.clone()
-        } else {
-            String::new()
-        },
-        name: keep(name, &card.name),
-        phonetic: keep(name, &card.phonetic),
-        nicknames: list(name, &card.nicknames),
-        org: keep(org, &card.org),
-        departments: list(org, &card.departments),
-        title: keep(title, &card.title),
-        role: keep(title, &card.role),
-        phones: list(has(CardField::Phones), &card.phones),
-        emails: list(has(CardField::Emails), &card.emails),
-        addresses: list(has(CardField::Addresses), &card.addresses),
-        urls: list(has(CardField::Urls), &card.urls),
-        socials: list(has(CardField::Socials), &card.socials),
-        note: keep(has(CardField::Note), &card.note),
-        birthday: keep(has(CardField::Birthday), &card.birthday),
-        categories: Vec::new(),
-        photo: keep(has(CardField::Photo), &card.photo),
-        logo: keep(has(CardField::Logo), &card.logo),
-        card_images: list(has(CardField::CardImages), &card.card_images),
-        extra: Vec::new(),
-    }
-}
-
-/// Decodes an uploaded picture and encodes it again, so we never serve the uploaded bytes (which
-/// could carry scripts, trackers or exploits for image decoders) and never keep EXIF location.
-fn reencode(media: &Media, what: &str) -> ApiResult<Media> {
-    let Media::Inline { data, .. } = media else {
-        return Err(ApiError::Invalid(format!(
-            "the {what} must be uploaded, not linked"
-        )));
-    };
-    if data.len() > MAX_IMAGE_BYTES {
-        return Err(ApiError::Invalid(format!("the {what} is larger than 5 MB")));
-    }
-    let reader = ImageReader::new(Cursor::new(data))
-        .with_guessed_format()
-        .map_err(|_| ApiError::Invalid(format!("the {what} is not a picture")))?;
-    let format = reader.format();
-    let (out_format, mime) = match format {
-        Some(ImageFormat::Jpeg) => (ImageFormat::Jpeg, "image/jpeg"),
-        Some(ImageFormat::Png | ImageFormat::WebP) => (ImageFormat::Png, "image/png"),
-        _ => {
-            return Err(ApiError::Invalid(format!(
-                "the {what} must be a JPEG, PNG or WebP picture"
-            )));
-        }
-    };
-    let mut image = reader
-        .decode()
-        .map_err(|e| ApiError::Invalid(format!("the {what} could not be read: {e}")))?;
-    if image.width().max(image.height()) > MAX_IMAGE_SIDE {
-        image = image.resize(
-            MAX_IMAGE_SIDE,
-            MAX_IMAGE_SIDE,
-            image::imageops::FilterType::Triangle,
-        );
-    }
-    if out_format == ImageFormat::Jpeg {
-        image = image::DynamicImage::ImageRgb8(image.to_rgb8());
-    }
-    let mut out = Cursor::new(Vec::new());
-    image
-        .write_to(&mut out, out_format)
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(Media::Inline {
-        mime: Some(mime.to_owned()),
-        data: out.into_inner(),
-    })
-}
-
-/// Checks and cleans a card before storing it.
-pub fn sanitise(mut card: Card) -> ApiResult<Card> {
+/// Checks and cleans a card before storing it: within the card limits, named, its pictures
+/// decoded and encoded again.
+pub async fn sanitise(state: &AppState, mut card: Card) -> ApiResult<Card> {
     card.formatted_name = card.display_name();
     if card.formatted_name.is_empty() {
         return Err(ApiError::Invalid(
             "a card needs a name (or a company, email or phone)".into(),
         ));
     }
-    if card.card_images.len() > 2 {
-        return Err(ApiError::Invalid(
-            "a card set has at most two card images: front and back".into(),
-        ));
+    limits::check(&card).map_err(|e| ApiError::Invalid(e.to_string()))?;
+    let heavy = &state.heavy;
+    if let Some(photo) = &card.photo {
+        card.photo = Some(images::reencode(heavy, photo, "avatar").await?);
     }
-    card.photo = card
-        .photo
-        .as_ref()
-        .map(|m| reencode(m, "avatar"))
-        .transpose()?;
-    card.logo = card
-        .logo
-        .as_ref()
-        .map(|m| reencode(m, "logo"))
-        .transpose()?;
-    card.card_images = card
-        .card_images
-        .iter()
-        .map(|m| reencode(m, "card image"))
-        .collect::<ApiResult<_>>()?;
+    if let Some(logo) = &card.logo {
+        card.logo = Some(images::reencode(heavy, logo, "logo").await?);
+    }
+    let mut cleaned = Vec::with_capacity(card.card_images.len());
+    for image in &card.card_images {
+        cleaned.push(images::reencode(heavy, image, "card image").await?);
+    }
+    card.card_images = cleaned;
     Ok(card)
 }
 
@@ -171,23 +84,21 @@ async fn save(
     set_no: Option<u32>,
     input: api::CardSetInput,
 ) -> ApiResult<api::CardSet> {
-    let card = sanitise(input.card)?;
+    let card = sanitise(state, input.card).await?;
     let mut printed = input
         .printed_fields
         .unwrap_or_else(|| CardField::PRINTED_DEFAULT.to_vec());
     printed.sort();
     printed.dedup();
-    let user = state.store.user_by_id(caller.user_id).await?;
     let record = state
         .store
-        .put_set(
-            caller.user_id,
-            &user.public_id,
-            set_no.map(i64::from),
-            &serde_json::to_string(&card)?,
-            &serde_json::to_string(&printed)?,
-            i64::from(state.config.max_sets),
-        )
+        .put_set(SetWrite {
+            user_id: caller.user_id,
+            set_no: set_no.map(i64::from),
+            card_json: &serde_json::to_string(&card)?,
+            printed_json: &serde_json::to_string(&printed)?,
+            max_sets: i64::from(state.config.max_sets),
+        })
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => ApiError::Conflict(format!(
@@ -209,7 +120,7 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<V
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    Json(input): Json<api::CardSetInput>,
+    ApiJson(input): ApiJson<api::CardSetInput>,
 ) -> ApiResult<(StatusCode, Json<api::CardSet>)> {
     Ok((
         StatusCode::CREATED,
@@ -221,9 +132,9 @@ async fn create(
 async fn fetch(
     State(state): State<AppState>,
     caller: Caller,
-    Path(n): Path<u32>,
+    ApiPath(n): ApiPath<u32>,
 ) -> ApiResult<Json<api::CardSet>> {
-    let n = set_no(n)?;
+    let n = valid_set_no(n)?;
     Ok(Json(to_api(
         &state.store.set(caller.user_id, i64::from(n.get())).await?,
     )?))
@@ -233,10 +144,10 @@ async fn fetch(
 async fn replace(
     State(state): State<AppState>,
     caller: Caller,
-    Path(n): Path<u32>,
-    Json(input): Json<api::CardSetInput>,
+    ApiPath(n): ApiPath<u32>,
+    ApiJson(input): ApiJson<api::CardSetInput>,
 ) -> ApiResult<Json<api::CardSet>> {
-    let n = set_no(n)?;
+    let n = valid_set_no(n)?;
     if n.get() > state.config.max_sets {
         return Err(ApiError::Conflict(format!(
             "an account has at most {} card sets",
@@ -250,9 +161,9 @@ async fn replace(
 async fn code(
     State(state): State<AppState>,
     caller: Caller,
-    Path(n): Path<u32>,
+    ApiPath(n): ApiPath<u32>,
 ) -> ApiResult<Json<api::Codes>> {
-    let n = set_no(n)?;
+    let n = valid_set_no(n)?;
     let public_id = state
         .store
         .current_code(caller.user_id, i64::from(n.get()))
@@ -272,13 +183,12 @@ async fn code(
 async fn rotate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(n): Path<u32>,
+    ApiPath(n): ApiPath<u32>,
 ) -> ApiResult<Json<api::Codes>> {
-    let n = set_no(n)?;
-    let fresh = PublicId::from_random_bytes(secrets::random_bytes());
+    let n = valid_set_no(n)?;
     state
         .store
-        .rotate_code(caller.user_id, i64::from(n.get()), fresh.as_str())
+        .rotate_code(caller.user_id, i64::from(n.get()), &secrets::random_id())
         .await?;
-    code(State(state), caller, Path(n.get())).await
+    code(State(state), caller, ApiPath(n.get())).await
 }

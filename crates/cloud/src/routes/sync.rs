@@ -1,7 +1,7 @@
 //! Wallet sync, backup and restore (claim 7): devices push their changes and pull everyone
 //! else's by cursor; a new device pulls from 0 and has the whole wallet back.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use mingpian_card::api;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::store::{Change, RecordRow};
 
 pub fn router() -> Router<AppState> {
@@ -17,6 +17,9 @@ pub fn router() -> Router<AppState> {
 }
 
 const MAX_CHANGES: usize = 1000;
+/// Most record data in one page past its first record: a restore never reads a whole backup of
+/// large cards into memory at once.
+const PAGE_BYTES: i64 = 8 * 1024 * 1024;
 /// A card version carries its avatar, logo and card images inline (each ≤ 5 MB, usually far less).
 const MAX_RECORD_BYTES: usize = 8 * 1024 * 1024;
 
@@ -36,7 +39,7 @@ fn to_api(row: RecordRow) -> ApiResult<api::SyncRecord> {
 async fn push(
     State(state): State<AppState>,
     caller: Caller,
-    Json(push): Json<api::SyncPush>,
+    ApiJson(push): ApiJson<api::SyncPush>,
 ) -> ApiResult<Json<api::SyncPushResult>> {
     if push.changes.len() > MAX_CHANGES {
         return Err(ApiError::Invalid(format!(
@@ -68,7 +71,7 @@ async fn push(
         }
         let data = serde_json::to_string(&change.data)?;
         if data.len() > MAX_RECORD_BYTES {
-            return Err(ApiError::Invalid(format!(
+            return Err(ApiError::TooLarge(format!(
                 "record {} is larger than 8 MB",
                 change.id
             )));
@@ -83,7 +86,10 @@ async fn push(
             data,
         });
     }
-    let results = state.store.push_records(caller.user_id, &changes).await?;
+    let results = state
+        .store
+        .push_records(caller.user_id, &changes, state.config.quotas.backup_bytes)
+        .await?;
     Ok(Json(api::SyncPushResult {
         results: results
             .into_iter()
@@ -113,22 +119,17 @@ fn default_limit() -> i64 {
 async fn pull(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<PullQuery>,
+    ApiQuery(q): ApiQuery<PullQuery>,
 ) -> ApiResult<Json<api::SyncPage>> {
     if q.after < 0 {
         return Err(ApiError::Invalid("after must not be negative".into()));
     }
     let limit = q.limit.clamp(1, 1000);
-    let rows = state
+    let (rows, more) = state
         .store
-        .pull_records(caller.user_id, q.after, limit + 1)
+        .pull_records(caller.user_id, q.after, limit, PAGE_BYTES)
         .await?;
-    let more = rows.len() as i64 > limit;
-    let records: Vec<api::SyncRecord> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(to_api)
-        .collect::<ApiResult<_>>()?;
+    let records: Vec<api::SyncRecord> = rows.into_iter().map(to_api).collect::<ApiResult<_>>()?;
     let next_cursor = records.last().map_or(q.after, |r| r.version);
     Ok(Json(api::SyncPage {
         records,

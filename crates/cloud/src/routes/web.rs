@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine as _;
-use mingpian_card::api::{self, CardField};
+use mingpian_card::api;
 use mingpian_card::vcard::{self, Version};
 use mingpian_card::{Card, Email, Media, Phone, PhoneNumber};
 use serde::Deserialize;
@@ -22,8 +22,8 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::limit::Purpose;
-use crate::routes::sets::printed_view;
-use crate::store::{CodeState, SetRecord, StoreError, now_ms};
+use crate::routes::sets::card_view;
+use crate::store::{CodeState, SetRecord, StoreError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -88,6 +88,12 @@ fn t(lang: Lang, key: &str) -> &'static str {
         (Lang::En, "gone") => "This code is no longer in use; ask its owner for the new one.",
         (Lang::Zh, "missing") => "没有找到这张名片。",
         (Lang::En, "missing") => "There is no card behind this code.",
+        (Lang::Zh, "busy") => "请求太频繁，请稍后再试。",
+        (Lang::En, "busy") => "Too many requests; please try again in a minute.",
+        (Lang::Zh, "full") => "对方的名片夹暂时收不下更多名片，请改用其他方式联系。",
+        (Lang::En, "full") => {
+            "Their card wallet cannot take more cards just now; please reach them another way."
+        }
         (Lang::Zh, "app") => "用名片 App 扫码，可以一步互换名片。",
         (Lang::En, "app") => "With the Mingpian app, one scan swaps both cards.",
         _ => "",
@@ -123,17 +129,12 @@ async fn resolve(
     token: Option<&str>,
 ) -> Result<(SetRecord, Card), StatusCode> {
     match state.store.resolve_code(public_id, i64::from(set)).await {
-        Ok(CodeState::Active { set: record, .. }) => {
-            let card: Card = serde_json::from_str(&record.card_json)
-                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-            let full = token.is_some_and(|t| state.live_key.verify(t, public_id, set, now_ms()));
-            let card = if full {
-                card
-            } else {
-                let fields: Vec<CardField> =
-                    serde_json::from_str(&record.printed_json).unwrap_or_default();
-                printed_view(&card, &fields)
-            };
+        Ok(CodeState::Active(record)) => {
+            let full = token.is_some_and(|t| state.live_token_ok(t, public_id, set));
+            let card = card_view(&record, full).map_err(|e| {
+                tracing::error!(error = ?e, "web card");
+                StatusCode::INTERNAL_SERVER_ERROR
+            })?;
             Ok((record, card))
         }
         Ok(CodeState::Rotated) => Err(StatusCode::GONE),
@@ -166,10 +167,11 @@ fn page(lang: Lang, status: StatusCode, body: &str) -> Response {
 }
 
 fn error_page(lang: Lang, status: StatusCode) -> Response {
-    let key = if status == StatusCode::GONE {
-        "gone"
-    } else {
-        "missing"
+    let key = match status {
+        StatusCode::GONE => "gone",
+        StatusCode::TOO_MANY_REQUESTS => "busy",
+        StatusCode::CONFLICT => "full",
+        _ => "missing",
     };
     page(
         lang,
@@ -263,11 +265,20 @@ fn card_html(card: &Card) -> String {
 #[utoipa::path(get, path = "/c/{public_id}/{set}", tag = "web card", params(("public_id" = String, Path), ("set" = String, Path, description = "set number, or `N.vcf` for the vCard"), ("t" = Option<String>, Query, description = "live token")), responses((status = 200, description = "the card page (HTML) or its vCard", content_type = "text/html", body = String), (status = 404, description = "no such code", content_type = "text/html", body = String), (status = 410, description = "rotated", content_type = "text/html", body = String)))]
 async fn card_page(
     State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((public_id, set)): Path<(String, String)>,
     Query(q): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Response {
     let lang = lang(&headers);
+    if state
+        .limiter
+        .check(addr, &headers, Purpose::WebCard)
+        .await
+        .is_err()
+    {
+        return error_page(lang, StatusCode::TOO_MANY_REQUESTS);
+    }
     let (set_text, vcf) = match set.strip_suffix(".vcf") {
         Some(n) => (n, true),
         None => (set.as_str(), false),
@@ -352,8 +363,13 @@ async fn reply(
     Form(form): Form<ReplyForm>,
 ) -> Response {
     let lang = lang(&headers);
-    if let Err(e) = state.limiter.check(Some(addr), Purpose::WebReply) {
-        return e.into_response();
+    if state
+        .limiter
+        .check(addr, &headers, Purpose::WebReply)
+        .await
+        .is_err()
+    {
+        return error_page(lang, StatusCode::TOO_MANY_REQUESTS);
     }
     let (record, _) = match resolve(&state, &public_id, set, None).await {
         Ok(found) => found,
@@ -399,13 +415,14 @@ async fn reply(
     let stored = match serde_json::to_string(&card) {
         Ok(json) => state
             .store
-            .deliver_web_card(record.user_id, &json)
+            .deliver_web_card(record.user_id, &json, state.inbox_caps())
             .await
             .map_err(ApiError::from),
         Err(e) => Err(ApiError::from(e)),
     };
     match stored {
-        Ok(_) => {
+        Ok(None) => error_page(lang, StatusCode::CONFLICT),
+        Ok(Some(_)) => {
             state.hub.delivered(record.user_id).await;
             page(
                 lang,

@@ -57,13 +57,34 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
 }
 
+/// The card set an account starts with.
+#[derive(Debug, Clone, Copy)]
+pub struct FirstSet<'a> {
+    pub card_json: &'a str,
+    pub printed_json: &'a str,
+}
+
+/// How someone logs in: each form is looked up in its own column only, so a name can never
+/// stand for another account's phone number or email.
+#[derive(Debug, Clone, Copy)]
+pub enum Login<'a> {
+    /// Lower-cased account name.
+    Name(&'a str),
+    /// E.164.
+    Phone(&'a str),
+    /// Lower-cased email.
+    Email(&'a str),
+}
+
 impl Store {
-    /// Creates an account and its first device in one transaction.
+    /// Creates an account, its first device and its first card set (claim 5: every account
+    /// has one) in one transaction.
     pub async fn create_user(
         &self,
         new: NewUser<'_>,
         device_name: &str,
         token_hash: &str,
+        first_set: FirstSet<'_>,
     ) -> StoreResult<(UserRecord, DeviceRecord)> {
         let _w = self.writer().await;
         let now = now_ms();
@@ -84,23 +105,32 @@ impl Store {
         .map_err(|e| conflict_or(e, "account"))?;
         let user = user(&row)?;
         let device = insert_device(&mut tx, user.id, device_name, token_hash, now).await?;
+        super::sets::put_set_in(
+            &mut tx,
+            &super::SetWrite {
+                user_id: user.id,
+                set_no: Some(1),
+                card_json: first_set.card_json,
+                printed_json: first_set.printed_json,
+                max_sets: 1,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok((user, device))
     }
 
-    /// The account whose name, phone (E.164) or email is `login`.
-    pub async fn user_by_login(
-        &self,
-        name_key: &str,
-        phone: Option<&str>,
-        email: Option<&str>,
-    ) -> StoreResult<UserRecord> {
+    /// The account that logs in as `login`.
+    pub async fn user_by_login(&self, login: Login<'_>) -> StoreResult<UserRecord> {
+        let (column, value) = match login {
+            Login::Name(v) => ("name_key", v),
+            Login::Phone(v) => ("phone", v),
+            Login::Email(v) => ("email", v),
+        };
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE name_key = $1 OR phone = $2 OR email = $3 ORDER BY id LIMIT 1"
+            "SELECT {USER_COLUMNS} FROM users WHERE {column} = $1"
         )))
-        .bind(name_key)
-        .bind(phone)
-        .bind(email)
+        .bind(value)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref()
@@ -159,6 +189,15 @@ impl Store {
                 .await?;
         }
         Ok(found)
+    }
+
+    /// Whether a device is still logged in.
+    pub async fn device_exists(&self, device_id: i64) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM devices WHERE id = $1")
+            .bind(device_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
     }
 
     pub async fn devices(&self, user_id: i64) -> StoreResult<Vec<DeviceRecord>> {

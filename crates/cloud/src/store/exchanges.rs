@@ -1,42 +1,65 @@
-//! Exchanges and the inbox they fill.
+//! Exchanges, the inbox they fill, and the blocks that keep senders out of it.
+//!
+//! The inbox is bounded: one item per sender's set (a repeat exchange replaces it, so a scanner
+//! hammering one code leaves one item), and each owner's item count and bytes are kept as running
+//! totals checked against the caps in the same statement that raises them. Exchange rows keep no
+//! copy of the card they answered, and only the latest [`KEEP_PER_PAIR`] between the same two sets
+//! are kept (enough for any retry), so neither table grows with a flood.
 
+use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 
-use super::{Store, StoreResult, now_ms};
+use super::{Store, StoreError, StoreResult, now_ms};
 
-/// One exchange about to be recorded. The response is built by the caller from the owner's set
-/// and stored with the exchange, so a retry answers exactly what the first attempt did.
+/// Exchange rows kept between the same two sets; older ones are pruned on the next exchange.
+pub const KEEP_PER_PAIR: i64 = 16;
+
+/// How full one owner's inbox may get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxCaps {
+    pub max_items: i64,
+    pub max_bytes: i64,
+    /// Of those, unverified cards from the web reply form.
+    pub max_web_items: i64,
+}
+
+/// One exchange about to be recorded.
+#[derive(Debug)]
 pub struct NewExchange<'a> {
     pub scanner_id: i64,
     pub owner_id: i64,
     pub owner_set_no: i64,
-    pub scanner_set_no: i64,
+    /// The scanner's set given in return, with its version and card; `None`: save only.
+    pub give: Option<Gift<'a>>,
     pub owner_version: i64,
-    pub scanner_version: i64,
     pub idempotency_key: &'a str,
     pub full_card: bool,
     pub place: Option<&'a str>,
-    /// The scanner's card as the owner receives it.
-    pub scanner_card_json: &'a str,
-    /// Builds the response body from the new exchange's id and time.
-    pub response: &'a (dyn Fn(i64, i64) -> String + Sync),
+    pub caps: InboxCaps,
 }
 
-impl std::fmt::Debug for NewExchange<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewExchange")
-            .field("scanner_id", &self.scanner_id)
-            .field("owner_id", &self.owner_id)
-            .field("idempotency_key", &self.idempotency_key)
-            .finish_non_exhaustive()
-    }
+/// The scanner's card as the owner receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct Gift<'a> {
+    pub set_no: i64,
+    pub version: i64,
+    pub card_json: &'a str,
 }
 
-#[derive(Debug, Clone)]
+/// What recording an exchange did. For a retry (same scanner, same key) these are the first
+/// attempt's facts, so the answer can be rebuilt exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangeOutcome {
-    pub response_json: String,
+    pub exchange_id: i64,
+    pub owner_id: i64,
+    pub owner_set_no: i64,
+    pub full_card: bool,
+    pub created_at: i64,
     /// False when this was a retry of an exchange already recorded.
     pub created: bool,
+    /// Whether the scanner's card is in the owner's inbox: false for save-only, a blocked
+    /// sender, or a full inbox.
+    pub delivered: bool,
 }
 
 /// A row of a user's inbox.
@@ -44,7 +67,8 @@ pub struct ExchangeOutcome {
 pub struct InboxRecord {
     pub cursor: i64,
     pub card_json: String,
-    pub from_public_id: Option<String>,
+    /// The sender's set's card id, when the card came from an account.
+    pub from_card_id: Option<String>,
     pub exchange_id: Option<i64>,
     pub from_set_no: Option<i64>,
     pub from_version: Option<i64>,
@@ -53,116 +77,299 @@ pub struct InboxRecord {
     pub created_at: i64,
 }
 
+/// A sender the owner blocked.
+#[derive(Debug, Clone)]
+pub struct BlockRecord {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+type Tx<'t> = sqlx::Transaction<'t, sqlx::Any>;
+
+/// Puts one card in an owner's inbox, replacing the item with the same `dedupe_key` and keeping
+/// the owner's totals within `caps`. Returns the new cursor, or `None` when the inbox is full.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the columns of one inbox row; a struct would only rename them"
+)]
+async fn put_inbox_item(
+    tx: &mut Tx<'_>,
+    owner_id: i64,
+    dedupe_key: &str,
+    card_json: &str,
+    via: &str,
+    from: Option<(i64, i64, i64, i64)>,
+    place: Option<&str>,
+    now: i64,
+    caps: InboxCaps,
+) -> StoreResult<Option<i64>> {
+    // The owner's row first: on PostgreSQL this lock orders concurrent deliveries to one owner,
+    // so the sizes read below are the ones replaced.
+    sqlx::query("UPDATE users SET inbox_items = inbox_items WHERE id = $1")
+        .bind(owner_id)
+        .execute(&mut **tx)
+        .await?;
+    let replaced: Vec<i64> =
+        sqlx::query_scalar("SELECT bytes FROM inbox WHERE user_id = $1 AND dedupe_key = $2")
+            .bind(owner_id)
+            .bind(dedupe_key)
+            .fetch_all(&mut **tx)
+            .await?;
+    let bytes = card_json.len() as i64;
+    let items_delta = 1 - replaced.len() as i64;
+    let bytes_delta = bytes - replaced.iter().sum::<i64>();
+    // Raise the totals only while they stay within the caps (a replacement that grows nothing
+    // always fits). Nothing is removed before this says the new card fits.
+    let fits: Option<i64> = sqlx::query_scalar(
+        "UPDATE users SET inbox_items = inbox_items + $2, inbox_bytes = inbox_bytes + $3 \
+         WHERE id = $1 AND (($2 <= 0 AND $3 <= 0) OR (inbox_items + $2 <= $4 AND inbox_bytes + $3 <= $5)) \
+         RETURNING id",
+    )
+    .bind(owner_id)
+    .bind(items_delta)
+    .bind(bytes_delta)
+    .bind(caps.max_items)
+    .bind(caps.max_bytes)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if fits.is_none() {
+        return Ok(None);
+    }
+    if !replaced.is_empty() {
+        sqlx::query("DELETE FROM inbox WHERE user_id = $1 AND dedupe_key = $2")
+            .bind(owner_id)
+            .bind(dedupe_key)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let (exchange_id, from_user, from_set, from_version) = match from {
+        Some((x, u, s, v)) => (Some(x), Some(u), Some(s), Some(v)),
+        None => (None, None, None, None),
+    };
+    let cursor: i64 = sqlx::query_scalar(
+        "INSERT INTO inbox (user_id, exchange_id, from_user_id, card_json, via, place, created_at, \
+           from_set_no, from_version, dedupe_key, bytes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(owner_id)
+    .bind(exchange_id)
+    .bind(from_user)
+    .bind(card_json)
+    .bind(via)
+    .bind(place)
+    .bind(now)
+    .bind(from_set)
+    .bind(from_version)
+    .bind(dedupe_key)
+    .bind(bytes)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Some(cursor))
+}
+
+/// Lowers an owner's totals after inbox items were removed.
+async fn release(tx: &mut Tx<'_>, owner_id: i64, removed: &[i64]) -> StoreResult<()> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE users SET inbox_items = inbox_items - $2, inbox_bytes = inbox_bytes - $3 WHERE id = $1",
+    )
+    .bind(owner_id)
+    .bind(removed.len() as i64)
+    .bind(removed.iter().sum::<i64>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Records the exchange and puts the scanner's card in the owner's inbox, in one transaction
     /// (claim 1: the server sends each side the other's card at the same moment). A second call
-    /// with the same scanner and idempotency key changes nothing and returns the first response.
+    /// with the same scanner and idempotency key changes nothing and returns the first outcome.
+    #[tracing::instrument(skip_all, fields(scanner = new.scanner_id, owner = new.owner_id), err)]
     pub async fn record_exchange(&self, new: &NewExchange<'_>) -> StoreResult<ExchangeOutcome> {
         if let Some(previous) = self
             .previous_exchange(new.scanner_id, new.idempotency_key)
             .await?
         {
-            return Ok(ExchangeOutcome {
-                response_json: previous,
-                created: false,
-            });
+            return Ok(previous);
         }
         let _w = self.writer().await;
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        let scanner_set_no = new.give.map_or(0, |g| g.set_no);
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO exchanges (scanner_id, owner_id, owner_set_no, scanner_set_no, idempotency_key, full_card, \
-               place, response_json, created_at, owner_version) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9) \
+               place, response_json, created_at, owner_version, save_only) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9, $10) \
              ON CONFLICT (scanner_id, idempotency_key) DO NOTHING RETURNING id",
         )
         .bind(new.scanner_id)
         .bind(new.owner_id)
         .bind(new.owner_set_no)
-        .bind(new.scanner_set_no)
+        .bind(scanner_set_no)
         .bind(new.idempotency_key)
         .bind(i64::from(new.full_card))
         .bind(new.place)
         .bind(now)
         .bind(new.owner_version)
+        .bind(i64::from(new.give.is_none()))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(exchange_id) = inserted else {
             // A concurrent retry (PostgreSQL) got there first.
             tx.rollback().await?;
-            let previous = self
+            return self
                 .previous_exchange(new.scanner_id, new.idempotency_key)
-                .await?;
-            return Ok(ExchangeOutcome {
-                response_json: previous.unwrap_or_default(),
-                created: false,
-            });
+                .await?
+                .ok_or(StoreError::NotFound);
         };
-        let response_json = (new.response)(exchange_id, now);
-        sqlx::query("UPDATE exchanges SET response_json = $1 WHERE id = $2")
-            .bind(&response_json)
-            .bind(exchange_id)
-            .execute(&mut *tx)
+        let mut delivered = false;
+        if let Some(gift) = new.give {
+            let blocked: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM blocks WHERE user_id = $1 AND blocked_user_id = $2",
+            )
+            .bind(new.owner_id)
+            .bind(new.scanner_id)
+            .fetch_optional(&mut *tx)
             .await?;
+            if blocked.is_none() {
+                delivered = put_inbox_item(
+                    &mut tx,
+                    new.owner_id,
+                    &format!("x:{}:{}", new.scanner_id, gift.set_no),
+                    gift.card_json,
+                    "exchange",
+                    Some((exchange_id, new.scanner_id, gift.set_no, gift.version)),
+                    new.place,
+                    now,
+                    new.caps,
+                )
+                .await?
+                .is_some();
+            }
+        }
+        // Keep only the latest exchanges between these two sets. The inbox item of the pair
+        // points at the latest one, which is never pruned.
         sqlx::query(
-            "INSERT INTO inbox (user_id, exchange_id, from_user_id, card_json, via, place, created_at, \
-               from_set_no, from_version) VALUES ($1, $2, $3, $4, 'exchange', $5, $6, $7, $8)",
+            "DELETE FROM exchanges WHERE scanner_id = $1 AND scanner_set_no = $2 AND owner_id = $3 \
+               AND owner_set_no = $4 AND id < (SELECT id FROM exchanges WHERE scanner_id = $1 \
+               AND scanner_set_no = $2 AND owner_id = $3 AND owner_set_no = $4 \
+               ORDER BY id DESC LIMIT 1 OFFSET $5)",
         )
-        .bind(new.owner_id)
-        .bind(exchange_id)
         .bind(new.scanner_id)
-        .bind(new.scanner_card_json)
-        .bind(new.place)
-        .bind(now)
-        .bind(new.scanner_set_no)
-        .bind(new.scanner_version)
+        .bind(scanner_set_no)
+        .bind(new.owner_id)
+        .bind(new.owner_set_no)
+        .bind(KEEP_PER_PAIR - 1)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(ExchangeOutcome {
-            response_json,
+            exchange_id,
+            owner_id: new.owner_id,
+            owner_set_no: new.owner_set_no,
+            full_card: new.full_card,
+            created_at: now,
             created: true,
+            delivered,
         })
     }
 
-    async fn previous_exchange(&self, scanner_id: i64, key: &str) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT response_json FROM exchanges WHERE scanner_id = $1 AND idempotency_key = $2",
+    async fn previous_exchange(
+        &self,
+        scanner_id: i64,
+        key: &str,
+    ) -> StoreResult<Option<ExchangeOutcome>> {
+        let row = sqlx::query(
+            "SELECT x.id, x.owner_id, x.owner_set_no, x.full_card, x.created_at, x.save_only, \
+               (SELECT COUNT(*) FROM inbox i WHERE i.exchange_id = x.id) AS delivered \
+             FROM exchanges x WHERE x.scanner_id = $1 AND x.idempotency_key = $2",
         )
         .bind(scanner_id)
         .bind(key)
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ExchangeOutcome {
+            exchange_id: row.try_get("id")?,
+            owner_id: row.try_get("owner_id")?,
+            owner_set_no: row.try_get("owner_set_no")?,
+            full_card: row.try_get::<i64, _>("full_card")? != 0,
+            created_at: row.try_get("created_at")?,
+            created: false,
+            delivered: row.try_get::<i64, _>("delivered")? > 0,
+        }))
     }
 
-    /// A card sent from the web page by someone without the app.
-    pub async fn deliver_web_card(&self, owner_id: i64, card_json: &str) -> StoreResult<i64> {
+    /// A card sent from the web page by someone without the app. The same card sent twice is
+    /// one item. `None`: the owner's inbox (or its share for web cards) is full.
+    pub async fn deliver_web_card(
+        &self,
+        owner_id: i64,
+        card_json: &str,
+        caps: InboxCaps,
+    ) -> StoreResult<Option<i64>> {
         let _w = self.writer().await;
-        let cursor: i64 = sqlx::query_scalar(
-            "INSERT INTO inbox (user_id, card_json, via, created_at) VALUES ($1, $2, 'web', $3) RETURNING id",
+        let mut tx = self.pool.begin().await?;
+        let dedupe_key = format!("w:{}", hex(&Sha256::digest(card_json.as_bytes())));
+        let web_items: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND via = 'web' AND dedupe_key <> $2",
         )
         .bind(owner_id)
-        .bind(card_json)
-        .bind(now_ms())
-        .fetch_one(&self.pool)
+        .bind(&dedupe_key)
+        .fetch_one(&mut *tx)
         .await?;
+        if web_items >= caps.max_web_items {
+            return Ok(None);
+        }
+        let cursor = put_inbox_item(
+            &mut tx,
+            owner_id,
+            &dedupe_key,
+            card_json,
+            "web",
+            None,
+            None,
+            now_ms(),
+            caps,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(cursor)
     }
 
-    /// Inbox items after `after`, oldest first.
+    /// Inbox items after `after`, oldest first: at most `limit` items and, past the first item,
+    /// at most `max_bytes` of cards (a page never holds a whole inbox of large cards).
     pub async fn inbox(
         &self,
         user_id: i64,
         after: i64,
         limit: i64,
+        max_bytes: i64,
     ) -> StoreResult<Vec<InboxRecord>> {
-        let rows = sqlx::query(
-            "SELECT i.id, i.card_json, u.public_id, i.exchange_id, i.from_set_no, i.from_version, i.via, i.place, \
-               i.created_at FROM inbox i \
-             LEFT JOIN users u ON u.id = i.from_user_id WHERE i.user_id = $1 AND i.id > $2 ORDER BY i.id LIMIT $3",
+        let sizes: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, bytes FROM inbox WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(user_id)
         .bind(after)
         .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(last) = last_within(&sizes, max_bytes) else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT i.id, i.card_json, s.card_id, i.exchange_id, i.from_set_no, i.from_version, i.via, i.place, \
+               i.created_at FROM inbox i \
+             LEFT JOIN card_sets s ON s.user_id = i.from_user_id AND s.set_no = i.from_set_no \
+             WHERE i.user_id = $1 AND i.id > $2 AND i.id <= $3 ORDER BY i.id",
+        )
+        .bind(user_id)
+        .bind(after)
+        .bind(last)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -170,7 +377,7 @@ impl Store {
                 Ok(InboxRecord {
                     cursor: r.try_get("id")?,
                     card_json: r.try_get("card_json")?,
-                    from_public_id: r.try_get("public_id")?,
+                    from_card_id: r.try_get("card_id")?,
                     exchange_id: r.try_get("exchange_id")?,
                     from_set_no: r.try_get("from_set_no")?,
                     from_version: r.try_get("from_version")?,
@@ -182,31 +389,164 @@ impl Store {
             .collect()
     }
 
-    /// The current version of `owner_public_id`'s set `set_no` if `holder_id` received it in an
-    /// exchange, and whether whole: as the scanner of a live code, or as the owner of a code the
-    /// other person scanned (they gave the set whole). The latest of those exchanges decides.
+    /// The owner deletes one inbox item.
+    pub async fn delete_inbox_item(&self, user_id: i64, cursor: i64) -> StoreResult<()> {
+        let _w = self.writer().await;
+        let mut tx = self.pool.begin().await?;
+        let removed: Vec<i64> =
+            sqlx::query_scalar("DELETE FROM inbox WHERE user_id = $1 AND id = $2 RETURNING bytes")
+                .bind(user_id)
+                .bind(cursor)
+                .fetch_all(&mut *tx)
+                .await?;
+        if removed.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        release(&mut tx, user_id, &removed).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Blocks the account behind `card_id` (a card the owner received): its exchanges no longer
+    /// reach the owner, and what it already sent leaves the inbox.
+    pub async fn block(&self, user_id: i64, card_id: &str) -> StoreResult<BlockRecord> {
+        let _w = self.writer().await;
+        let mut tx = self.pool.begin().await?;
+        let sender = sqlx::query("SELECT user_id, card_json FROM card_sets WHERE card_id = $1")
+            .bind(card_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let blocked_id: i64 = sender.try_get("user_id")?;
+        if blocked_id == user_id {
+            return Err(StoreError::Conflict("own card"));
+        }
+        let card: serde_json::Value =
+            serde_json::from_str(&sender.try_get::<String, _>("card_json")?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let name = card
+            .get("formatted_name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let row = sqlx::query(
+            "INSERT INTO blocks (user_id, blocked_user_id, name, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, blocked_user_id) DO UPDATE SET name = excluded.name \
+             RETURNING id, name, created_at",
+        )
+        .bind(user_id)
+        .bind(blocked_id)
+        .bind(&name)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await?;
+        let removed: Vec<i64> = sqlx::query_scalar(
+            "DELETE FROM inbox WHERE user_id = $1 AND from_user_id = $2 RETURNING bytes",
+        )
+        .bind(user_id)
+        .bind(blocked_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        release(&mut tx, user_id, &removed).await?;
+        tx.commit().await?;
+        Ok(BlockRecord {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    pub async fn blocks(&self, user_id: i64) -> StoreResult<Vec<BlockRecord>> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, name, created_at FROM blocks WHERE user_id = $1 ORDER BY id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at)| BlockRecord {
+                id,
+                name,
+                created_at,
+            })
+            .collect())
+    }
+
+    pub async fn unblock(&self, user_id: i64, id: i64) -> StoreResult<()> {
+        let _w = self.writer().await;
+        let done = sqlx::query("DELETE FROM blocks WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// The current version of set `set_no` with card id `card_id` if `holder_id` received it in
+    /// an exchange, and whether whole: as the scanner of a live code, or as the owner of a code
+    /// the other person scanned (they gave the set whole). The latest of those exchanges decides.
     pub async fn held_set(
         &self,
         holder_id: i64,
-        owner_public_id: &str,
+        card_id: &str,
         set_no: i64,
     ) -> StoreResult<Option<(super::SetRecord, bool)>> {
         let row = sqlx::query(
-            "SELECT s.user_id, s.set_no, s.card_json, s.printed_fields, s.version, s.updated_at, \
+            "SELECT s.user_id, s.set_no, s.card_id, s.card_json, s.printed_fields, s.version, s.updated_at, \
                MAX(CASE WHEN x.scanner_id = $1 THEN x.full_card ELSE 1 END) AS full_card \
-             FROM users o JOIN card_sets s ON s.user_id = o.id AND s.set_no = $3 \
-             JOIN exchanges x ON (x.scanner_id = $1 AND x.owner_id = o.id AND x.owner_set_no = $3) \
-                              OR (x.owner_id = $1 AND x.scanner_id = o.id AND x.scanner_set_no = $3) \
-             WHERE o.public_id = $2 \
-             GROUP BY s.user_id, s.set_no, s.card_json, s.printed_fields, s.version, s.updated_at",
+             FROM card_sets s \
+             JOIN exchanges x ON (x.scanner_id = $1 AND x.owner_id = s.user_id AND x.owner_set_no = s.set_no) \
+                              OR (x.owner_id = $1 AND x.scanner_id = s.user_id AND x.scanner_set_no = s.set_no) \
+             WHERE s.card_id = $2 AND s.set_no = $3 \
+             GROUP BY s.user_id, s.set_no, s.card_id, s.card_json, s.printed_fields, s.version, s.updated_at",
         )
         .bind(holder_id)
-        .bind(owner_public_id)
+        .bind(card_id)
         .bind(set_no)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let full: i64 = row.try_get("full_card")?;
         Ok(Some((super::sets::set(&row)?, full != 0)))
+    }
+}
+
+/// The last id of a page: items up to `max_bytes` in all, and always the first one.
+pub(super) fn last_within(sizes: &[(i64, i64)], max_bytes: i64) -> Option<i64> {
+    let mut total = 0;
+    let mut last = None;
+    for &(id, bytes) in sizes {
+        total += bytes;
+        if last.is_some() && total > max_bytes {
+            break;
+        }
+        last = Some(id);
+    }
+    last
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_within;
+
+    #[test]
+    fn pages_stop_at_the_byte_budget_but_never_empty() {
+        let sizes = [(1, 400), (2, 400), (3, 400)];
+        assert_eq!(last_within(&sizes, 1000), Some(2), "three would be 1200");
+        assert_eq!(
+            last_within(&sizes, 100),
+            Some(1),
+            "the first item always comes"
+        );
+        assert_eq!(last_within(&sizes, 10_000), Some(3));
+        assert_eq!(last_within(&[], 10), None);
     }
 }

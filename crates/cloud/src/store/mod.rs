@@ -21,9 +21,9 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _};
 use tokio::sync::{Mutex, MutexGuard};
 
-pub use accounts::{DeviceRecord, NewUser, UserRecord};
-pub use exchanges::{ExchangeOutcome, InboxRecord, NewExchange};
-pub use sets::{CodeState, SetRecord};
+pub use accounts::{DeviceRecord, FirstSet, Login, NewUser, UserRecord};
+pub use exchanges::{BlockRecord, ExchangeOutcome, Gift, InboxCaps, InboxRecord, NewExchange};
+pub use sets::{CodeState, SetRecord, SetWrite};
 pub use sync::{Change, RecordRow};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +31,12 @@ pub enum StoreError {
     /// The row asked for does not exist.
     #[error("not found")]
     NotFound,
-    /// A unique value (name, phone, email) is taken.
+    /// A unique value (name, phone, email) is taken, or a limit on numbers is reached.
     #[error("already exists: {0}")]
     Conflict(&'static str),
+    /// A quota on stored bytes or items is reached.
+    #[error("the {0} is full")]
+    Full(&'static str),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("migration failed")]
@@ -115,10 +118,6 @@ impl Store {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
-
     /// Held for the duration of a write transaction on SQLite; free on PostgreSQL.
     async fn writer(&self) -> Option<MutexGuard<'_, ()>> {
         match self.backend {
@@ -146,6 +145,16 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(value)
+    }
+
+    /// PostgreSQL `NOTIFY` on `channel` (live delivery across instances).
+    pub async fn notify(&self, channel: &str, payload: &str) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn close(&self) {

@@ -10,6 +10,8 @@ use super::{Store, StoreError, StoreResult, now_ms};
 pub struct SetRecord {
     pub user_id: i64,
     pub set_no: i64,
+    /// The set's own stable random id: what holders of the card know it by. Never a code.
+    pub card_id: String,
     pub card_json: String,
     pub printed_json: String,
     pub version: i64,
@@ -19,20 +21,19 @@ pub struct SetRecord {
 /// What a code `/c/{public_id}/{set_no}` leads to.
 #[derive(Debug, Clone)]
 pub enum CodeState {
-    Active {
-        set: SetRecord,
-        owner_public_id: String,
-    },
+    Active(SetRecord),
     /// The owner rotated this code: 410 Gone.
     Rotated,
 }
 
-const SET_COLUMNS: &str = "user_id, set_no, card_json, printed_fields, version, updated_at";
+const SET_COLUMNS: &str =
+    "user_id, set_no, card_id, card_json, printed_fields, version, updated_at";
 
 pub(super) fn set(row: &AnyRow) -> StoreResult<SetRecord> {
     Ok(SetRecord {
         user_id: row.try_get("user_id")?,
         set_no: row.try_get("set_no")?,
+        card_id: row.try_get("card_id")?,
         card_json: row.try_get("card_json")?,
         printed_json: row.try_get("printed_fields")?,
         version: row.try_get("version")?,
@@ -40,63 +41,29 @@ pub(super) fn set(row: &AnyRow) -> StoreResult<SetRecord> {
     })
 }
 
+/// A card set to create or replace; the caller has checked and cleaned the card.
+#[derive(Debug)]
+pub struct SetWrite<'a> {
+    pub user_id: i64,
+    /// `None`: the next free number.
+    pub set_no: Option<i64>,
+    pub card_json: &'a str,
+    pub printed_json: &'a str,
+    /// Most sets the account may have.
+    pub max_sets: i64,
+}
+
 impl Store {
-    /// Creates set `set_no` (or, with `None`, the next free number) or replaces its card,
-    /// raising its version. A new set gets a code under the owner's public ID.
-    pub async fn put_set(
-        &self,
-        user_id: i64,
-        public_id: &str,
-        set_no: Option<i64>,
-        card_json: &str,
-        printed_json: &str,
-        max_sets: i64,
-    ) -> StoreResult<SetRecord> {
+    /// Creates set `set_no` (or the next free number) or replaces its card, raising its version.
+    /// A new set gets a random card id and a code of its own, both unrelated to the account's
+    /// other sets.
+    pub async fn put_set(&self, w: SetWrite<'_>) -> StoreResult<SetRecord> {
         let _w = self.writer().await;
-        let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let set_no = match set_no {
-            Some(n) => n,
-            None => {
-                let max: Option<i64> =
-                    sqlx::query_scalar("SELECT MAX(set_no) FROM card_sets WHERE user_id = $1")
-                        .bind(user_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let next = max.unwrap_or(0) + 1;
-                if next > max_sets {
-                    return Err(StoreError::Conflict("card set number"));
-                }
-                next
-            }
-        };
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO card_sets (user_id, set_no, card_json, printed_fields, version, updated_at) \
-             VALUES ($1, $2, $3, $4, 1, $5) \
-             ON CONFLICT (user_id, set_no) DO UPDATE SET card_json = excluded.card_json, \
-               printed_fields = excluded.printed_fields, version = card_sets.version + 1, updated_at = excluded.updated_at \
-             RETURNING {SET_COLUMNS}"
-        )))
-        .bind(user_id)
-        .bind(set_no)
-        .bind(card_json)
-        .bind(printed_json)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let record = set(&row)?;
-        if record.version == 1 {
-            sqlx::query("INSERT INTO codes (public_id, set_no, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(public_id)
-                .bind(set_no)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let record = put_set_in(&mut tx, &w).await?;
         tx.commit().await?;
         Ok(record)
     }
-
     pub async fn sets(&self, user_id: i64) -> StoreResult<Vec<SetRecord>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {SET_COLUMNS} FROM card_sets WHERE user_id = $1 ORDER BY set_no"
@@ -121,7 +88,7 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
-    /// The public ID currently printed on set `set_no`'s codes.
+    /// The code id currently printed on set `set_no`'s codes.
     pub async fn current_code(&self, user_id: i64, set_no: i64) -> StoreResult<String> {
         let id: Option<String> = sqlx::query_scalar(
             "SELECT public_id FROM codes WHERE user_id = $1 AND set_no = $2 AND rotated_at IS NULL",
@@ -133,14 +100,13 @@ impl Store {
         id.ok_or(StoreError::NotFound)
     }
 
-    /// Where a scanned code leads, with the owner's public ID (one query: this is the exchange's
-    /// hot path).
+    /// Where a scanned code leads (one query: this is the exchange's hot path).
     pub async fn resolve_code(&self, public_id: &str, set_no: i64) -> StoreResult<CodeState> {
         let row = sqlx::query(
-            "SELECT c.rotated_at, u.public_id AS owner_public_id, s.user_id, s.set_no, s.card_json, \
+            "SELECT c.rotated_at, s.user_id, s.set_no, s.card_id, s.card_json, \
                s.printed_fields, s.version, s.updated_at \
              FROM codes c JOIN card_sets s ON s.user_id = c.user_id AND s.set_no = c.set_no \
-             JOIN users u ON u.id = c.user_id WHERE c.public_id = $1 AND c.set_no = $2",
+             WHERE c.public_id = $1 AND c.set_no = $2",
         )
         .bind(public_id)
         .bind(set_no)
@@ -151,10 +117,7 @@ impl Store {
         Ok(if rotated.is_some() {
             CodeState::Rotated
         } else {
-            CodeState::Active {
-                set: set(&row)?,
-                owner_public_id: row.try_get("owner_public_id")?,
-            }
+            CodeState::Active(set(&row)?)
         })
     }
 
@@ -185,4 +148,52 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// [`Store::put_set`] inside a transaction the caller holds (registration creates the account
+/// and its first set in one).
+pub(super) async fn put_set_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    w: &SetWrite<'_>,
+) -> StoreResult<SetRecord> {
+    let now = now_ms();
+    let set_no = match w.set_no {
+        Some(n) => n,
+        None => {
+            let max: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(set_no) FROM card_sets WHERE user_id = $1")
+                    .bind(w.user_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            max.unwrap_or(0) + 1
+        }
+    };
+    if set_no > w.max_sets {
+        return Err(StoreError::Conflict("card set number"));
+    }
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO card_sets (user_id, set_no, card_id, card_json, printed_fields, version, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6) \
+         ON CONFLICT (user_id, set_no) DO UPDATE SET card_json = excluded.card_json, \
+           printed_fields = excluded.printed_fields, version = card_sets.version + 1, updated_at = excluded.updated_at \
+         RETURNING {SET_COLUMNS}"
+    )))
+    .bind(w.user_id)
+    .bind(set_no)
+    .bind(crate::secrets::random_id())
+    .bind(w.card_json)
+    .bind(w.printed_json)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    let record = set(&row)?;
+    if record.version == 1 {
+        sqlx::query("INSERT INTO codes (public_id, set_no, user_id) VALUES ($1, $2, $3)")
+            .bind(crate::secrets::random_id())
+            .bind(set_no)
+            .bind(w.user_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(record)
 }

@@ -3,7 +3,7 @@
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreResult};
+use super::{Store, StoreError, StoreResult};
 
 /// A stored wallet record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,26 +53,32 @@ fn newer(change: &Change, stored: &RecordRow) -> bool {
 impl Store {
     /// Applies pushed changes in one transaction; returns each record as it now stands and
     /// whether the change was taken.
+    /// The account's records may take at most `quota_bytes` in all: a push that would pass it
+    /// changes nothing and is [`StoreError::Full`].
     pub async fn push_records(
         &self,
         user_id: i64,
         changes: &[Change],
+        quota_bytes: i64,
     ) -> StoreResult<Vec<(RecordRow, bool)>> {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::with_capacity(changes.len());
+        let mut grown: i64 = 0;
         for change in changes {
             let stored = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM records WHERE user_id = $1 AND kind = $2 AND id = $3"
+                "SELECT {COLUMNS}, bytes FROM records WHERE user_id = $1 AND kind = $2 AND id = $3"
             )))
             .bind(user_id)
             .bind(&change.kind)
             .bind(&change.id)
             .fetch_optional(&mut *tx)
-            .await?
-            .as_ref()
-            .map(record)
-            .transpose()?;
+            .await?;
+            let old_bytes: i64 = match &stored {
+                Some(row) => row.try_get("bytes")?,
+                None => 0,
+            };
+            let stored = stored.as_ref().map(record).transpose()?;
             let accept = match &stored {
                 None => true,
                 Some(s) if s.version == change.base_version => true,
@@ -92,12 +98,13 @@ impl Store {
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
+            grown += change.data.len() as i64 - old_bytes;
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO records (user_id, kind, id, version, modified_at, device, deleted, data) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                "INSERT INTO records (user_id, kind, id, version, modified_at, device, deleted, data, bytes) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                  ON CONFLICT (user_id, kind, id) DO UPDATE SET version = excluded.version, \
                    modified_at = excluded.modified_at, device = excluded.device, deleted = excluded.deleted, \
-                   data = excluded.data \
+                   data = excluded.data, bytes = excluded.bytes \
                  RETURNING {COLUMNS}"
             )))
             .bind(user_id)
@@ -108,29 +115,57 @@ impl Store {
             .bind(&change.device)
             .bind(i64::from(change.deleted))
             .bind(&change.data)
+            .bind(change.data.len() as i64)
             .fetch_one(&mut *tx)
             .await?;
             out.push((record(&row)?, true));
+        }
+        let within: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET records_bytes = records_bytes + $2 \
+             WHERE id = $1 AND ($2 <= 0 OR records_bytes + $2 <= $3) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(grown)
+        .bind(quota_bytes)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if within.is_none() {
+            return Err(StoreError::Full("backup"));
         }
         tx.commit().await?;
         Ok(out)
     }
 
-    /// Records changed after `after`, oldest change first.
+    /// Records changed after `after`, oldest change first: at most `limit` and, past the first,
+    /// at most `max_bytes` of data; and whether more wait after them.
     pub async fn pull_records(
         &self,
         user_id: i64,
         after: i64,
         limit: i64,
-    ) -> StoreResult<Vec<RecordRow>> {
+        max_bytes: i64,
+    ) -> StoreResult<(Vec<RecordRow>, bool)> {
+        let sizes: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT version, bytes FROM records WHERE user_id = $1 AND version > $2 ORDER BY version LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(after)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let page = &sizes[..sizes.len().min(limit.max(0) as usize)];
+        let Some(last) = super::exchanges::last_within(page, max_bytes) else {
+            return Ok((Vec::new(), false));
+        };
+        let more = sizes.iter().any(|&(version, _)| version > last);
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM records WHERE user_id = $1 AND version > $2 ORDER BY version LIMIT $3"
+            "SELECT {COLUMNS} FROM records WHERE user_id = $1 AND version > $2 AND version <= $3 ORDER BY version"
         )))
         .bind(user_id)
         .bind(after)
-        .bind(limit)
+        .bind(last)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(record).collect()
+        Ok((rows.iter().map(record).collect::<StoreResult<_>>()?, more))
     }
 }

@@ -1,58 +1,68 @@
-//! A real cloud on port 0, on SQLite (a file in a temp dir) or PostgreSQL (a fresh database per
-//! test on the server at `MINGPIAN_TEST_POSTGRES`, default `postgres://postgres@localhost:5432/postgres`).
-
-#![allow(
-    dead_code,
-    reason = "each test file uses a different part of the fixture"
-)]
+//! One way for every crate's tests to start a real Mingpian cloud, and where the shared test
+//! data lives.
+//!
+//! A [`TestCloud`] binds port 0 first and hands the bound listener to the server, so it answers
+//! the moment `start` returns: no sleeps, no polling. On SQLite its database is a file in a temp
+//! dir; on PostgreSQL it is a fresh database on the server at `MINGPIAN_TEST_POSTGRES` (default
+//! `postgres://postgres@localhost:5432/postgres`), dropped when the cloud stops.
+//!
+//! PostgreSQL is required when `MINGPIAN_TEST_POSTGRES` is set (CI sets it): an unreachable
+//! server then fails the test. Only a developer machine that never set it may skip, and it says
+//! so on stderr.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use mingpian_card::api;
-use mingpian_cloud::config::Config;
+use mingpian_cloud::config::{Config, RateLimits};
 use mingpian_cloud::{AppState, serve};
 use serde_json::{Value, json};
 use sqlx::Connection as _;
 use tokio::net::TcpListener;
 
+/// Which database the cloud runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Db {
+pub enum Backend {
     Sqlite,
     Postgres,
 }
 
-pub struct TestApp {
-    pub base: String,
-    pub addr: SocketAddr,
-    pub client: reqwest::Client,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-    pg_database: Option<String>,
-    database_url: Option<String>,
+/// `../shared/testdata/{sub}`, beside the repository.
+pub fn testdata(sub: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata")
+        .join(sub)
 }
 
-fn admin_url() -> String {
-    std::env::var("MINGPIAN_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@localhost:5432/postgres".into())
+fn pg_admin_url() -> (String, bool) {
+    match std::env::var("MINGPIAN_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => (url, true),
+        _ => ("postgres://postgres@localhost:5432/postgres".into(), false),
+    }
 }
 
-/// A fresh PostgreSQL database, or `None` (with a loud note) when no server is reachable.
+/// A fresh PostgreSQL database: `(name, url)`. `None` only when PostgreSQL is not required and
+/// not reachable.
 async fn fresh_pg_database() -> Option<(String, String)> {
-    let admin = admin_url();
+    let (admin, required) = pg_admin_url();
     let mut conn = match sqlx::PgConnection::connect(&admin).await {
         Ok(conn) => conn,
+        Err(e) if required => {
+            panic!("MINGPIAN_TEST_POSTGRES={admin} is set but PostgreSQL cannot be reached: {e}")
+        }
         Err(e) => {
-            eprintln!("SKIPPED: PostgreSQL tests: no server at {admin} ({e})");
+            eprintln!(
+                "SKIPPED: PostgreSQL half of this test: no server at {admin} ({e}); set MINGPIAN_TEST_POSTGRES to require it"
+            );
             return None;
         }
     };
-    let name = format!("mingpian_test_{}", rand_suffix());
+    let name = format!("mingpian_test_{}", unique_suffix());
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
-        .expect("create test database");
+        .expect("create the test database");
     let url = match admin.rsplit_once('/') {
         Some((server, _)) => format!("{server}/{name}"),
         None => panic!("MINGPIAN_TEST_POSTGRES must end in /database"),
@@ -60,82 +70,110 @@ async fn fresh_pg_database() -> Option<(String, String)> {
     Some((name, url))
 }
 
-fn rand_suffix() -> String {
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_nanos();
-    format!("{}_{}", std::process::id(), nanos % 1_000_000_000_000)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
-pub fn test_config(db_url: Option<String>, dir: &std::path::Path) -> Config {
+/// The configuration tests start from: the defaults, data in `dir`, no rate limits (tests make
+/// many requests from one address; the rate-limit tests turn them back on).
+pub fn test_config(database_url: Option<String>, dir: &std::path::Path) -> Config {
     Config {
         data_dir: dir.to_path_buf(),
-        database_url: db_url,
-        rate_limit: mingpian_cloud::config::RateLimits::OFF,
+        database_url,
+        rate_limit: RateLimits::OFF,
         ..Config::default()
     }
 }
 
-impl TestApp {
-    /// Starts a server; `None` when the backend is not available here (PostgreSQL only).
-    pub async fn spawn(db: Db) -> Option<TestApp> {
-        Self::spawn_with(db, |_| {}).await
+/// A real cloud on port 0.
+#[derive(Debug)]
+pub struct TestCloud {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    pg_database: Option<String>,
+    database_url: Option<String>,
+}
+
+impl TestCloud {
+    /// A cloud on SQLite.
+    pub async fn sqlite() -> TestCloud {
+        Self::start(Backend::Sqlite, |_| {})
+            .await
+            .expect("SQLite always starts")
     }
 
-    pub async fn spawn_with(db: Db, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    /// A cloud on `backend` with its configuration adjusted; `None` only for PostgreSQL when it
+    /// is neither required nor reachable (see the crate docs).
+    pub async fn start(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestCloud> {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (pg_database, url) = match db {
-            Db::Sqlite => (None, None),
-            Db::Postgres => {
+        let (pg_database, url) = match backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => {
                 let (name, url) = fresh_pg_database().await?;
                 (Some(name), Some(url))
             }
         };
         let mut config = test_config(url, dir.path());
         adjust(&mut config);
-        Some(Self::start(config, dir, pg_database).await)
+        Some(Self::serve(config, dir, pg_database).await)
     }
 
-    /// Another server on the same PostgreSQL database, as behind a load balancer. It does not
-    /// own the database: dropping it is left to the first instance.
-    pub async fn second_instance(&self) -> TestApp {
+    /// Another instance on the same PostgreSQL database, as behind a load balancer. It does
+    /// not own the database: dropping it is left to the first instance.
+    pub async fn second_instance(&self) -> TestCloud {
         let url = self
             .database_url
             .clone()
             .expect("a second instance needs PostgreSQL");
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = test_config(Some(url), dir.path());
-        Self::start(config, dir, None).await
+        Self::serve(test_config(Some(url), dir.path()), dir, None).await
     }
 
-    async fn start(config: Config, dir: tempfile::TempDir, pg_database: Option<String>) -> TestApp {
+    async fn serve(
+        config: Config,
+        dir: tempfile::TempDir,
+        pg_database: Option<String>,
+    ) -> TestCloud {
         let database_url = config.database_url.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("addr");
-        let state = AppState::new(config, addr).await.expect("server starts");
+        let state = AppState::new(config, addr).await.expect("the cloud starts");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             serve(listener, state, async {
                 let _ = rx.await;
             })
             .await
-            .expect("server runs");
+            .expect("the cloud runs");
         });
         // reqwest is built without a default TLS provider (the app uses ring, which cross-builds
-        // for phones); tests only speak plain HTTP but the client still wants one installed.
+        // for phones); tests speak plain HTTP but the client still wants one installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
-        TestApp {
+        TestCloud {
             base: format!("http://{addr}"),
             addr,
             client,
+            dir,
             shutdown: Some(tx),
             task: Some(task),
-            _dir: dir,
             pg_database,
             database_url,
         }
@@ -145,12 +183,13 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// Registers `name` (phone and email derived from it) and returns the session.
+    /// Registers `name` (email derived from it) and returns the session.
     pub async fn register(&self, name: &str, phone: &str) -> api::Session {
+        let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
         let response = self
             .client
             .post(self.url("/api/v1/accounts"))
-            .json(&json!({ "name": name, "phone": phone, "email": format!("{}@example.com", name.to_lowercase().replace(' ', ".")), "password": "correct horse battery", "device_name": "test phone" }))
+            .json(&json!({ "name": name, "phone": phone, "email": email, "password": "correct horse battery", "device_name": "test phone" }))
             .send()
             .await
             .expect("register request");
@@ -208,9 +247,18 @@ impl TestApp {
             .expect("PUT")
     }
 
+    pub async fn delete(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
     pub async fn codes(&self, token: &str, set: u32) -> api::Codes {
         let response = self.get(token, &format!("/api/v1/sets/{set}/code")).await;
-        assert_eq!(response.status(), 200);
+        assert_eq!(response.status(), 200, "codes of set {set}");
         response.json().await.expect("codes JSON")
     }
 
@@ -233,7 +281,7 @@ impl TestApp {
         let response = self
             .get(token, &format!("/api/v1/inbox?after={after}"))
             .await;
-        assert_eq!(response.status(), 200);
+        assert_eq!(response.status(), 200, "inbox");
         response.json().await.expect("inbox JSON")
     }
 
@@ -246,7 +294,7 @@ impl TestApp {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
         if let Some(name) = self.pg_database.take()
-            && let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url().0).await
         {
             let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
             let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
@@ -256,7 +304,8 @@ impl TestApp {
     }
 }
 
-/// Runs an async scenario against SQLite and against PostgreSQL.
+/// Runs async scenarios `async fn name(cloud: &TestCloud)` on SQLite and on PostgreSQL, as
+/// `sqlite::name` and `postgres::name`.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -264,9 +313,9 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let app = $crate::common::TestApp::spawn($crate::common::Db::Sqlite).await.expect("SQLite always works");
-                    super::$name(&app).await;
-                    app.stop().await;
+                    let cloud = $crate::TestCloud::sqlite().await;
+                    super::$name(&cloud).await;
+                    cloud.stop().await;
                 }
             )*
         }
@@ -274,9 +323,9 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(app) = $crate::common::TestApp::spawn($crate::common::Db::Postgres).await else { return };
-                    super::$name(&app).await;
-                    app.stop().await;
+                    let Some(cloud) = $crate::TestCloud::start($crate::Backend::Postgres, |_| {}).await else { return };
+                    super::$name(&cloud).await;
+                    cloud.stop().await;
                 }
             )*
         }
