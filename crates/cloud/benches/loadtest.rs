@@ -1,7 +1,8 @@
 //! Load test: N simulated users exchanging cards with each other against a real `mingpian-cloud`
 //! process, then the same concurrency on `/health` for comparison. Prints exchanges/s, p50/p99
-//! latency and errors, and checks afterwards that every exchange answered 2xx is in the owner's
-//! inbox (the scanner holds it from the response).
+//! latency and errors, and checks afterwards that every exchange answered 2xx reached the
+//! owner's inbox (the scanner holds it from the response): an inbox keeps one item per sender's
+//! set, so the item from that scanner must be this exchange or a later one.
 //!
 //! ```text
 //! cargo bench -p mingpian-cloud --bench loadtest                       # SQLite, 32 users, 10 s
@@ -10,99 +11,17 @@
 //! ```
 //! Other knobs: MINGPIAN_LOAD_USERS, MINGPIAN_LOAD_SECONDS.
 
-use std::collections::{BTreeSet, HashMap};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{env_or, free_port, register_all, report, start_server};
 use mingpian_card::api;
 use serde_json::json;
 use tokio::sync::Mutex;
-
-fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn start_server(data_dir: &std::path::Path, database_url: Option<&str>, port: u16) -> Server {
-    let config = data_dir.join("cloud.toml");
-    std::fs::write(
-        &config,
-        "[rate_limit]\napi_per_ip = 0\napi_per_account = 0\nauth_per_ip = 0\nweb_reply_per_ip = 0\n",
-    )
-    .expect("config");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mingpian-cloud"));
-    command
-        .args([
-            "--config",
-            &config.display().to_string(),
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(["--data-dir", &data_dir.display().to_string()])
-        .env("MINGPIAN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    if let Some(url) = database_url {
-        command.args(["--database-url", url]);
-    }
-    let mut child = command.spawn().expect("mingpian-cloud starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Server { child, base };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("mingpian-cloud did not answer /health at {base}");
-}
-
-struct User {
-    token: String,
-    live_url: String,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn report(label: &str, latencies: &mut [f64], errors: u64, seconds: f64) {
-    latencies.sort_by(f64::total_cmp);
-    println!(
-        "{label:10} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} ok, {errors} errors)",
-        latencies.len() as f64 / seconds,
-        percentile(latencies, 0.50),
-        percentile(latencies, 0.99),
-        latencies.len()
-    );
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -147,39 +66,13 @@ async fn main() {
         .build()
         .expect("client");
 
-    // Register everyone concurrently (argon2 makes this the slow part) and fetch live codes.
-    let registrations = (0..users_n).map(|i| {
-        let (client, base) = (client.clone(), server.base.clone());
-        tokio::spawn(async move {
-            let session: api::Session = client
-                .post(format!("{base}/api/v1/accounts"))
-                .json(&json!({ "name": format!("Load User {i}"), "phone": format!("+86 139 {:04} {:04}", i / 10_000, i % 10_000), "password": "load test password" }))
-                .send()
-                .await
-                .expect("register")
-                .json()
-                .await
-                .expect("session");
-            let codes: api::Codes = client
-                .get(format!("{base}/api/v1/sets/1/code"))
-                .bearer_auth(&session.token)
-                .send()
-                .await
-                .expect("code")
-                .json()
-                .await
-                .expect("codes");
-            User { token: session.token, live_url: codes.live_url }
-        })
-    });
-    let mut users = Vec::new();
-    for r in registrations {
-        users.push(r.await.expect("registration task"));
-    }
+    let names: Vec<String> = (0..users_n).map(|i| format!("Load User {i}")).collect();
+    let users = register_all(&client, &server.base, &names).await;
     let users = Arc::new(users);
 
     // Phase 1: exchanges.
-    let answered: Arc<Mutex<Vec<(usize, i64)>>> = Arc::new(Mutex::new(Vec::new()));
+    // (owner, scanner, exchange id) of every exchange answered 2xx.
+    let answered: Arc<Mutex<Vec<(usize, usize, i64)>>> = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
@@ -215,7 +108,7 @@ async fn main() {
                         Ok(r) if r.status().is_success() => match r.json::<api::Exchange>().await {
                             Ok(exchange) => {
                                 local.push(start.elapsed().as_secs_f64() * 1e3);
-                                answered.lock().await.push((other, exchange.exchange_id));
+                                answered.lock().await.push((other, me, exchange.exchange_id));
                             }
                             Err(_) => {
                                 errors.fetch_add(1, Ordering::Relaxed);
@@ -296,15 +189,22 @@ async fn main() {
         );
     }
 
-    // Every exchange answered 2xx is in its owner's inbox.
+    // Every exchange answered 2xx reached its owner: the owner's item from that scanner is that
+    // exchange or a later one.
     let answered = answered.lock().await.clone();
-    let mut expected: HashMap<usize, BTreeSet<i64>> = HashMap::new();
-    for (owner, id) in &answered {
-        expected.entry(*owner).or_default().insert(*id);
+    let mut latest: HashMap<(usize, usize), i64> = HashMap::new();
+    for &(owner, scanner, id) in &answered {
+        let slot = latest.entry((owner, scanner)).or_default();
+        *slot = (*slot).max(id);
     }
+    let by_name: HashMap<&str, usize> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.name.as_str(), i))
+        .collect();
     let mut missing = 0usize;
-    for (owner, ids) in &expected {
-        let mut seen = BTreeSet::new();
+    for owner in 0..users.len() {
+        let mut held: HashMap<usize, i64> = HashMap::new();
         let mut after = 0i64;
         loop {
             let page: api::InboxPage = client
@@ -312,7 +212,7 @@ async fn main() {
                     "{}/api/v1/inbox?after={after}&limit=500",
                     server.base
                 ))
-                .bearer_auth(&users[*owner].token)
+                .bearer_auth(&users[owner].token)
                 .send()
                 .await
                 .expect("inbox")
@@ -322,13 +222,24 @@ async fn main() {
             if page.items.is_empty() {
                 break;
             }
-            seen.extend(page.items.iter().filter_map(|i| i.exchange_id));
+            for item in &page.items {
+                if let (Some(&scanner), Some(id)) = (
+                    by_name.get(item.card.formatted_name.as_str()),
+                    item.exchange_id,
+                ) {
+                    let slot = held.entry(scanner).or_default();
+                    *slot = (*slot).max(id);
+                }
+            }
             after = page.next_cursor;
         }
-        missing += ids.difference(&seen).count();
+        missing += latest
+            .iter()
+            .filter(|((o, scanner), id)| *o == owner && held.get(scanner).is_none_or(|h| h < *id))
+            .count();
     }
     println!(
-        "verified: {} exchanges answered 2xx, {missing} missing from the owners' inboxes afterwards",
+        "verified: {} exchanges answered 2xx, {missing} senders missing from the owners' inboxes afterwards",
         answered.len()
     );
     let _ = server.child.kill();

@@ -614,3 +614,200 @@ async fn names_cannot_pose_as_phone_numbers_or_emails() {
     assert_eq!(session.account.public_id, victim.account.public_id);
     cloud.stop().await;
 }
+
+/// A wallet in a temp dir, logged in to `cloud` as `login`.
+async fn wallet_of(cloud: &TestCloud, login: &str) -> (mingpian_wallet::Wallet, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wallet = mingpian_wallet::Wallet::open(dir.path()).expect("wallet");
+    wallet
+        .login(
+            &cloud.base,
+            api::LoginRequest {
+                login: login.into(),
+                password: "correct horse battery".into(),
+                device_name: Some("phone".into()),
+            },
+        )
+        .await
+        .expect("log in");
+    (wallet, dir)
+}
+
+/// Finding 5: a card sent through the public web form arrives unverified and does not change
+/// the name, number or email an existing contact shows until the user accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_reply_does_not_rewrite_a_contact() {
+    let cloud = TestCloud::sqlite().await;
+    let a = cloud.register("Wallet Owner", "138 0000 2001").await;
+    let b = cloud.register("Real Person", "138 0000 2002").await;
+    let (wallet, _dir) = wallet_of(&cloud, "wallet owner").await;
+    let b_code = cloud.codes(&b.token, 1).await.live_url;
+    wallet.scan(&b_code, Some(1), None).await.expect("scan B");
+    let before = wallet.contacts().expect("contacts");
+    let real = before
+        .iter()
+        .find(|c| c.name == "Real Person")
+        .expect("B's contact")
+        .clone();
+    assert_eq!(real.phones, ["+8613800002002"]);
+
+    // A stranger, with no account, claims to be B with another number, using B's email.
+    let a_page = cloud.codes(&a.token, 1).await.printed_url;
+    let form = [
+        ("name", "Real Person (new number)"),
+        ("phone", "139 9999 0000"),
+        ("email", "real.person@example.com"),
+    ];
+    let sent = cloud
+        .client
+        .post(format!("{a_page}/reply"))
+        .form(&form)
+        .send()
+        .await
+        .expect("web reply");
+    assert_eq!(sent.status(), 200);
+    let arrived = wallet.pull_inbox().await.expect("inbox");
+    assert!(
+        arrived
+            .iter()
+            .any(|r| r.card.formatted_name == "Real Person (new number)")
+    );
+
+    let after = wallet.contact(&real.id).expect("B's contact").contact;
+    assert_eq!(after.name, "Real Person", "the name is the verified card's");
+    assert_eq!(
+        after.phones,
+        ["+8613800002002"],
+        "the number the Call button uses is still the verified one"
+    );
+    let detail = wallet.contact(&real.id).expect("detail");
+    let web = detail
+        .cards
+        .iter()
+        .find(|c| c.card.formatted_name == "Real Person (new number)")
+        .expect("the web card sits in the contact, marked");
+    assert_eq!(web.trust, mingpian_wallet::Trust::Unverified);
+
+    // Accepting it makes its number one of the contact's, after the shown card's.
+    wallet.accept_card(&web.id).expect("accept");
+    let accepted = wallet.contact(&real.id).expect("detail").contact;
+    assert_eq!(accepted.phones[0], "+8613800002002");
+    assert!(accepted.phones.iter().any(|p| p == "139 9999 0000"));
+    assert_eq!(
+        accepted.name, "Real Person",
+        "held longest, met as often: still shown"
+    );
+    cloud.stop().await;
+}
+
+/// Finding 6: an exported CSV never holds a cell a spreadsheet would run, and reads back as
+/// written.
+#[tokio::test]
+async fn exported_csv_cells_open_as_text() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wallet = mingpian_wallet::Wallet::open(dir.path()).expect("wallet");
+    let card = mingpian_card::Card {
+        formatted_name: "=1+1".into(),
+        org: Some("=HYPERLINK(\"http://evil.example\",\"Click\")".into()),
+        phones: vec![mingpian_card::Phone {
+            value: "+86 138 0013 8000".into(),
+            ..Default::default()
+        }],
+        note: Some("@SUM(1)".into()),
+        ..mingpian_card::Card::default()
+    };
+    wallet.add_card(card).expect("add");
+    let csv = wallet
+        .export(mingpian_wallet::ExportFormat::Csv, None, &mut |_| {})
+        .expect("export");
+    let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_slice());
+    for record in reader.records() {
+        for cell in record.expect("row").iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a spreadsheet would run the cell {cell:?}"
+            );
+        }
+    }
+    let other = tempfile::tempdir().expect("temp dir");
+    let back = mingpian_wallet::Wallet::open(other.path()).expect("wallet");
+    let report = back
+        .import_many(&[("export.csv".into(), csv)], &mut |_| {})
+        .expect("import");
+    assert_eq!(report.added, 1);
+    let contact = &back.contacts().expect("contacts")[0];
+    assert_eq!(contact.name, "=1+1", "the name reads back unchanged");
+    assert_eq!(contact.phones, ["+86 138 0013 8000"]);
+    assert_eq!(
+        contact.org.as_deref(),
+        Some("=HYPERLINK(\"http://evil.example\",\"Click\")")
+    );
+}
+
+/// Finding 9: the wallet, which holds the device's cloud token, is readable by its user only.
+#[tokio::test]
+async fn the_wallet_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::tempdir().expect("temp dir");
+    let dir = parent.path().join("mingpian");
+    let wallet = mingpian_wallet::Wallet::open(&dir).expect("wallet");
+    wallet
+        .add_card(mingpian_card::Card {
+            formatted_name: "Someone".into(),
+            ..Default::default()
+        })
+        .expect("a write makes the WAL file");
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "the wallet's directory");
+    for entry in std::fs::read_dir(&dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+}
+
+/// Finding 7: with Redis configured, two instances behind a load balancer enforce one limit,
+/// not one each. Needs the Redis at `MINGPIAN_TEST_REDIS` (default `redis://127.0.0.1:6379`),
+/// which CI runs; the test fails without it.
+#[tokio::test]
+async fn two_instances_share_one_limit_through_redis() {
+    let redis =
+        std::env::var("MINGPIAN_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let config = |c: &mut mingpian_cloud::config::Config| {
+        c.redis_url = Some(redis.clone());
+        c.rate_limit.auth_per_ip = 3;
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    };
+    let first = TestCloud::start(Backend::Sqlite, config)
+        .await
+        .expect("first");
+    let second = TestCloud::start(Backend::Sqlite, config)
+        .await
+        .expect("second");
+    // A client address of its own for this run, so earlier runs' buckets do not count.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .subsec_nanos();
+    let client = format!("198.18.{}.{}", (nanos >> 8) % 256, nanos % 256);
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let instance = if i % 2 == 0 { &first } else { &second };
+        let response = instance
+            .client
+            .post(instance.url("/api/v1/sessions"))
+            .header("x-forwarded-for", &client)
+            .json(&json!({ "login": "nobody", "password": "whatever1" }))
+            .send()
+            .await
+            .expect("login");
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 429, 429, 429],
+        "three attempts across both instances, then 429 from either"
+    );
+    first.stop().await;
+    second.stop().await;
+}

@@ -57,7 +57,32 @@ impl Columns {
 }
 
 fn get(record: &csv::StringRecord, col: Option<usize>) -> &str {
-    col.and_then(|c| record.get(c)).map(str::trim).unwrap_or("")
+    col.and_then(|c| record.get(c))
+        .map(|v| restore_cell(v.trim()))
+        .unwrap_or("")
+}
+
+/// First characters that make Excel, WPS or LibreOffice read a cell as a formula (OWASP "CSV
+/// injection"): a card named `=HYPERLINK(…)` would run when the export is opened.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A value as written to a cell: one a spreadsheet would run gets a leading `'`, which
+/// spreadsheets show as text. A value that already starts with quotes before such a character
+/// gets one more, so [`restore_cell`] takes exactly one off and every value reads back as it was.
+pub fn neutralise_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.trim_start_matches('\'').starts_with(FORMULA_START) {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    }
+}
+
+/// A cell as read: undoes [`neutralise_cell`].
+pub fn restore_cell(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.trim_start_matches('\'').starts_with(FORMULA_START) => rest,
+        _ => cell,
+    }
 }
 
 fn label_kinds(label: &str) -> (Vec<String>, Option<String>) {
@@ -515,7 +540,7 @@ pub fn write(cards: &[Card]) -> Result<Vec<u8>, csv::Error> {
                 None => row.extend([String::new(), String::new()]),
             }
         }
-        w.write_record(&row)?;
+        w.write_record(row.iter().map(|cell| neutralise_cell(cell).into_owned()))?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
@@ -523,6 +548,39 @@ pub fn write(cards: &[Card]) -> Result<Vec<u8>, csv::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_written_as_text_and_read_back_unchanged() {
+        for value in [
+            "=1+1",
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+86 138 0013 8000",
+            "-5",
+            "@SUM(A1)",
+            "\tx",
+            "'=x",
+            "''+y",
+            "'plain",
+            "plain",
+            "",
+        ] {
+            let cell = neutralise_cell(value);
+            assert!(
+                !cell.starts_with(FORMULA_START),
+                "{value:?} is written as {cell:?}, which no spreadsheet runs"
+            );
+            assert_eq!(
+                restore_cell(&cell),
+                value,
+                "{value:?} reads back as written"
+            );
+        }
+        assert_eq!(
+            neutralise_cell("plain"),
+            "plain",
+            "ordinary values are untouched"
+        );
+    }
 
     #[test]
     fn google_and_outlook_layouts_read() {

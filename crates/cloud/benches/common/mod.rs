@@ -1,0 +1,167 @@
+//! What the benchmarks share: a release `mingpian-cloud` process on a free port, registered
+//! users, percentiles, and the server's memory.
+
+#![allow(
+    dead_code,
+    reason = "each benchmark uses a different part of the fixture"
+)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use mingpian_card::api;
+use serde_json::json;
+
+pub fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Resident and peak resident memory of the server process, in MB (`/proc`).
+    pub fn memory_mb(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(f64::NAN, |kb| kb / 1024.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts the release server on `port` with rate limits off (a benchmark is one address).
+pub async fn start_server(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    port: u16,
+) -> Server {
+    let config = data_dir.join("cloud.toml");
+    std::fs::write(
+        &config,
+        "[rate_limit]\napi_per_ip = 0\napi_per_account = 0\nauth_per_ip = 0\nweb_reply_per_ip = 0\nweb_card_per_ip = 0\n",
+    )
+    .expect("config");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mingpian-cloud"));
+    command
+        .args([
+            "--config",
+            &config.display().to_string(),
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--data-dir", &data_dir.display().to_string()])
+        .env("MINGPIAN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let mut child = command.spawn().expect("mingpian-cloud starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Server { child, base };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("mingpian-cloud did not answer /health at {base}");
+}
+
+/// A registered user, their session and their set 1's codes.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub token: String,
+    pub live_url: String,
+    pub printed_url: String,
+}
+
+/// Registers `names` concurrently (argon2 makes this the slow part) and fetches their codes.
+pub async fn register_all(client: &reqwest::Client, base: &str, names: &[String]) -> Vec<User> {
+    let tasks = names.iter().enumerate().map(|(i, name)| {
+        let (client, base, name) = (client.clone(), base.to_owned(), name.clone());
+        tokio::spawn(async move {
+            let session: api::Session = client
+                .post(format!("{base}/api/v1/accounts"))
+                .json(&json!({ "name": name, "phone": format!("+86 139 {:04} {:04}", i / 10_000, i % 10_000), "password": "load test password" }))
+                .send()
+                .await
+                .expect("register")
+                .json()
+                .await
+                .expect("session");
+            let codes: api::Codes = client
+                .get(format!("{base}/api/v1/sets/1/code"))
+                .bearer_auth(&session.token)
+                .send()
+                .await
+                .expect("code")
+                .json()
+                .await
+                .expect("codes");
+            User {
+                name,
+                token: session.token,
+                live_url: codes.live_url,
+                printed_url: codes.printed_url,
+            }
+        })
+    });
+    let mut users = Vec::new();
+    for t in tasks {
+        users.push(t.await.expect("registration task"));
+    }
+    users
+}
+
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Sorts `latencies` (ms) and prints rate, p50 and p99.
+pub fn report(label: &str, latencies: &mut [f64], errors: u64, seconds: f64) {
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "{label:10} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} ok, {errors} errors)",
+        latencies.len() as f64 / seconds,
+        percentile(latencies, 0.50),
+        percentile(latencies, 0.99),
+        latencies.len()
+    );
+}
