@@ -6,6 +6,7 @@
 
 mod cmd;
 mod output;
+mod when;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

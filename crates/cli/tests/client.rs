@@ -5,41 +5,13 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use mingpian_cloud::config::{Config, RateLimits};
+use mingpian_testkit::ThreadCloud;
 use serde_json::Value;
 
 /// A real cloud on port 0, on SQLite in a temp dir, served from a thread of its own so the test
 /// can run the binary synchronously.
-struct Cloud {
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-fn cloud() -> Cloud {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_path_buf();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let config = Config {
-                data_dir: data,
-                rate_limit: RateLimits::OFF,
-                ..Config::default()
-            };
-            let state = mingpian_cloud::AppState::new(config, addr).await.unwrap();
-            tx.send(format!("http://{addr}")).unwrap();
-            mingpian_cloud::serve(listener, state, std::future::pending())
-                .await
-                .unwrap();
-        });
-    });
-    Cloud {
-        base: rx.recv().unwrap(),
-        _dir: dir,
-    }
+fn cloud() -> ThreadCloud {
+    ThreadCloud::sqlite(|_| {})
 }
 
 fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
@@ -80,11 +52,7 @@ fn ok(dir: &Path, args: &[&str], stdin: Option<&str>) -> Value {
 }
 
 fn testdata(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata")
-        .join(rel)
-        .display()
-        .to_string()
+    mingpian_testkit::testdata(rel).display().to_string()
 }
 
 #[test]
@@ -159,7 +127,16 @@ fn two_people_exchange_cards_with_the_command_line() {
     let found = ok(b.path(), &["wallet", "search", "zhang"], None);
     assert_eq!(found["total"], 1);
 
-    // A second set of A with the same phone joins the same contact in B's wallet.
+    // A second set of A with the same phone joins the same contact in B's wallet. (A's first
+    // `card add` fills set 1, which registration made from the name and number alone.)
+    let first_vcf = a.path().join("first.vcf");
+    std::fs::write(&first_vcf, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zhang Wei\r\nTITLE:Engineer\r\nTEL;TYPE=CELL:+86 138 0013 8000\r\nEND:VCARD\r\n").unwrap();
+    let first_set = ok(
+        a.path(),
+        &["card", "add", "--vcf", first_vcf.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(first_set["set_no"], 1, "the first card fills set 1");
     let vcf = a.path().join("second.vcf");
     std::fs::write(&vcf, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:张伟\r\nORG:华为\r\nTEL;TYPE=CELL:138 0013 8000\r\nEND:VCARD\r\n").unwrap();
     let set = ok(
@@ -260,4 +237,131 @@ fn client_errors_are_one_line_with_the_right_exit_code() {
     let out = run(dir.path(), &["scan", "hello"], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a business card code"));
+}
+
+/// Issue 16, finding 2: a new user types exactly `register`, `card add`, `qr show`, and the people
+/// who scan them get the card they added, with its number (claim 8 links by it).
+#[test]
+fn a_new_users_first_card_is_the_one_they_share() {
+    let cloud = cloud();
+    let (new, other) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let pw = Some("correct horse battery\n");
+    let server = cloud.base.as_str();
+    for (dir, name) in [(&new, "Chen Jing"), (&other, "Scanner Sun")] {
+        ok(
+            dir.path(),
+            &[
+                "register",
+                "--server",
+                server,
+                "--name",
+                name,
+                "--password-stdin",
+            ],
+            pw,
+        );
+    }
+    let vcf = new.path().join("mycard.vcf");
+    std::fs::write(&vcf, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Chen Jing\r\nORG:Acme\r\nTEL;TYPE=CELL:+86 139 1234 5678\r\nEND:VCARD\r\n").unwrap();
+    let added = run(
+        new.path(),
+        &["card", "add", "--vcf", vcf.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let said = String::from_utf8_lossy(&added.stdout);
+    assert!(said.contains("set 1"), "the first card fills set 1: {said}");
+    let shown = run(new.path(), &["qr", "show"], None);
+    let shown_text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown_text.contains("set 1: Chen Jing · Acme"),
+        "`qr show` says which set it shows: {shown_text}"
+    );
+    let url = shown_text
+        .lines()
+        .find(|l| l.starts_with("http"))
+        .expect("the code's URL");
+    let scanned = ok(other.path(), &["scan", url], None);
+    assert_eq!(scanned["card"]["org"], "Acme", "{scanned}");
+    assert_eq!(
+        scanned["card"]["phones"][0]["value"], "+86 139 1234 5678",
+        "the scanner gets the number: {scanned}"
+    );
+}
+
+/// Issue 16, finding 5: the command line shows dates and times as the user's locale writes them,
+/// never as raw milliseconds.
+#[test]
+fn the_command_line_shows_local_dates() {
+    let cloud = cloud();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let pw = Some("correct horse battery\n");
+    let server = cloud.base.as_str();
+    for (dir, name) in [(&a, "Date Owner"), (&b, "Date Scanner")] {
+        ok(
+            dir.path(),
+            &[
+                "register",
+                "--server",
+                server,
+                "--name",
+                name,
+                "--phone",
+                if name == "Date Owner" {
+                    "13900001111"
+                } else {
+                    "13900002222"
+                },
+                "--password-stdin",
+            ],
+            pw,
+        );
+    }
+    let url = ok(a.path(), &["qr", "show"], None)["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let scanned = ok(b.path(), &["scan", &url, "--place", "Canton Fair"], None);
+    let contact = scanned["contact_id"].as_str().unwrap().to_owned();
+    let show = |lang: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mingpian"))
+            .arg("--data-dir")
+            .arg(b.path())
+            .args(["wallet", "show", &contact])
+            .env("LC_ALL", lang)
+            .env("TZ", "Asia/Shanghai")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let zh = show("zh_CN.UTF-8");
+    let met = zh
+        .lines()
+        .find(|l| l.starts_with("met:"))
+        .expect("a meeting");
+    assert!(
+        !met.chars()
+            .collect::<Vec<_>>()
+            .windows(13)
+            .any(|w| w.iter().all(char::is_ascii_digit)),
+        "no raw milliseconds: {met}"
+    );
+    assert!(
+        met.contains('年') && met.contains('月') && met.contains('日'),
+        "{met}"
+    );
+    assert!(
+        met.contains("you scanned their code") && met.contains("Canton Fair"),
+        "{met}"
+    );
+    let en = show("en_US.UTF-8");
+    let met = en
+        .lines()
+        .find(|l| l.starts_with("met:"))
+        .expect("a meeting");
+    assert!(met.contains("AM") || met.contains("PM"), "{met}");
 }

@@ -331,3 +331,51 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A cloud served from a thread and runtime of its own, for tests that are not async (they run
+/// the `mingpian` binary or drive the app). Stops when dropped.
+#[derive(Debug)]
+pub struct ThreadCloud {
+    pub base: String,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ThreadCloud {
+    /// A cloud on SQLite with its configuration adjusted.
+    pub fn sqlite(adjust: impl FnOnce(&mut Config) + Send + 'static) -> ThreadCloud {
+        let (base_tx, base_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let cloud = TestCloud::start(Backend::Sqlite, adjust)
+                    .await
+                    .expect("SQLite always starts");
+                base_tx.send(cloud.base.clone()).expect("the test waits");
+                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+                cloud.stop().await;
+            });
+        });
+        ThreadCloud {
+            base: base_rx.recv().expect("the cloud started"),
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for ThreadCloud {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -122,8 +122,74 @@ pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Re
             return received(conn, outcome, &card_id, None);
         }
     }
+    // The same content already held, from no account (a web reply sent twice, a vCard code
+    // scanned again).
+    if arrival.owner.is_none() {
+        let same: Option<String> = conn
+            .prepare_cached(
+                "SELECT id FROM cards WHERE hash = ?1 AND deleted = 0 AND owner IS NULL LIMIT 1",
+            )?
+            .query_row([&p.hash], |r| r.get(0))
+            .optional()?;
+        if let Some(card_id) = same {
+            return received(conn, Outcome::Unchanged, &card_id, None);
+        }
+    }
+    if arrival.owner.is_some()
+        && let Some(card_id) = copy_of(conn, &arrival.card, &p, region)?
+    {
+        // A copy of this card was imported or typed in before it arrived from its owner: it
+        // becomes the owner's card (one card, not two). The copy holds nothing the arrival
+        // lacks, so nothing is lost; its version stays in the card's history.
+        conn.prepare_cached(
+            "UPDATE cards SET owner = ?2, set_no = ?3, source = ?4, dirty = 1 WHERE id = ?1",
+        )?
+        .execute(params![
+            card_id,
+            arrival.owner,
+            arrival.set_no,
+            arrival.source.as_str()
+        ])?;
+        let outcome = store_version(conn, &card_id, &arrival, region)?;
+        return received(conn, outcome, &card_id, None);
+    }
     let link = linked_contact(conn, &p.keys)?;
     store_new_card(conn, arrival, p, link, region)
+}
+
+/// A verified card from no account (imported, typed in, a vCard code) that is a copy of the
+/// arriving card: the same name, and nothing the arriving card lacks (every number and email
+/// of the copy is on it, and the same company and title where the copy has them). A card that
+/// merely shares an email with another set of the same person is not a copy.
+fn copy_of(conn: &Connection, card: &Card, p: &Prepared, region: Region) -> Result<Option<String>> {
+    for key in &p.keys {
+        let candidates: Vec<String> = conn
+            .prepare_cached(
+                "SELECT c.id FROM card_keys k JOIN cards c ON c.id = k.card_id
+                 JOIN contacts o ON o.id = c.contact_id AND o.deleted_at IS NULL
+                 WHERE k.key = ?1 AND c.owner IS NULL AND c.deleted = 0
+                   AND c.trust = 'verified' AND c.name_key = ?2",
+            )?
+            .query_map(params![key, p.name_key], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in candidates {
+            if covers(card, &current_card(conn, &id)?, region) {
+                return Ok(Some(id));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `card` says everything `other` says that matters for telling cards apart: every number
+/// and email of `other`, and its company and title where it has them.
+fn covers(card: &Card, other: &Card, region: Region) -> bool {
+    let keys = text::link_keys(card, region);
+    text::link_keys(other, region)
+        .iter()
+        .all(|k| keys.contains(k))
+        && (other.org.is_none() || other.org == card.org)
+        && (other.title.is_none() || other.title == card.title)
 }
 
 /// The contact a card with these link keys belongs to: the first verified card holding one of
@@ -263,7 +329,8 @@ fn dedup<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 
 /// Stores an imported card. What is an update of a card already held: the same vCard UID; or
 /// the same phone number or email on a card with the same name. The same content anywhere is
-/// unchanged. Anything else arrives as a new card (linked by phone or email as usual), so two
+/// unchanged. A card held from an account is its owner's to change: an import only adds what it
+/// lacks. Anything else arrives as a new card (linked by phone or email as usual), so two
 /// people sharing an office number are never merged into one card.
 /// The card comes [`prepare`]d.
 pub fn import(
@@ -286,6 +353,9 @@ pub fn import(
             .query_row([uid], |r| r.get(0))
             .optional()?;
     }
+    // Found by UID, the file's card is a version of the held one; found by name and number, it
+    // may be another card of the same person, which adds to the held one and replaces nothing.
+    let by_uid = target.is_some();
     let mut link = None;
     if target.is_none() {
         for key in &p.keys {
@@ -302,9 +372,9 @@ pub fn import(
                 if card_deleted || contact_deleted {
                     continue;
                 }
-                let source: String = r.get(3)?;
-                let same_person = r.get_ref(2)?.as_str().unwrap_or_default() == p.name_key
-                    && matches!(source.as_str(), "import" | "manual" | "scan");
+                // The same name on a card with the same number or email is the same card (a
+                // card an account gives only gains what the file adds; see below).
+                let same_person = r.get_ref(2)?.as_str().unwrap_or_default() == p.name_key;
                 if same_person && target.is_none() {
                     target = Some(r.get(0)?);
                 }
@@ -319,31 +389,34 @@ pub fn import(
     }
     match target {
         Some(card_id) => {
-            let owned: bool = conn
-                .prepare_cached("SELECT owner IS NOT NULL FROM cards WHERE id = ?1")?
-                .query_row([&card_id], |r| r.get(0))?;
-            if !owned {
-                add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
-                return received(conn, Outcome::Updated, &card_id, None);
-            }
-            // A card its owner gives through the cloud is theirs to change: a file (an old
-            // export, another app's copy) only adds what the card lacks.
-            let held = current_card(conn, &card_id)?;
-            let filled = Arrival {
-                card: held.with_missing_from(&arrival.card),
-                ..arrival
-            };
-            let version: (i64, bool, Option<String>, Option<u32>) = conn
+            let (version, full, owner, set_no): (i64, bool, Option<String>, Option<u32>) = conn
                 .prepare_cached("SELECT version, full, owner, set_no FROM cards WHERE id = ?1")?
                 .query_row([&card_id], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })?;
+            let held = current_card(conn, &card_id)?;
+            if owner.is_some() {
+                // A card its owner gives through the cloud is theirs to change. A file that
+                // holds nothing it lacks is that card again; one that adds something is another
+                // card of the person, kept beside it.
+                if covers(&held, &arrival.card, region) {
+                    return received(conn, Outcome::Unchanged, &card_id, None);
+                }
+                return store_new_card(conn, arrival, p, link, region);
+            }
+            if by_uid {
+                add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
+                return received(conn, Outcome::Updated, &card_id, None);
+            }
+            // Found by name and number, it may be another of the person's cards: the file only
+            // adds what the held card lacks.
             let filled = Arrival {
-                version: version.0,
-                full: version.1,
-                owner: version.2,
-                set_no: version.3,
-                ..filled
+                card: held.with_missing_from(&arrival.card),
+                version,
+                full,
+                owner,
+                set_no,
+                ..arrival
             };
             let outcome = store_version(conn, &card_id, &filled, region)?;
             received(conn, outcome, &card_id, None)
@@ -496,6 +569,7 @@ struct Candidate {
     verified: bool,
     /// Meetings and deliveries of this card: how much its set is used.
     uses: i64,
+    /// When the wallet first held it (its first version).
     received_at: i64,
 }
 
@@ -539,7 +613,8 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
         let mut stmt = conn.prepare_cached(
             "SELECT k.id, (SELECT card FROM card_versions v WHERE v.card_id = k.id
                           ORDER BY v.seq DESC LIMIT 1),
-                    k.full, k.trust, k.received_at,
+                    k.full, k.trust,
+                    (SELECT MIN(v.received_at) FROM card_versions v WHERE v.card_id = k.id),
                     (SELECT COUNT(*) FROM events e WHERE e.card_id = k.id)
              FROM cards k WHERE k.contact_id = ?1 AND k.deleted = 0
              ORDER BY k.received_at, k.id",
@@ -553,7 +628,7 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
                 card: serde_json::from_str(json.as_deref().unwrap_or("{}"))?,
                 full: r.get(2)?,
                 verified: Trust::parse(&trust) == Trust::Verified,
-                received_at: r.get(4)?,
+                received_at: r.get::<_, Option<i64>>(4)?.unwrap_or(i64::MAX),
                 uses: r.get(5)?,
             });
         }

@@ -125,12 +125,20 @@ impl Wallet {
         self.my_sets()
     }
 
-    /// Publishes a new card set (the next free number).
+    /// Publishes a card set: the first card a new user adds fills set 1, which registration
+    /// made from their name alone and which their code shares; after that, the next free number.
     pub async fn publish_set(
         &self,
         card: Card,
         printed_fields: Option<Vec<CardField>>,
     ) -> Result<CardSet> {
+        let sets = self.refresh_sets().await?;
+        if let [only] = sets.as_slice()
+            && only.set_no == 1
+            && only.version == 1
+        {
+            return self.edit_set(1, card, printed_fields).await;
+        }
         let set = self
             .cloud()?
             .create_set(&CardSetInput {

@@ -508,13 +508,24 @@ fn settle(c: &Connection, touched: Touched, region: Region) -> Result<()> {
 }
 
 impl Wallet {
-    /// Pushes local changes, pulls the other devices' changes, and fetches newer versions of
-    /// held cards.
+    /// Pushes local changes, pulls the other devices' changes, fetches newer versions of held
+    /// cards, and pushes what those changed, so that a restore right after sees all of it.
     pub async fn sync(&self) -> Result<SyncReport> {
         let cloud = self.cloud()?;
         let mut report = SyncReport::default();
+        self.push(&cloud, &mut report).await?;
+        self.pull(&cloud, &mut report).await?;
+        report.card_updates = self.fetch_card_updates(&cloud).await?;
+        if report.card_updates > 0 {
+            self.push(&cloud, &mut report).await?;
+        }
+        report.at = crate::util::now_ms();
+        self.write(|c, _| db::meta_set(c, "last_sync", &report.at.to_string()))?;
+        Ok(report)
+    }
 
-        // Push, in batches bounded by count and size.
+    /// Pushes every dirty row, in batches bounded by count and size.
+    async fn push(&self, cloud: &crate::Cloud, report: &mut SyncReport) -> Result<()> {
         let changes = self.read(dirty_changes)?;
         let mut batch: Vec<(RecordChange, Pushed)> = Vec::new();
         let mut bytes = 0;
@@ -549,7 +560,11 @@ impl Wallet {
             })?;
         }
 
-        // Pull.
+        Ok(())
+    }
+
+    /// Pulls every record changed after the sync cursor.
+    async fn pull(&self, cloud: &crate::Cloud, report: &mut SyncReport) -> Result<()> {
         loop {
             let after = self.read(|c| {
                 Ok(db::meta_get(c, "sync_cursor")?
@@ -586,11 +601,7 @@ impl Wallet {
                 break;
             }
         }
-
-        report.card_updates = self.fetch_card_updates(&cloud).await?;
-        report.at = crate::util::now_ms();
-        self.write(|c, _| db::meta_set(c, "last_sync", &report.at.to_string()))?;
-        Ok(report)
+        Ok(())
     }
 
     /// When the last sync finished (Unix milliseconds).

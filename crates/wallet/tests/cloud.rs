@@ -34,7 +34,7 @@ fn saved(result: ScanResult) -> mingpian_wallet::Received {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_wallets_exchange_through_a_live_code_image_and_both_hold_both_cards() {
-    let cloud = TestCloud::spawn().await;
+    let cloud = TestCloud::sqlite().await;
     let (a, _da) = wallet();
     let (b, _db) = wallet();
     a.register(
@@ -115,7 +115,7 @@ async fn two_wallets_exchange_through_a_live_code_image_and_both_hold_both_cards
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_set_with_the_same_phone_links_to_the_same_contact_and_can_be_unlinked() {
-    let cloud = TestCloud::spawn().await;
+    let cloud = TestCloud::sqlite().await;
     let (a, _da) = wallet();
     let (b, _db) = wallet();
     a.register(&cloud.base, register_request("Li Na", "+86 139 0000 1111"))
@@ -124,6 +124,14 @@ async fn a_second_set_with_the_same_phone_links_to_the_same_contact_and_can_be_u
     b.register(&cloud.base, register_request("Bo", "+86 137 0000 2222"))
         .await
         .unwrap();
+    // A fills in her first card (registration made set 1 from her name and number alone).
+    let mut first_card = a.my_sets().unwrap()[0].card.clone();
+    first_card.title = Some("Professor".into());
+    let filled = a
+        .publish_set(first_card, None)
+        .await
+        .expect("A's first card");
+    assert_eq!(filled.set_no.get(), 1, "the first card fills set 1");
     let mut second = a.my_sets().unwrap()[0].card.clone();
     second.formatted_name = "李娜".into();
     second.org = Some("北京大学".into());
@@ -184,7 +192,7 @@ async fn a_second_set_with_the_same_phone_links_to_the_same_contact_and_can_be_u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_while_the_cloud_is_unreachable_completes_exactly_once_when_it_returns() {
-    let cloud = TestCloud::spawn().await;
+    let cloud = TestCloud::sqlite().await;
     let proxy = Proxy::spawn(cloud.addr).await;
     let (a, _da) = wallet();
     let (b, b_dir) = wallet();
@@ -282,7 +290,7 @@ async fn a_plain_vcard_code_is_saved_with_no_cloud() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edited_set_reaches_its_holders_as_a_new_version() {
-    let cloud = TestCloud::spawn().await;
+    let cloud = TestCloud::sqlite().await;
     let (a, _da) = wallet();
     let (b, _db) = wallet();
     a.register(
@@ -313,7 +321,7 @@ async fn an_edited_set_reaches_its_holders_as_a_new_version() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_into_an_empty_data_dir_reproduces_the_wallet() {
-    let cloud = TestCloud::spawn().await;
+    let cloud = TestCloud::sqlite().await;
     let (a, _da) = wallet();
     let (b, _db) = wallet();
     a.register(&cloud.base, register_request("Sun Li", "+86 133 0000 7777"))
@@ -379,5 +387,121 @@ async fn restore_into_an_empty_data_dir_reproduces_the_wallet() {
     assert_eq!(fresh.my_sets().unwrap(), b.my_sets().unwrap());
     // Restoring pulled the inbox too, and stored nothing twice.
     assert_eq!(fresh.search("客户", 10).unwrap().total, 1);
+    cloud.stop().await;
+}
+
+/// Issue 16, finding 1: a printed code of a card held whole never takes the whole card's fields
+/// away; the scan is still a meeting in the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printed_rescan_never_downgrades_a_card_held_whole() {
+    let cloud = TestCloud::sqlite().await;
+    let (a, _da) = wallet();
+    let (b, _db) = wallet();
+    a.register(
+        &cloud.base,
+        register_request("Printed Owner", "+86 138 0000 3001"),
+    )
+    .await
+    .unwrap();
+    b.register(
+        &cloud.base,
+        register_request("Rescanner", "+86 138 0000 3002"),
+    )
+    .await
+    .unwrap();
+    let whole = saved(
+        b.scan(&live_code_text(&a, 1).await, Some(1), None)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(whole.card.phones.len(), 1, "the live code gave the mobile");
+    let printed_url = a.codes(1).await.unwrap().printed_url;
+    let again = saved(b.scan(&printed_url, Some(1), None).await.unwrap());
+    assert_eq!(
+        again.outcome,
+        Outcome::Unchanged,
+        "the printed view adds nothing"
+    );
+    let contact = b.contact(&whole.contact_id).unwrap();
+    assert_eq!(
+        contact.contact.phones,
+        ["+8613800003001"],
+        "the contact still shows the number"
+    );
+    let card = &contact.cards[0];
+    assert!(card.full, "the card is still held whole");
+    assert_eq!(card.card.phones.len(), 1);
+    assert_eq!(contact.history.len(), 2, "both scans are in the history");
+    cloud.stop().await;
+}
+
+/// Issue 16, finding 3: a contact is not renamed by whichever card arrived last; it follows the
+/// rule, which the user can override by choosing a card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_card_does_not_rename_the_contact() {
+    let cloud = TestCloud::sqlite().await;
+    let (a, _da) = wallet();
+    let (b, _db) = wallet();
+    a.register(&cloud.base, register_request("张伟", "+86 138 0000 3101"))
+        .await
+        .unwrap();
+    b.register(&cloud.base, register_request("Holder", "+86 138 0000 3102"))
+        .await
+        .unwrap();
+    let mut main = a.my_sets().unwrap()[0].card.clone();
+    main.org = Some("华为".into());
+    a.publish_set(main, None).await.unwrap();
+    let consulting = Card {
+        formatted_name: "Wei Zhang (Consulting)".into(),
+        phones: vec![Phone {
+            value: "+86 138 0000 3101".into(),
+            ..Phone::default()
+        }],
+        org: Some("Zhang Consulting".into()),
+        ..Card::default()
+    };
+    assert_eq!(
+        a.publish_set(consulting, None).await.unwrap().set_no.get(),
+        2
+    );
+    let first = saved(
+        b.scan(&live_code_text(&a, 1).await, Some(1), None)
+            .await
+            .unwrap(),
+    );
+    let second = saved(
+        b.scan(&live_code_text(&a, 2).await, Some(1), None)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(second.outcome, Outcome::Linked);
+    let contact = b.contact(&first.contact_id).unwrap().contact;
+    assert_eq!(
+        contact.name, "张伟",
+        "the card held longest, met as often, stays shown"
+    );
+    assert_eq!(contact.org.as_deref(), Some("华为"));
+    assert_eq!(contact.shown_by, mingpian_wallet::ShownBy::Rule);
+    // The user chooses the consulting card; an arriving card never undoes the choice.
+    b.set_primary_card(&first.contact_id, Some(&second.card_id))
+        .unwrap();
+    b.scan(&live_code_text(&a, 1).await, Some(1), None)
+        .await
+        .unwrap();
+    let contact = b.contact(&first.contact_id).unwrap().contact;
+    assert_eq!(contact.name, "Wei Zhang (Consulting)");
+    assert_eq!(contact.shown_by, mingpian_wallet::ShownBy::Primary);
+    // And the user's own edit comes first of all.
+    b.edit_contact(
+        &first.contact_id,
+        &mingpian_wallet::ContactEdit {
+            name: Some("老张".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let contact = b.contact(&first.contact_id).unwrap().contact;
+    assert_eq!(contact.name, "老张");
+    assert_eq!(contact.shown_by, mingpian_wallet::ShownBy::Own);
     cloud.stop().await;
 }

@@ -108,20 +108,34 @@ pub fn read_with(data: &[u8], options: &ReadOptions) -> ReadReport {
     read::read(data, options)
 }
 
+pub use write::WriteNote;
+
 /// Writes one card.
 pub fn write(card: &Card, version: Version) -> String {
     let mut out = String::new();
-    write::write(card, version, &mut out);
+    write::write(card, version, &mut out, &mut Vec::new());
     out
 }
 
 /// Writes many cards into one stream.
 pub fn write_all<'a>(cards: impl IntoIterator<Item = &'a Card>, version: Version) -> String {
+    write_all_noted(cards, version).0
+}
+
+/// Writes many cards into one stream, with what had to be changed or left out to write valid
+/// vCard of that version: `(card number from 1, note)`.
+pub fn write_all_noted<'a>(
+    cards: impl IntoIterator<Item = &'a Card>,
+    version: Version,
+) -> (String, Vec<(usize, WriteNote)>) {
     let mut out = String::new();
-    for card in cards {
-        write::write(card, version, &mut out);
+    let mut all = Vec::new();
+    for (i, card) in cards.into_iter().enumerate() {
+        let mut notes = Vec::new();
+        write::write(card, version, &mut out, &mut notes);
+        all.extend(notes.into_iter().map(|n| (i + 1, n)));
     }
-    out
+    (out, all)
 }
 
 #[cfg(test)]

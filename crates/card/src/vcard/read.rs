@@ -11,7 +11,7 @@ use super::{Problem, ReadOptions, ReadReport};
 use crate::card::{Address, Card, Email, Media, Name, Phone, Property, Social, Url};
 
 /// Lenient base64: real exporters write missing padding and stray whitespace.
-const LENIENT_B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+pub(crate) const LENIENT_B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     base64::engine::GeneralPurposeConfig::new()
         .with_decode_allow_trailing_bits(true)
@@ -567,6 +567,10 @@ impl Builder {
                         format!("{} had a truncated last base64 character", content.name),
                     );
                     LENIENT_B64.decode(&cleaned[..unpadded - 1])
+                } else if unpadded < cleaned.len() {
+                    // Padding where none belongs (`…/9k=` after a whole group): the data is
+                    // whole without it.
+                    LENIENT_B64.decode(&cleaned[..unpadded]).map_err(|_| e)
                 } else {
                     Err(e)
                 }

@@ -95,8 +95,9 @@ pub struct SetContent {
 
 #[derive(Debug, Args)]
 pub struct QrShowArgs {
-    #[arg(long, default_value_t = 1)]
-    set: u32,
+    /// Which of your card sets (default: set 1, the one your first card filled).
+    #[arg(long)]
+    set: Option<u32>,
     /// The printed code (stable, public fields) instead of a live one (whole card, expires).
     #[arg(long)]
     printed: bool,
@@ -376,11 +377,17 @@ pub fn card(w: &Wallet, command: CardCommand, out: &Output) -> anyhow::Result<Ou
             let set = rt.block_on(w.publish_set(card, fields))?;
             if out.json() {
                 out.value(&set)?;
+            } else if set.set_no.get() == 1 {
+                out.line(format!(
+                    "your card is set 1: {} (`mingpian qr show` shares it)",
+                    set.card.display_name()
+                ))?;
             } else {
                 out.line(format!(
-                    "published set {}: {}",
+                    "published set {}: {} (`mingpian qr show --set {}` shares it)",
                     set.set_no.get(),
-                    set.card.display_name()
+                    set.card.display_name(),
+                    set.set_no.get()
                 ))?;
             }
         }
@@ -436,7 +443,26 @@ struct Shown {
 }
 
 pub fn qr_show(w: &Wallet, args: QrShowArgs, out: &Output) -> anyhow::Result<Outcome> {
-    let codes = rt()?.block_on(w.codes(args.set))?;
+    let set = args.set.unwrap_or(1);
+    let codes = rt()?.block_on(w.codes(set))?;
+    if args.set.is_none() {
+        // Say whose card the code shares, so a user with several sets is never surprised.
+        let card = w
+            .my_sets()?
+            .into_iter()
+            .find(|s| s.set_no == set)
+            .map(|s| {
+                [Some(s.card.display_name()), s.card.org.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            })
+            .unwrap_or_default();
+        out.line(format!(
+            "set {set}: {card} (`--set N` for another of your sets)"
+        ))?;
+    }
     let (url, expires_at) = if args.printed {
         (codes.printed_url, None)
     } else {
@@ -466,7 +492,7 @@ pub fn qr_show(w: &Wallet, args: QrShowArgs, out: &Output) -> anyhow::Result<Out
     }
     if out.json() {
         out.value(&Shown {
-            set: args.set,
+            set,
             printed: args.printed,
             url,
             expires_at,

@@ -145,9 +145,18 @@ fn convert(
         }
         cards.extend(report.cards);
     }
-    let text = vcard::write_all(&cards, to);
+    let (text, notes) = vcard::write_all_noted(&cards, to);
     for problem in &problems {
         eprintln!("mingpian: {problem}");
+    }
+    // What could not be written as valid vCard of that version is said, never silently lost.
+    let dropped: Vec<String> = notes
+        .iter()
+        .filter(|(_, n)| n.dropped)
+        .map(|(card, n)| format!("card {card}: left out {}: {}", n.property, n.why))
+        .collect();
+    for d in &dropped {
+        eprintln!("mingpian: {d}");
     }
     match &output {
         Some(path) => {
@@ -157,6 +166,7 @@ fn convert(
                     "output": path.display().to_string(),
                     "cards": cards.len(),
                     "errors": problems,
+                    "dropped": dropped,
                 }))?;
             } else {
                 eprintln!(
@@ -169,7 +179,7 @@ fn convert(
         }
         None if out.json() => {
             out.value(
-                &serde_json::json!({ "cards": cards.len(), "errors": problems, "vcf": text }),
+                &serde_json::json!({ "cards": cards.len(), "errors": problems, "dropped": dropped, "vcf": text }),
             )?;
         }
         None => {

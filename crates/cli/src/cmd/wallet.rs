@@ -5,11 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use mingpian_wallet::{Contact, ExportFormat, Progress, Wallet};
+use mingpian_wallet::{Contact, ContactEdit, ExportFormat, Progress, ShownBy, Trust, Wallet};
 
 use crate::Outcome;
 use crate::cmd::client::show_progress;
 use crate::output::Output;
+use crate::when;
 
 #[derive(Debug, Subcommand)]
 pub enum WalletCommand {
@@ -34,6 +35,55 @@ pub enum WalletCommand {
     Undelete { id: String },
     /// Give a card that was linked by phone or email a contact of its own.
     Unlink { card_id: String },
+    /// Choose the card a contact shows (its name, number and email); `--rule` goes back to the
+    /// rule (the full card of the set you met most often).
+    Primary {
+        id: String,
+        #[arg(required_unless_present = "rule")]
+        card_id: Option<String>,
+        #[arg(long, conflicts_with = "card_id")]
+        rule: bool,
+    },
+    /// Accept a card sent from the web page (unverified until you do).
+    Accept { card_id: String },
+    /// Your own edit of a contact, shown over its cards and never overwritten by one that
+    /// arrives; `--clear` removes it. The cards stay as their owners gave them.
+    Edit {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        /// Give once per number; replaces the numbers the contact shows.
+        #[arg(long = "phone")]
+        phones: Vec<String>,
+        /// Give once per address; replaces the emails the contact shows.
+        #[arg(long = "email")]
+        emails: Vec<String>,
+        #[arg(long, conflicts_with_all = ["name", "org", "title", "phones", "emails"])]
+        clear: bool,
+    },
+}
+
+/// What a history entry was, in words.
+fn event_words(kind: &str) -> &str {
+    match kind {
+        "scanned" => "you scanned their code",
+        "received" => "they scanned your code",
+        "web_reply" => "sent from the web page",
+        "scanned_vcard" => "you scanned a card code",
+        other => other,
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 fn line(c: &Contact) -> String {
@@ -70,7 +120,7 @@ pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<O
                     }
                     out.line(line(c))?;
                 }
-                out.line(format!("{} contacts", contacts.len()))?;
+                out.line(plural(contacts.len(), "contact", "contacts"))?;
             }
         }
         WalletCommand::Search { query, limit } => {
@@ -97,14 +147,38 @@ pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<O
                 if !c.note.is_empty() {
                     out.line(format!("note: {}", c.note))?;
                 }
+                let shown = detail
+                    .cards
+                    .iter()
+                    .find(|k| Some(&k.id) == c.shown_card_id.as_ref())
+                    .map(|k| format!("card {} ({})", k.id, k.card.display_name()));
+                out.line(match (c.shown_by, shown) {
+                    (ShownBy::Own, _) => "shown from: your own edit".to_owned(),
+                    (ShownBy::Primary, Some(card)) => {
+                        format!("shown from: {card}, which you chose")
+                    }
+                    (_, Some(card)) => format!(
+                        "shown from: {card}, the full card you met most often (`mingpian wallet primary` to choose)"
+                    ),
+                    (_, None) => "shown from: no card".to_owned(),
+                })?;
                 for card in &detail.cards {
+                    let mut marks = Vec::new();
+                    if card.trust == Trust::Unverified {
+                        marks.push("unverified: sent from the web page".to_owned());
+                    }
+                    if !card.full {
+                        marks.push("printed fields only".to_owned());
+                    }
+                    marks.push(format!("received {}", when::local(card.received_at)));
                     out.line(format!(
-                        "card {} — {} ({}, linked by {}, {} version(s))",
+                        "card {} — {} ({}, linked by {}, {})  [{}]",
                         card.id,
                         card.card.display_name(),
                         serde_json::to_value(card.source)?.as_str().unwrap_or(""),
                         card.linked_by,
-                        card.versions
+                        plural(card.versions as usize, "version", "versions"),
+                        marks.join("; ")
                     ))?;
                     let text =
                         mingpian_card::vcard::write(&card.card, mingpian_card::vcard::Version::V3);
@@ -121,12 +195,12 @@ pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<O
                 }
                 for e in &detail.history {
                     out.line(format!(
-                        "met: {} at {}{}",
-                        e.kind,
-                        e.at,
+                        "met: {}, {}{}",
+                        when::local(e.at),
+                        event_words(&e.kind),
                         e.place
                             .as_deref()
-                            .map(|p| format!(" in {p}"))
+                            .map(|p| format!(", in {p}"))
                             .unwrap_or_default()
                     ))?;
                 }
@@ -152,6 +226,43 @@ pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<O
         WalletCommand::Undelete { id } => {
             w.undelete_contact(&id)?;
             changed(w, &id, "restored from the bin", out)?;
+        }
+        WalletCommand::Primary { id, card_id, rule } => {
+            let card = if rule { None } else { card_id.as_deref() };
+            w.set_primary_card(&id, card)?;
+            changed(w, &id, "the contact now shows that card", out)?;
+        }
+        WalletCommand::Accept { card_id } => {
+            w.accept_card(&card_id)?;
+            let contact = w.card(&card_id)?.contact_id;
+            changed(w, &contact, "accepted", out)?;
+        }
+        WalletCommand::Edit {
+            id,
+            name,
+            org,
+            title,
+            phones,
+            emails,
+            clear,
+        } => {
+            let edit = if clear {
+                ContactEdit::default()
+            } else {
+                let mut edit = w.contact(&id)?.contact.own.unwrap_or_default();
+                edit.name = name.or(edit.name);
+                edit.org = org.or(edit.org);
+                edit.title = title.or(edit.title);
+                if !phones.is_empty() {
+                    edit.phones = Some(phones);
+                }
+                if !emails.is_empty() {
+                    edit.emails = Some(emails);
+                }
+                edit
+            };
+            w.edit_contact(&id, &edit)?;
+            changed(w, &id, "saved", out)?;
         }
         WalletCommand::Unlink { card_id } => {
             let contact = w.unlink_card(&card_id)?;

@@ -62,9 +62,14 @@ fn looks_like_phone_or_email(name: &str, region: mingpian_card::Region) -> bool 
     if name.contains('@') {
         return true;
     }
-    let digits = name.chars().filter(char::is_ascii_digit).count()
-        + name.chars().filter(|c| ('０'..='９').contains(c)).count();
-    digits >= 5 && PhoneNumber::parse(name, region).is_ok()
+    // Only digits and what numbers are written with: "Room 12345" is a name, "138 0013 8000"
+    // and "+86 (10) 1234-5678" are numbers.
+    let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    let digits = name.chars().filter(|&c| is_digit(c)).count();
+    let number_like = name
+        .chars()
+        .all(|c| is_digit(c) || matches!(c, ' ' | '+' | '＋' | '-' | '(' | ')' | '.' | '/'));
+    number_like && digits >= 5 && PhoneNumber::parse(name, region).is_ok()
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = api::RegisterRequest, responses((status = 201, body = api::Session), (status = 409, description = "name, phone or email taken", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, body = api::ApiError), (status = 429, body = api::ApiError), (status = 503, description = "busy", body = api::ApiError)))]

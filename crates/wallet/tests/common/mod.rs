@@ -1,4 +1,4 @@
-//! A real cloud on port 0 (SQLite in a temp dir), a TCP proxy in front of it that can play
+//! A TCP proxy in front of a test cloud (`mingpian_testkit::TestCloud`) that can play
 //! "unreachable" or "answer lost", and wallets in temp dirs.
 
 #![allow(
@@ -7,62 +7,18 @@
 )]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use mingpian_card::api::RegisterRequest;
-use mingpian_cloud::config::{Config, RateLimits};
-use mingpian_cloud::{AppState, serve};
+#[allow(
+    unused_imports,
+    reason = "each test file uses a different part of the fixture"
+)]
+pub use mingpian_testkit::{TestCloud, testdata};
 use mingpian_wallet::Wallet;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
-
-pub struct TestCloud {
-    pub addr: SocketAddr,
-    pub base: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    pub dir: tempfile::TempDir,
-}
-
-impl TestCloud {
-    pub async fn spawn() -> TestCloud {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let addr = listener.local_addr().expect("addr");
-        let config = Config {
-            data_dir: dir.path().to_path_buf(),
-            rate_limit: RateLimits::OFF,
-            ..Config::default()
-        };
-        let state = AppState::new(config, addr).await.expect("cloud starts");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            serve(listener, state, async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("cloud runs");
-        });
-        TestCloud {
-            addr,
-            base: format!("http://{addr}"),
-            shutdown: Some(tx),
-            task: Some(task),
-            dir,
-        }
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
 
 /// What the proxy does with connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,11 +105,4 @@ pub fn register_request(name: &str, phone: &str) -> RegisterRequest {
         password: "correct horse battery".into(),
         device_name: Some(format!("{name}'s test phone")),
     }
-}
-
-/// `../shared/testdata` from the repository root.
-pub fn testdata(sub: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata")
-        .join(sub)
 }
