@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # packages, Xvfb, WebKitWebDriver, and CJK and Latin fonts (screenshots; generated OCR test cards).
 PACKAGES=(build-essential pkg-config zbar-tools python3-pip postgresql-client
   file curl libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb xauth webkit2gtk-driver fonts-noto-cjk fonts-dejavu-core)
+  xvfb xauth webkit2gtk-driver fonts-noto-cjk fonts-dejavu-core tzdata)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,8 +24,13 @@ fi
 
 # Python reference implementations the tests compare against (vobject) and that benchmarks
 # report beside ours (zxing-cpp).
-python_pkgs=(vobject zxing-cpp pillow)
-if ! python3 -c "import vobject, zxingcpp, PIL" 2>/dev/null; then
+# Pinned, so a comparison never changes under us.
+python_pkgs=(vobject==0.9.9 zxing-cpp==3.1.1 pillow==13.0.0)
+if ! python3 - <<'PY' 2>/dev/null
+from importlib.metadata import version
+assert (version("vobject"), version("zxing-cpp"), version("pillow")) == ("0.9.9", "3.1.1", "13.0.0")
+PY
+then
   echo "setup: installing ${python_pkgs[*]} from PyPI"
   python3 -m pip install -q "${python_pkgs[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${python_pkgs[@]}"
@@ -34,14 +39,22 @@ fi
 
 # Rust: the machine's toolchain, with rustfmt and clippy.
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
-rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+for component in rustfmt clippy; do
+  rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+done
 
 # The app's UI (Svelte + Vite + the Tauri CLI) from the npm registry, exactly as locked. The
 # machine's Node.js 20 is used when present; Debian's otherwise.
 if ! command -v npm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
 fi
-(cd ui && npm ci --no-audit --no-fund)
+# npm ci again only when the lock file changed since the last install.
+stamp=ui/node_modules/.package-lock.sha256
+want=$(sha256sum ui/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  (cd ui && npm ci --no-audit --no-fund)
+  echo "$want" > "$stamp"
+fi
 
 # The on-device OCR models (PP-OCRv6 small, from PyPI's rapidocr wheel) into ~/.cache/mingpian.
 bash scripts/fetch-models.sh

@@ -14,15 +14,31 @@ use crate::qr::{CardSetNo, PublicId};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
-    /// Display and login name.
+    /// Display and login name: not a phone number, not an email address.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^@\x00-\x1f\x7f-\x9f]*[^@\s0-9+()./\-\x00-\x1f\x7f-\x9f][^@\x00-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub name: String,
+    /// A phone number; without a country code it is read in the server's region.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^(\+86 ?)?[0-9]{3}[0-9 \-]{0,20}$")
+    )]
     pub phone: Option<String>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254, pattern = r"^[a-zA-Z0-9._%+\-]+@[a-zA-Z0-9\-]+(\.[a-zA-Z0-9\-]+)+$"))]
     pub email: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256))]
     pub password: String,
     /// What the user calls this device ("Li Na's iPhone").
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub device_name: Option<String>,
 }
 
@@ -30,9 +46,20 @@ pub struct RegisterRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
+    /// The account's name, phone number or email.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 256,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"
+        )
+    )]
     pub login: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub password: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub device_name: Option<String>,
 }
 
@@ -106,6 +133,7 @@ impl CardField {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CardSetInput {
+    #[cfg_attr(feature = "openapi", schema(value_type = input_schema::CardInput))]
     pub card: Card,
     /// `None`: [`CardField::PRINTED_DEFAULT`].
     #[serde(default)]
@@ -141,13 +169,22 @@ pub struct Codes {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExchangeRequest {
     /// The scanned text (a card URL).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^https?://[a-z0-9]{1,20}(\.[a-z0-9]{1,20}){0,3}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9_\-]{1,20}){0,3}/c/[A-Za-z0-9_\-]{16,64}/[1-9][0-9]{0,2}(\?t=[A-Za-z0-9._\-]{8,256})?$"
+        )
+    )]
     pub scanned: String,
     /// Which of the scanner's own sets to give.
+    #[cfg_attr(feature = "openapi", schema(value_type = u16, minimum = 1, maximum = 999))]
     pub give_set: CardSetNo,
     /// Chosen by the client and reused on retry: a retried exchange never makes two.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9_\-]{8,128}$"))]
     pub idempotency_key: String,
     /// Where the two met, if the scanner shares it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub place: Option<String>,
     /// Take the owner's card and give nothing back: `give_set` is ignored and the owner's inbox
     /// gets nothing.
@@ -161,6 +198,12 @@ pub struct ExchangeRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreviewRequest {
     /// The scanned text (a card URL).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^https?://[a-z0-9]{1,20}(\.[a-z0-9]{1,20}){0,3}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9_\-]{1,20}){0,3}/c/[A-Za-z0-9_\-]{16,64}/[1-9][0-9]{0,2}(\?t=[A-Za-z0-9._\-]{8,256})?$"
+        )
+    )]
     pub scanned: String,
 }
 
@@ -351,4 +394,168 @@ pub struct CardUpdate {
     pub version: i64,
     pub card: Card,
     pub full: bool,
+}
+
+/// The documented shape of a card sent to the cloud: the same JSON as [`Card`], with the limits
+/// the cloud checks (`crate::limits`) written into the schema, so that generated clients and API
+/// fuzzers know them. Documentation only: requests are read into [`Card`].
+#[cfg(feature = "openapi")]
+#[allow(
+    dead_code,
+    reason = "the types only describe JSON for the OpenAPI document"
+)]
+pub mod input_schema {
+    use utoipa::ToSchema;
+
+    /// A card to store: it needs a name; pictures are JPEG, PNG or WebP, each under 5 MB and
+    /// 50 megapixels.
+    #[derive(Debug, ToSchema)]
+    pub struct CardInput {
+        #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
+        formatted_name: String,
+        #[schema(max_length = 128)]
+        uid: Option<String>,
+        #[schema(max_length = 64)]
+        revision: Option<String>,
+        name: Option<NameInput>,
+        phonetic: Option<NameInput>,
+        #[schema(max_items = 5, inline)]
+        nicknames: Vec<Short>,
+        #[schema(max_length = 128)]
+        org: Option<String>,
+        #[schema(max_items = 5, inline)]
+        departments: Vec<Short>,
+        #[schema(max_length = 128)]
+        title: Option<String>,
+        #[schema(max_length = 128)]
+        role: Option<String>,
+        #[schema(max_items = 8)]
+        phones: Vec<EntryInput>,
+        #[schema(max_items = 8)]
+        emails: Vec<EntryInput>,
+        #[schema(max_items = 4)]
+        addresses: Vec<AddressInput>,
+        #[schema(max_items = 8)]
+        urls: Vec<UrlInput>,
+        #[schema(max_items = 8)]
+        socials: Vec<SocialInput>,
+        #[schema(max_length = 2000)]
+        note: Option<String>,
+        #[schema(max_length = 32)]
+        birthday: Option<String>,
+        #[schema(max_items = 8, inline)]
+        categories: Vec<Short>,
+        photo: Option<MediaInput>,
+        logo: Option<MediaInput>,
+        #[schema(max_items = 2)]
+        card_images: Vec<MediaInput>,
+        #[schema(max_items = 10)]
+        extra: Vec<PropertyInput>,
+    }
+
+    /// A short text.
+    #[derive(Debug, ToSchema)]
+    #[schema(value_type = String, pattern = "^.{0,128}$")]
+    pub struct Short(String);
+
+    #[derive(Debug, ToSchema)]
+    pub struct NameInput {
+        #[schema(max_length = 128)]
+        family: String,
+        #[schema(max_length = 128)]
+        given: String,
+        #[schema(max_length = 128)]
+        additional: String,
+        #[schema(max_length = 64)]
+        prefixes: String,
+        #[schema(max_length = 64)]
+        suffixes: String,
+    }
+
+    /// A phone number or an email.
+    #[derive(Debug, ToSchema)]
+    pub struct EntryInput {
+        #[schema(min_length = 1, max_length = 128)]
+        value: String,
+        #[schema(max_items = 4, inline)]
+        kinds: Vec<Kind>,
+        pref: bool,
+        #[schema(max_length = 64)]
+        label: Option<String>,
+    }
+
+    /// A type such as `cell` or `work`.
+    #[derive(Debug, ToSchema)]
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9-]{1,32}$")]
+    pub struct Kind(String);
+
+    #[derive(Debug, ToSchema)]
+    pub struct AddressInput {
+        #[schema(max_length = 64)]
+        po_box: String,
+        #[schema(max_length = 128)]
+        extended: String,
+        #[schema(max_length = 128)]
+        street: String,
+        #[schema(max_length = 128)]
+        locality: String,
+        #[schema(max_length = 128)]
+        region: String,
+        #[schema(max_length = 32)]
+        postal_code: String,
+        #[schema(max_length = 64)]
+        country: String,
+        #[schema(max_items = 4, inline)]
+        kinds: Vec<Kind>,
+        pref: bool,
+        #[schema(max_length = 64)]
+        label: Option<String>,
+    }
+
+    #[derive(Debug, ToSchema)]
+    pub struct UrlInput {
+        #[schema(min_length = 1, max_length = 256)]
+        value: String,
+        #[schema(max_items = 4, inline)]
+        kinds: Vec<Kind>,
+        #[schema(max_length = 64)]
+        label: Option<String>,
+    }
+
+    #[derive(Debug, ToSchema)]
+    pub struct SocialInput {
+        #[schema(max_length = 32)]
+        service: String,
+        #[schema(min_length = 1, max_length = 128)]
+        value: String,
+        im: bool,
+        #[schema(max_length = 64)]
+        label: Option<String>,
+    }
+
+    /// A picture, uploaded: the cloud decodes and encodes it again.
+    #[derive(Debug, ToSchema)]
+    pub struct MediaInput {
+        #[schema(pattern = "^inline$")]
+        kind: String,
+        #[schema(pattern = "^image/(jpeg|png|webp)$")]
+        mime: Option<String>,
+        /// The picture's bytes in base64: JPEG, PNG or WebP, under 5 MB and 50 megapixels.
+        #[schema(format = Byte, content_media_type = "image/*", max_length = 7_000_000)]
+        data: String,
+    }
+
+    /// A vCard property the card keeps as it was written.
+    #[derive(Debug, ToSchema)]
+    pub struct PropertyInput {
+        #[schema(max_length = 32, pattern = "^[A-Za-z0-9-]*$")]
+        group: Option<String>,
+        #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9-]+$")]
+        name: String,
+        /// `[name, [values]]` pairs, e.g. `["TYPE", ["WORK"]]`.
+        #[schema(value_type = Vec<Object>, max_items = 0)]
+        params: Vec<()>,
+        #[schema(max_length = 1024)]
+        value: String,
+    }
 }

@@ -367,7 +367,11 @@ fn check(
         // version the fields it shows (name, company, title, email), a whole version anything.
         // A number (never printed by default) may only go when a whole newer version no longer
         // has it because its owner removed it.
-        let newer = new.version > old.version && new.owner.is_some();
+        // The whole card of the version held as a printed view counts as newer too: fields the
+        // printed view kept from older versions (it cannot tell a hidden field from one the
+        // owner removed) give way to what the owner's card now says.
+        let newer = new.owner.is_some()
+            && (new.version > old.version || (new.full && !old.full && new.version >= old.version));
         let lost: Vec<&String> = was
             .difference(&now)
             .filter(|f| {

@@ -85,7 +85,7 @@ impl fmt::Display for PublicId {
 
 /// Which of a user's card sets (claim 6's 组号), from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "u32", into = "u32")]
+#[serde(try_from = "SetNumber", into = "u32")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = u32))]
 pub struct CardSetNo(u32);
 
@@ -106,6 +106,33 @@ impl CardSetNo {
 
     pub fn get(self) -> u32 {
         self.0
+    }
+}
+
+/// A set number as JSON writes it: `3`, or `3.0` (JSON has one number type; an integral float is
+/// the same integer).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SetNumber {
+    Int(u32),
+    Float(f64),
+}
+
+impl TryFrom<SetNumber> for CardSetNo {
+    type Error = PayloadError;
+    fn try_from(value: SetNumber) -> Result<Self, Self::Error> {
+        match value {
+            SetNumber::Int(n) => CardSetNo::new(n),
+            SetNumber::Float(f)
+                if f.fract() == 0.0 && (1.0..=f64::from(CardSetNo::MAX)).contains(&f) =>
+            {
+                CardSetNo::new(f as u32)
+            }
+            SetNumber::Float(f) => Err(PayloadError::BadLink(format!(
+                "its set number {f} is not between 1 and {}",
+                CardSetNo::MAX
+            ))),
+        }
     }
 }
 

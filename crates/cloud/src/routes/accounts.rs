@@ -35,9 +35,15 @@ pub fn account(user: &UserRecord) -> ApiResult<api::Account> {
 }
 
 fn device_name(name: Option<String>) -> String {
-    name.map(|n| n.trim().chars().take(64).collect::<String>())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "device".into())
+    name.map(|n| {
+        n.trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(64)
+            .collect::<String>()
+    })
+    .filter(|n| !n.is_empty())
+    .unwrap_or_else(|| "device".into())
 }
 
 fn normalise_email(email: &str) -> ApiResult<String> {
@@ -46,7 +52,8 @@ fn normalise_email(email: &str) -> ApiResult<String> {
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
         })
-        && !email.contains(char::is_whitespace);
+        && !email.contains(char::is_whitespace)
+        && !email.contains(char::is_control);
     if valid {
         Ok(email)
     } else {
@@ -81,9 +88,9 @@ async fn register(
 ) -> ApiResult<(StatusCode, Json<api::Session>)> {
     state.limiter.check(addr, &headers, Purpose::Auth).await?;
     let name = request.name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(ApiError::Invalid(
-            "a name of 1 to 64 characters is needed".into(),
+            "a name of 1 to 64 characters (no control characters) is needed".into(),
         ));
     }
     if looks_like_phone_or_email(name, state.region) {
@@ -194,7 +201,7 @@ async fn login(
 ) -> ApiResult<Json<api::Session>> {
     state.limiter.check(addr, &headers, Purpose::Auth).await?;
     let login = request.login.trim();
-    if request.password.len() > 1024 {
+    if request.password.len() > 1024 || login.len() > 256 || login.chars().any(char::is_control) {
         return Err(ApiError::Unauthorized("wrong login or password"));
     }
     // Each form of login is looked up in its own column only.

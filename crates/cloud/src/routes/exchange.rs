@@ -72,9 +72,9 @@ async fn exchange(
     ApiJson(request): ApiJson<api::ExchangeRequest>,
 ) -> ApiResult<Json<api::Exchange>> {
     let key = request.idempotency_key.trim();
-    if !(8..=128).contains(&key.len()) {
+    if !(8..=128).contains(&key.len()) || key.chars().any(char::is_control) {
         return Err(ApiError::Invalid(
-            "idempotency_key must be 8 to 128 characters".into(),
+            "idempotency_key must be 8 to 128 characters, none of them control characters".into(),
         ));
     }
     let link = link_of(&request.scanned)?;
@@ -104,7 +104,13 @@ async fn exchange(
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|p| p.chars().take(200).collect::<String>());
+        .map(|p| {
+            p.chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect::<String>()
+        })
+        .filter(|p| !p.is_empty());
     let outcome = state
         .store
         .record_exchange(&NewExchange {

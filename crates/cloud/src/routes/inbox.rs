@@ -94,6 +94,24 @@ async fn page(
     Ok(Json(api::InboxPage { items, next_cursor }))
 }
 
+/// One event of the live inbox, as the stream frames it.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "describes the stream's events for the OpenAPI document"
+)]
+pub struct SseEvent {
+    /// Always `card`.
+    #[schema(pattern = "^card$")]
+    event: String,
+    /// The item's cursor.
+    #[schema(pattern = "^[0-9]+$")]
+    id: String,
+    /// An InboxItem, as JSON.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
+
 #[derive(Debug, Deserialize)]
 struct StreamQuery {
     #[serde(default)]
@@ -103,7 +121,7 @@ struct StreamQuery {
 /// Sends every item after the cursor (`after`, or the `Last-Event-ID` of a reconnecting client),
 /// then each new one the moment it arrives. Event ids are cursors. The stream ends when its
 /// device is logged out.
-#[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor")), responses((status = 200, description = "Server-Sent Events: `card` events carrying an InboxItem, ids are cursors", content_type = "text/event-stream", body = String), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+#[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor")), responses((status = 200, description = "Server-Sent Events: `card` events carrying an InboxItem, ids are cursors", content_type = "text/event-stream", body = SseEvent), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
 async fn stream(
     State(state): State<AppState>,
     caller: Caller,

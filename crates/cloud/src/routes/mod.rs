@@ -57,7 +57,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// Android App Links: lets the code's URL open the app where it is installed.
-#[utoipa::path(get, path = "/.well-known/assetlinks.json", tag = "server", responses((status = 200, description = "Android App Links", body = Object)))]
+#[utoipa::path(get, path = "/.well-known/assetlinks.json", tag = "server", responses((status = 200, description = "Android App Links", body = Vec<Object>)))]
 async fn assetlinks(State(state): State<AppState>) -> Json<Value> {
     let links = &state.config.deep_links;
     Json(json!([{

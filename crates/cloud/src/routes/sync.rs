@@ -59,9 +59,9 @@ async fn push(
                 change.kind
             )));
         }
-        if !(1..=128).contains(&change.id.len()) {
+        if !(1..=128).contains(&change.id.len()) || change.id.chars().any(char::is_control) {
             return Err(ApiError::Invalid(
-                "record ids are 1 to 128 characters".into(),
+                "record ids are 1 to 128 characters, none of them control characters".into(),
             ));
         }
         if change.base_version < 0 {

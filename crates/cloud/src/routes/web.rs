@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
@@ -14,7 +15,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine as _;
-use mingpian_card::api;
 use mingpian_card::vcard::{self, Version};
 use mingpian_card::{Card, Email, Media, Phone, PhoneNumber};
 use serde::Deserialize;
@@ -262,14 +262,16 @@ fn card_html(card: &Card) -> String {
     html
 }
 
-#[utoipa::path(get, path = "/c/{public_id}/{set}", tag = "web card", params(("public_id" = String, Path), ("set" = String, Path, description = "set number, or `N.vcf` for the vCard"), ("t" = Option<String>, Query, description = "live token")), responses((status = 200, description = "the card page (HTML) or its vCard", content_type = "text/html", body = String), (status = 404, description = "no such code", content_type = "text/html", body = String), (status = 410, description = "rotated", content_type = "text/html", body = String)))]
+#[utoipa::path(get, path = "/c/{public_id}/{set}", tag = "web card", params(("public_id" = String, Path, description = "the code's id", pattern = "^[A-Za-z0-9_-]{16,64}$"), ("set" = String, Path, description = "set number, or `N.vcf` for the vCard", pattern = "^[1-9][0-9]{0,2}(\\.vcf)?$"), ("t" = Option<String>, Query, description = "live token", pattern = "^[0-9]{1,15}\\.[A-Za-z0-9_-]{22}$")), responses((status = 200, description = "the card page (HTML) or its vCard", content_type = "text/html", body = String), (status = 404, description = "no such code", content_type = "text/html", body = String), (status = 410, description = "rotated", content_type = "text/html", body = String), (status = 429, description = "too many requests", content_type = "text/html", body = String)))]
 async fn card_page(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((public_id, set)): Path<(String, String)>,
-    Query(q): Query<TokenQuery>,
+    query: Result<Query<TokenQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    // A query that does not parse (a repeated `t`) is no token: the printed view.
+    let q = query.map_or(TokenQuery { t: None }, |Query(q)| q);
     let lang = lang(&headers);
     if state
         .limiter
@@ -334,35 +336,63 @@ async fn card_page(
     page(lang, StatusCode::OK, &body)
 }
 
-#[derive(Debug, Deserialize)]
-struct ReplyForm {
+/// The web page's form for sending one's card back: a name, and a phone number or an email.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ReplyForm {
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     name: String,
     #[serde(default)]
+    #[schema(pattern = r"^(\+86 ?)?[0-9]{3}[0-9 \-]{0,20}$")]
     phone: String,
+    /// Documented as required: the form needs a phone number or an email.
     #[serde(default)]
+    #[schema(required = true, format = Email, max_length = 254, pattern = r"^[a-zA-Z0-9._%+\-]+@[a-zA-Z0-9\-]+(\.[a-zA-Z0-9\-]+)+$")]
     email: String,
     #[serde(default)]
+    #[schema(max_length = 100)]
     org: String,
     #[serde(default)]
+    #[schema(max_length = 100)]
     title: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     note: String,
 }
 
+/// A form value trimmed, without control characters (line breaks kept), at most `max` long.
 fn clip(text: &str, max: usize) -> Option<String> {
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.chars().take(max).collect())
+    let text: String = text
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .take(max)
+        .collect();
+    (!text.trim().is_empty()).then(|| text.trim().to_owned())
 }
 
-#[utoipa::path(post, path = "/c/{public_id}/{set}/reply", tag = "web card", params(("public_id" = String, Path), ("set" = u32, Path)), request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "name, phone, email, org, title, note"), responses((status = 200, description = "sent", content_type = "text/html", body = String), (status = 422, description = "name and a phone or email needed", content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String), (status = 410, content_type = "text/html", body = String), (status = 429, body = api::ApiError)))]
+#[utoipa::path(post, path = "/c/{public_id}/{set}/reply", tag = "web card", params(("public_id" = String, Path, description = "the code's id", pattern = "^[A-Za-z0-9_-]{16,64}$"), ("set" = u32, Path, minimum = 1, maximum = 999)), request_body(content = ReplyForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "sent", content_type = "text/html", body = String), (status = 422, description = "a name and a phone or email are needed", content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String), (status = 409, description = "their inbox is full", content_type = "text/html", body = String), (status = 410, content_type = "text/html", body = String), (status = 429, description = "too many requests", content_type = "text/html", body = String)))]
 async fn reply(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((public_id, set)): Path<(String, u32)>,
     headers: HeaderMap,
-    Form(form): Form<ReplyForm>,
+    form: Result<Form<ReplyForm>, FormRejection>,
 ) -> Response {
     let lang = lang(&headers);
+    let need_contact = || {
+        page(
+            lang,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!(
+                "<div class=\"card\"><p>{}</p></div>",
+                t(lang, "need_contact")
+            ),
+        )
+    };
+    // A form that is not a form (another content type, missing fields) gets the page too.
+    let Ok(Form(form)) = form else {
+        return need_contact();
+    };
     if state
         .limiter
         .check(addr, &headers, Purpose::WebReply)
@@ -381,14 +411,7 @@ async fn reply(
     let email =
         clip(&form.email, 254).filter(|e| e.contains('@') && !e.contains(char::is_whitespace));
     let Some(name) = name.filter(|_| phone.is_some() || email.is_some()) else {
-        return page(
-            lang,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &format!(
-                "<div class=\"card\"><p>{}</p></div>",
-                t(lang, "need_contact")
-            ),
-        );
+        return need_contact();
     };
     let card = Card {
         formatted_name: name,
