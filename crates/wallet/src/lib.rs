@@ -10,32 +10,39 @@
 //! Local operations are synchronous and quick; anything that talks to the cloud is `async` and
 //! never holds the database across a network wait.
 
+mod account;
 pub mod client;
 mod contacts;
 pub mod csv_layout;
 mod db;
+mod display;
 pub mod error;
 mod exchange;
-mod io;
+mod export;
+mod import;
+mod inbox;
+pub mod keys;
+mod linking;
 pub mod model;
 mod search;
+mod sets;
 mod sync;
-pub mod text;
 mod util;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use mingpian_card::api::{Account, CardField, CardSet};
 use mingpian_card::{Card, Region};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+pub use account::SessionInfo;
 pub use client::Cloud;
 pub use error::{ErrorBody, Result, WalletError};
-pub use exchange::{CodeView, Pending, ScanResult, read_first_card};
-pub use io::ExportFormat;
+pub use exchange::{Pending, Preview, ScanResult};
+pub use export::ExportFormat;
 pub use model::*;
+pub use sets::{CodeView, MySet, read_first_card};
 pub use sync::SyncReport;
 
 use search::SearchIndex;
@@ -50,24 +57,6 @@ pub struct Wallet {
     conn: Mutex<Connection>,
     /// Built on the first search after a change; `None` while stale.
     index: Mutex<Option<Arc<SearchIndex>>>,
-}
-
-/// Who is logged in on this device, and where.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SessionInfo {
-    pub server: String,
-    pub account: Account,
-    pub device_id: i64,
-}
-
-/// One of the user's own card sets as the wallet last saw it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct MySet {
-    pub set_no: u32,
-    pub card: Card,
-    pub printed_fields: Vec<CardField>,
-    pub version: i64,
-    pub updated_at: i64,
 }
 
 /// Search results: the first matches in list order, and how many match in all.
@@ -133,7 +122,7 @@ impl Wallet {
                 .query_map([], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for id in ids {
-                contacts::refresh_contact(c, &id, region)?;
+                display::refresh_contact(c, &id, region)?;
             }
             Ok(())
         })
@@ -199,7 +188,7 @@ impl Wallet {
             return Err(WalletError::Invalid("the card is empty".into()));
         }
         self.write(|c, region| {
-            contacts::receive(c, contacts::Arrival::local(card, Source::Manual), region)
+            linking::receive(c, linking::Arrival::local(card, Source::Manual), region)
         })
     }
 
@@ -207,7 +196,7 @@ impl Wallet {
     pub fn edit_card(&self, card_id: &str, card: Card) -> Result<Received> {
         self.write(|c, region| {
             let held = contacts::card(c, card_id)?;
-            let mut arrival = contacts::Arrival::local(card, held.source);
+            let mut arrival = linking::Arrival::local(card, held.source);
             arrival.owner = held.owner.clone();
             arrival.set_no = held.set_no;
             arrival.version = held.version;
@@ -265,90 +254,6 @@ impl Wallet {
     }
 
     // ----- session and my sets ---------------------------------------------------------------
-
-    /// The logged-in account, if any.
-    pub fn session(&self) -> Result<Option<SessionInfo>> {
-        self.read(|c| {
-            let (Some(server), Some(account), Some(device)) = (
-                db::meta_get(c, "server")?,
-                db::meta_get(c, "account")?,
-                db::meta_get(c, "device_id")?,
-            ) else {
-                return Ok(None);
-            };
-            Ok(Some(SessionInfo {
-                server,
-                account: serde_json::from_str(&account)?,
-                device_id: device.parse().unwrap_or(0),
-            }))
-        })
-    }
-
-    /// A client for the logged-in cloud.
-    pub fn cloud(&self) -> Result<Cloud> {
-        let (server, token) =
-            self.read(|c| Ok((db::meta_get(c, "server")?, db::meta_get(c, "token")?)))?;
-        match (server, token) {
-            (Some(server), Some(token)) => Cloud::new(&server, Some(token)),
-            _ => Err(WalletError::NotLoggedIn),
-        }
-    }
-
-    /// The user's own card sets as last fetched.
-    pub fn my_sets(&self) -> Result<Vec<MySet>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT set_no, card, printed_fields, version, updated_at FROM my_sets
-                 ORDER BY set_no",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, u32>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (set_no, card, fields, version, updated_at) = row?;
-                out.push(MySet {
-                    set_no,
-                    card: serde_json::from_str(&card)?,
-                    printed_fields: serde_json::from_str(&fields)?,
-                    version,
-                    updated_at,
-                });
-            }
-            Ok(out)
-        })
-    }
-
-    fn store_sets(&self, sets: &[CardSet], replace_all: bool) -> Result<()> {
-        self.write(|c, _| {
-            if replace_all {
-                c.execute("DELETE FROM my_sets", [])?;
-            }
-            for s in sets {
-                c.prepare_cached(
-                    "INSERT INTO my_sets (set_no, card, printed_fields, version, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (set_no) DO UPDATE SET card = excluded.card,
-                        printed_fields = excluded.printed_fields, version = excluded.version,
-                        updated_at = excluded.updated_at",
-                )?
-                .execute(rusqlite::params![
-                    s.set_no.get(),
-                    serde_json::to_string(&s.card)?,
-                    serde_json::to_string(&s.printed_fields)?,
-                    s.version,
-                    s.updated_at
-                ])?;
-            }
-            Ok(())
-        })
-    }
 }
 
 fn region_of(conn: &Connection) -> Result<Region> {

@@ -12,7 +12,7 @@ use memchr::memmem;
 use rusqlite::Connection;
 
 use crate::error::Result;
-use crate::text::normalize_query;
+use crate::keys::normalize_query;
 
 /// Separates contacts in the buffer; never appears in a search text.
 const ENTRY_SEP: u8 = 0;

@@ -15,11 +15,12 @@ use mingpian_card::{CardSetNo, PublicId, Region};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::contacts::{self, Arrival};
+use crate::display;
 use crate::error::Result;
+use crate::linking::{self, Arrival};
 use crate::model::{Source, Trust};
 use crate::util::content_hash;
-use crate::{Wallet, db, text};
+use crate::{Wallet, db, keys};
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -480,7 +481,7 @@ fn settle(c: &Connection, touched: Touched, region: Region) -> Result<()> {
             params![
                 card_id,
                 content_hash(&json),
-                text::name_key(&card),
+                keys::name_key(&card),
                 card.uid
             ],
         )?;
@@ -501,7 +502,7 @@ fn settle(c: &Connection, touched: Touched, region: Region) -> Result<()> {
             .optional()?
             .is_some();
         if exists {
-            contacts::refresh_contact(c, &contact, region)?;
+            display::refresh_contact(c, &contact, region)?;
         }
     }
     Ok(())
@@ -648,7 +649,7 @@ impl Wallet {
                 for u in updates {
                     let owner = u.owner.as_str().to_owned();
                     let origin = format!("update:{owner}:{}:{}", u.set_no.get(), u.version);
-                    let r = contacts::receive(
+                    let r = linking::receive(
                         c,
                         Arrival {
                             card: u.card,

@@ -1,50 +1,21 @@
-//! Batch import and export (claim 9): vCard 2.1/3.0/4.0 and CSV files in, vCard 3.0/4.0 and CSV
-//! out. A broken card is one entry in the report; every other card imports. Re-importing a file
-//! changes nothing (see [`crate::contacts::import`] for what counts as an update).
+//! Batch import (claim 9): vCard 2.1/3.0/4.0 and CSV files in, read on one thread while another
+//! writes. A broken card is one entry in the report; every other card imports. Re-importing a
+//! file changes nothing (see [`crate::linking::import`] for what counts as an update).
 
 use std::path::Path;
 
 use mingpian_card::Card;
-use mingpian_card::vcard::{self, Version};
-use serde::{Deserialize, Serialize};
+use mingpian_card::vcard::{self};
 
 use crate::Wallet;
-use crate::contacts::{self, Arrival};
 use crate::csv_layout;
 use crate::error::{Result, WalletError};
+use crate::linking::{self, Arrival};
 use crate::model::{ImportProblem, ImportReport, Outcome, Progress, Source};
 use crate::util::now_ms;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExportFormat {
-    Vcf3,
-    Vcf4,
-    Csv,
-}
-
-impl ExportFormat {
-    pub fn parse(s: &str) -> Result<ExportFormat> {
-        match s.to_ascii_lowercase().as_str() {
-            "vcf3" | "vcf" | "vcard" | "3.0" => Ok(ExportFormat::Vcf3),
-            "vcf4" | "4.0" => Ok(ExportFormat::Vcf4),
-            "csv" => Ok(ExportFormat::Csv),
-            other => Err(WalletError::Invalid(format!(
-                "unknown export format {other:?}: use vcf3, vcf4 or csv"
-            ))),
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "csv",
-            _ => "vcf",
-        }
-    }
-}
-
 /// How often the progress callback hears from a long import.
-const PROGRESS_EVERY: usize = 250;
+pub(crate) const PROGRESS_EVERY: usize = 250;
 
 fn looks_like_csv(name: &str, bytes: &[u8]) -> bool {
     if name.to_ascii_lowercase().ends_with(".csv") {
@@ -102,7 +73,7 @@ fn vcard_chunks(bytes: &[u8], per: usize) -> Vec<(&[u8], usize, usize)> {
     reason = "almost every piece is a card; boxing would add an allocation per card"
 )]
 enum Piece {
-    Card(usize, Card, Result<contacts::Prepared>),
+    Card(usize, Card, Result<linking::Prepared>),
     Problems(Vec<ImportProblem>, Vec<ImportProblem>),
 }
 
@@ -129,7 +100,7 @@ fn read_file(
             return;
         }
         for (row, card) in read.cards {
-            let prepared = contacts::prepare(&card, region);
+            let prepared = linking::prepare(&card, region);
             if !send(Piece::Card(row, card, prepared)) {
                 return;
             }
@@ -156,7 +127,7 @@ fn read_file(
             return;
         }
         for (i, card) in report.cards.into_iter().enumerate() {
-            let prepared = contacts::prepare(&card, region);
+            let prepared = linking::prepare(&card, region);
             if !send(Piece::Card(cards_before + i + 1, card, prepared)) {
                 return;
             }
@@ -254,7 +225,7 @@ impl Wallet {
                         report.read += 1;
                         let mut arrival = Arrival::local(card, Source::Import);
                         arrival.received_at = now;
-                        let result = prepared.and_then(|p| contacts::import(c, arrival, p, region));
+                        let result = prepared.and_then(|p| linking::import(c, arrival, p, region));
                         match result {
                             Ok(r) => match r.outcome {
                                 Outcome::Added => report.added += 1,
@@ -285,59 +256,6 @@ impl Wallet {
         }
         progress(Progress { done, total: done });
         Ok(report)
-    }
-
-    /// Exports the current version of every card of the given contacts (all contacts when
-    /// `None`), the contact's tags added to each card's categories.
-    pub fn export(
-        &self,
-        format: ExportFormat,
-        contact_ids: Option<&[String]>,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<Vec<u8>> {
-        let cards: Vec<Card> = self.read(|c| {
-            let ids: Vec<String> = match contact_ids {
-                Some(ids) => ids.to_vec(),
-                None => contacts::list(c)?.into_iter().map(|k| k.id).collect(),
-            };
-            let mut out = Vec::new();
-            for id in ids {
-                let contact = contacts::get(c, &id)?;
-                for stored in contacts::cards_of(c, &id)? {
-                    let mut card = stored.card;
-                    for tag in &contact.tags {
-                        if !card.categories.contains(tag) {
-                            card.categories.push(tag.clone());
-                        }
-                    }
-                    out.push(card);
-                }
-            }
-            Ok(out)
-        })?;
-        let total = cards.len();
-        progress(Progress { done: 0, total });
-        let bytes = match format {
-            ExportFormat::Csv => csv_layout::write(&cards)
-                .map_err(|e| WalletError::Invalid(format!("writing CSV: {e}")))?,
-            ExportFormat::Vcf3 | ExportFormat::Vcf4 => {
-                let version = if format == ExportFormat::Vcf3 {
-                    Version::V3
-                } else {
-                    Version::V4
-                };
-                let mut out = String::new();
-                for (i, card) in cards.iter().enumerate() {
-                    out.push_str(&vcard::write(card, version));
-                    if (i + 1) % PROGRESS_EVERY == 0 {
-                        progress(Progress { done: i + 1, total });
-                    }
-                }
-                out.into_bytes()
-            }
-        };
-        progress(Progress { done: total, total });
-        Ok(bytes)
     }
 }
 

@@ -1,0 +1,174 @@
+//! What a contact shows: its name, company, title, numbers and emails, derived from its cards by
+//! one rule the user can see and change ([`ShownBy`]): the user's own edit first, then the card
+//! they chose as primary, then the newest full card of the set met most often. Arrival order
+//! plays no part, and an unverified card never decides what a contact shows.
+
+use mingpian_card::{Card, Region};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Result, WalletError};
+use crate::keys;
+use crate::model::{ContactEdit, ShownBy, Trust};
+
+/// One live card of a contact, as the display rule weighs it.
+struct Candidate {
+    id: String,
+    card: Card,
+    full: bool,
+    verified: bool,
+    /// Meetings and deliveries of this card: how much its set is used.
+    uses: i64,
+    /// When the wallet first held it (its first version).
+    received_at: i64,
+}
+
+/// The card a contact shows when the user has not chosen one: among its verified cards (all of
+/// them when none is verified), the full card of the set met most often; on a tie the one held
+/// longest, so a newly arrived card never takes over by arriving.
+fn rule_card(cards: &[Candidate]) -> Option<&Candidate> {
+    let any_verified = cards.iter().any(|c| c.verified);
+    cards
+        .iter()
+        .filter(|c| c.verified || !any_verified)
+        .max_by(|a, b| {
+            (
+                a.full,
+                a.uses,
+                std::cmp::Reverse(a.received_at),
+                std::cmp::Reverse(&a.id),
+            )
+                .cmp(&(
+                    b.full,
+                    b.uses,
+                    std::cmp::Reverse(b.received_at),
+                    std::cmp::Reverse(&b.id),
+                ))
+        })
+}
+
+fn push_unique(list: &mut Vec<String>, values: impl IntoIterator<Item = String>) {
+    for v in values {
+        if !v.trim().is_empty() && !list.contains(&v) {
+            list.push(v);
+        }
+    }
+}
+
+/// Recomputes what a contact shows and is found by from its live cards (by the display rule,
+/// see the module docs), and its cards' link keys.
+pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> Result<()> {
+    let mut cards: Vec<Candidate> = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT k.id, (SELECT card FROM card_versions v WHERE v.card_id = k.id
+                          ORDER BY v.seq DESC LIMIT 1),
+                    k.full, k.trust,
+                    (SELECT MIN(v.received_at) FROM card_versions v WHERE v.card_id = k.id),
+                    (SELECT COUNT(*) FROM events e WHERE e.card_id = k.id)
+             FROM cards k WHERE k.contact_id = ?1 AND k.deleted = 0
+             ORDER BY k.received_at, k.id",
+        )?;
+        let mut rows = stmt.query([contact_id])?;
+        while let Some(r) = rows.next()? {
+            let json: Option<String> = r.get(1)?;
+            let trust: String = r.get(3)?;
+            cards.push(Candidate {
+                id: r.get(0)?,
+                card: serde_json::from_str(json.as_deref().unwrap_or("{}"))?,
+                full: r.get(2)?,
+                verified: Trust::parse(&trust) == Trust::Verified,
+                received_at: r.get::<_, Option<i64>>(4)?.unwrap_or(i64::MAX),
+                uses: r.get(5)?,
+            });
+        }
+    }
+    let (tags, own, primary): (String, Option<String>, Option<String>) = conn
+        .prepare_cached("SELECT tags, own, primary_card_id FROM contacts WHERE id = ?1")?
+        .query_row([contact_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?
+        .ok_or_else(|| WalletError::NotFound(format!("contact {contact_id}")))?;
+    let tags: Vec<String> = serde_json::from_str(&tags)?;
+    let own: ContactEdit = match own {
+        Some(json) => serde_json::from_str(&json)?,
+        None => ContactEdit::default(),
+    };
+    let primary = primary.and_then(|id| cards.iter().find(|c| c.id == id));
+    let shown = primary.or_else(|| rule_card(&cards));
+    let shown_by = if own.name.is_some() {
+        ShownBy::Own
+    } else if primary.is_some() {
+        ShownBy::Primary
+    } else {
+        ShownBy::Rule
+    };
+    // What may be shown: the shown card first, then the other verified cards (all cards when
+    // none is verified). An unverified card's numbers are never offered beside verified ones.
+    let any_verified = cards.iter().any(|c| c.verified);
+    let mut pool: Vec<&Candidate> = shown.into_iter().collect();
+    pool.extend(cards.iter().filter(|c| {
+        (c.verified || !any_verified) && Some(c.id.as_str()) != shown.map(|s| s.id.as_str())
+    }));
+    let name = own
+        .name
+        .clone()
+        .or_else(|| shown.map(|c| c.card.display_name()))
+        .unwrap_or_default();
+    let org = own
+        .org
+        .clone()
+        .or_else(|| pool.iter().find_map(|c| c.card.org.clone()));
+    let title = own
+        .title
+        .clone()
+        .or_else(|| pool.iter().find_map(|c| c.card.title.clone()));
+    let mut phones: Vec<String> = Vec::new();
+    let mut emails: Vec<String> = Vec::new();
+    if let Some(own_phones) = &own.phones {
+        push_unique(&mut phones, own_phones.iter().cloned());
+    }
+    if let Some(own_emails) = &own.emails {
+        push_unique(&mut emails, own_emails.iter().cloned());
+    }
+    for c in &pool {
+        if own.phones.is_none() {
+            push_unique(&mut phones, c.card.phones.iter().map(|p| p.value.clone()));
+        }
+        if own.emails.is_none() {
+            push_unique(&mut emails, c.card.emails.iter().map(|e| e.value.clone()));
+        }
+    }
+    let own_card = (!own.is_empty()).then(|| own.as_card());
+    let search = keys::search_text(
+        cards.iter().map(|c| &c.card).chain(own_card.as_ref()),
+        &tags,
+        region,
+    );
+    conn.prepare_cached(
+        "UPDATE contacts SET name = ?2, sort_key = ?3, search = ?4, org = ?5, title = ?6,
+                phones = ?7, emails = ?8, shown_card_id = ?9, shown_by = ?10
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        contact_id,
+        name,
+        keys::sort_key(&name),
+        search,
+        org,
+        title,
+        serde_json::to_string(&phones)?,
+        serde_json::to_string(&emails)?,
+        shown.map(|c| c.id.as_str()),
+        shown_by.as_str()
+    ])?;
+    for c in &cards {
+        conn.prepare_cached("DELETE FROM card_keys WHERE card_id = ?1")?
+            .execute([&c.id])?;
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO card_keys (key, card_id, contact_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for key in keys::link_keys(&c.card, region) {
+            insert.execute(params![key, c.id, contact_id])?;
+        }
+    }
+    Ok(())
+}

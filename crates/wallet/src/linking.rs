@@ -1,0 +1,545 @@
+//! Storing an arriving card: a newer version of a card already held from the same account set,
+//! or a new card linked to the contact with the same phone number, then email (claim 8), or a new
+//! contact. Imports, copies adopted by their owner's card, and the rules that keep what the
+//! wallet held.
+//!
+//! Nothing the wallet held is hidden by what arrives later: a printed code's view of a card
+//! never replaces the whole card a live code gave (a newer printed version updates only the
+//! fields it shows); an older version is unchanged; a file only adds to a card its owner gives
+//! through the cloud. An unverified card (sent from the web page) never draws other cards to its
+//! contact.
+
+use mingpian_card::{Card, Region};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::display::refresh_contact;
+use crate::error::Result;
+use crate::keys;
+use crate::model::{Outcome, Received, Source, Trust};
+use crate::util::{content_hash, new_id, now_ms};
+
+/// A card arriving in the wallet.
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    pub card: Card,
+    pub source: Source,
+    pub owner: Option<String>,
+    pub set_no: Option<u32>,
+    /// The owner's set version; 0 when the card has none.
+    pub version: i64,
+    pub full: bool,
+    /// What brought it (`inbox:42`, `exchange:7`): the same origin is stored once.
+    pub origin: Option<String>,
+    pub received_at: i64,
+}
+
+impl Arrival {
+    pub fn local(card: Card, source: Source) -> Arrival {
+        Arrival {
+            card,
+            source,
+            owner: None,
+            set_no: None,
+            version: 0,
+            full: true,
+            origin: None,
+            received_at: now_ms(),
+        }
+    }
+}
+
+/// What is computed once per arriving card, before touching the database (a batch import
+/// prepares cards on another thread while this one writes).
+#[derive(Debug)]
+pub struct Prepared {
+    json: String,
+    hash: String,
+    keys: Vec<String>,
+    name_key: String,
+    /// Name, sort key and search text of a new contact holding only this card.
+    name: String,
+    sort_key: String,
+    search: String,
+}
+
+pub fn prepare(card: &Card, region: Region) -> Result<Prepared> {
+    let json = serde_json::to_string(card)?;
+    let phones = keys::parse_phones(card, region);
+    let name = card.display_name();
+    Ok(Prepared {
+        hash: content_hash(&json),
+        keys: keys::link_keys_parsed(card, &phones),
+        name_key: keys::name_key(card),
+        sort_key: keys::sort_key(&name),
+        search: keys::search_text_parsed([(card, phones.as_slice())], &[]),
+        name,
+        json,
+    })
+}
+
+/// Stores an arriving card: a newer version of a card already held from the same account set, or
+/// a new card linked to the contact with the same phone number (then email), or a new contact.
+pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Received> {
+    let p = prepare(&arrival.card, region)?;
+    if let (Some(owner), Some(set_no)) = (&arrival.owner, arrival.set_no) {
+        let held: Option<(String, String, i64, bool)> = conn
+            .prepare_cached(
+                "SELECT id, hash, version, full FROM cards
+                 WHERE owner = ?1 AND set_no = ?2 AND deleted = 0 LIMIT 1",
+            )?
+            .query_row(params![owner, set_no], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        if let Some((card_id, held_hash, held_version, held_full)) = held {
+            let outcome = if held_hash == p.hash || arrival.version < held_version {
+                Outcome::Unchanged
+            } else if !arrival.full {
+                // A printed view only shows some fields: of a card held whole, the same version
+                // adds nothing; anything newer updates only the fields it shows.
+                if held_full && arrival.version == held_version {
+                    Outcome::Unchanged
+                } else {
+                    let current = current_card(conn, &card_id)?;
+                    let merged = Arrival {
+                        card: current.overlay_printed(&arrival.card),
+                        full: held_full,
+                        ..arrival.clone()
+                    };
+                    store_version(conn, &card_id, &merged, region)?
+                }
+            } else {
+                add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
+                Outcome::Updated
+            };
+            return received(conn, outcome, &card_id, None);
+        }
+    }
+    // The same content already held, from no account (a web reply sent twice, a vCard code
+    // scanned again).
+    if arrival.owner.is_none() {
+        let same: Option<String> = conn
+            .prepare_cached(
+                "SELECT id FROM cards WHERE hash = ?1 AND deleted = 0 AND owner IS NULL LIMIT 1",
+            )?
+            .query_row([&p.hash], |r| r.get(0))
+            .optional()?;
+        if let Some(card_id) = same {
+            return received(conn, Outcome::Unchanged, &card_id, None);
+        }
+    }
+    if arrival.owner.is_some()
+        && let Some(card_id) = copy_of(conn, &arrival.card, &p, region)?
+    {
+        // A copy of this card was imported or typed in before it arrived from its owner: it
+        // becomes the owner's card (one card, not two). The copy holds nothing the arrival
+        // lacks, so nothing is lost; its version stays in the card's history.
+        conn.prepare_cached(
+            "UPDATE cards SET owner = ?2, set_no = ?3, source = ?4, dirty = 1 WHERE id = ?1",
+        )?
+        .execute(params![
+            card_id,
+            arrival.owner,
+            arrival.set_no,
+            arrival.source.as_str()
+        ])?;
+        let outcome = store_version(conn, &card_id, &arrival, region)?;
+        return received(conn, outcome, &card_id, None);
+    }
+    let link = linked_contact(conn, &p.keys)?;
+    store_new_card(conn, arrival, p, link, region)
+}
+
+/// A verified card from no account (imported, typed in, a vCard code) that is a copy of the
+/// arriving card: the same name, and nothing the arriving card lacks (every number and email
+/// of the copy is on it, and the same company and title where the copy has them). A card that
+/// merely shares an email with another set of the same person is not a copy.
+fn copy_of(conn: &Connection, card: &Card, p: &Prepared, region: Region) -> Result<Option<String>> {
+    for key in &p.keys {
+        let candidates: Vec<String> = conn
+            .prepare_cached(
+                "SELECT c.id FROM card_keys k JOIN cards c ON c.id = k.card_id
+                 JOIN contacts o ON o.id = c.contact_id AND o.deleted_at IS NULL
+                 WHERE k.key = ?1 AND c.owner IS NULL AND c.deleted = 0
+                   AND c.trust = 'verified' AND c.name_key = ?2",
+            )?
+            .query_map(params![key, p.name_key], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in candidates {
+            if covers(card, &current_card(conn, &id)?, region) {
+                return Ok(Some(id));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `card` says everything `other` says that matters for telling cards apart: every number
+/// and email of `other`, and its company and title where it has them.
+fn covers(card: &Card, other: &Card, region: Region) -> bool {
+    let keys = keys::link_keys(card, region);
+    keys::link_keys(other, region)
+        .iter()
+        .all(|k| keys.contains(k))
+        && (other.org.is_none() || other.org == card.org)
+        && (other.title.is_none() || other.title == card.title)
+}
+
+/// The contact a card with these link keys belongs to: the first verified card holding one of
+/// them. Unverified cards never draw others to their contact.
+fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, &'static str)>> {
+    for key in keys {
+        let contact: Option<String> = conn
+            .prepare_cached(
+                "SELECT k.contact_id FROM card_keys k
+                 JOIN contacts c ON c.id = k.contact_id AND c.deleted_at IS NULL
+                 JOIN cards d ON d.id = k.card_id AND d.trust = 'verified'
+                 WHERE k.key = ?1 LIMIT 1",
+            )?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        if let Some(contact) = contact {
+            return Ok(Some((contact, link_reason(key))));
+        }
+    }
+    Ok(None)
+}
+
+/// A card's current version.
+fn current_card(conn: &Connection, card_id: &str) -> Result<Card> {
+    let json: String = conn
+        .prepare_cached(
+            "SELECT card FROM card_versions WHERE card_id = ?1 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([card_id], |r| r.get(0))?;
+    Ok(serde_json::from_str(&json)?)
+}
+
+/// Stores `arrival` as the card's new version unless it is what the card already holds.
+fn store_version(
+    conn: &Connection,
+    card_id: &str,
+    arrival: &Arrival,
+    region: Region,
+) -> Result<Outcome> {
+    let json = serde_json::to_string(&arrival.card)?;
+    let hash = content_hash(&json);
+    let held: String = conn
+        .prepare_cached("SELECT hash FROM cards WHERE id = ?1")?
+        .query_row([card_id], |r| r.get(0))?;
+    if held == hash {
+        return Ok(Outcome::Unchanged);
+    }
+    add_version(conn, card_id, arrival, &json, &hash, region)?;
+    Ok(Outcome::Updated)
+}
+
+fn link_reason(key: &str) -> &'static str {
+    if key.starts_with("tel:") {
+        "phone"
+    } else {
+        "email"
+    }
+}
+
+/// Stores a card no card in the wallet is a version of: into the linked contact, or a new one.
+fn store_new_card(
+    conn: &Connection,
+    arrival: Arrival,
+    p: Prepared,
+    link: Option<(String, &'static str)>,
+    region: Region,
+) -> Result<Received> {
+    match link {
+        Some((contact_id, by)) => {
+            let card_id = insert_card(conn, &contact_id, by, &arrival, &p)?;
+            refresh_contact(conn, &contact_id, region)?;
+            let contact_name: String = conn
+                .prepare_cached("SELECT name FROM contacts WHERE id = ?1")?
+                .query_row([&contact_id], |r| r.get(0))?;
+            Ok(Received {
+                outcome: Outcome::Linked,
+                contact_id,
+                contact_name,
+                card_id,
+                linked_by: Some(by.to_owned()),
+                card: arrival.card,
+            })
+        }
+        None => {
+            // A new contact with one card: everything it shows comes from this card, so it is
+            // written whole, without reading anything back.
+            let contact_id = new_id();
+            let card_id = new_id();
+            let card = &arrival.card;
+            let phones: Vec<&str> = dedup(card.phones.iter().map(|x| x.value.as_str()));
+            let emails: Vec<&str> = dedup(card.emails.iter().map(|x| x.value.as_str()));
+            conn.prepare_cached(
+                "INSERT INTO contacts (id, name, sort_key, search, org, title, phones, emails,
+                                       created_at, modified_at, shown_card_id, shown_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, 'rule')",
+            )?
+            .execute(params![
+                contact_id,
+                p.name,
+                p.sort_key,
+                p.search,
+                card.org,
+                card.title,
+                serde_json::to_string(&phones)?,
+                serde_json::to_string(&emails)?,
+                arrival.received_at,
+                card_id
+            ])?;
+            insert_card_as(conn, &card_id, &contact_id, "new", &arrival, &p)?;
+            let mut insert = conn.prepare_cached(
+                "INSERT INTO card_keys (key, card_id, contact_id) VALUES (?1, ?2, ?3)",
+            )?;
+            for key in &p.keys {
+                insert.execute(params![key, card_id, contact_id])?;
+            }
+            Ok(Received {
+                outcome: Outcome::Added,
+                contact_id,
+                contact_name: p.name,
+                card_id,
+                linked_by: None,
+                card: arrival.card,
+            })
+        }
+    }
+}
+
+fn dedup<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for v in values {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Stores an imported card. What is an update of a card already held: the same vCard UID; or
+/// the same phone number or email on a card with the same name. The same content anywhere is
+/// unchanged. A card held from an account is its owner's to change: an import only adds what it
+/// lacks. Anything else arrives as a new card (linked by phone or email as usual), so two
+/// people sharing an office number are never merged into one card.
+/// The card comes [`prepare`]d.
+pub fn import(
+    conn: &Connection,
+    arrival: Arrival,
+    p: Prepared,
+    region: Region,
+) -> Result<Received> {
+    let same: Option<String> = conn
+        .prepare_cached("SELECT id FROM cards WHERE hash = ?1 AND deleted = 0 LIMIT 1")?
+        .query_row([&p.hash], |r| r.get(0))
+        .optional()?;
+    if let Some(card_id) = same {
+        return received(conn, Outcome::Unchanged, &card_id, None);
+    }
+    let mut target: Option<String> = None;
+    if let Some(uid) = arrival.card.uid.as_deref().filter(|u| !u.trim().is_empty()) {
+        target = conn
+            .prepare_cached("SELECT id FROM cards WHERE uid = ?1 AND deleted = 0 LIMIT 1")?
+            .query_row([uid], |r| r.get(0))
+            .optional()?;
+    }
+    // Found by UID, the file's card is a version of the held one; found by name and number, it
+    // may be another card of the same person, which adds to the held one and replaces nothing.
+    let by_uid = target.is_some();
+    let mut link = None;
+    if target.is_none() {
+        for key in &p.keys {
+            let mut stmt = conn.prepare_cached(
+                "SELECT k.card_id, k.contact_id, c.name_key, c.source, c.deleted,
+                        o.deleted_at IS NOT NULL
+                 FROM card_keys k JOIN cards c ON c.id = k.card_id AND c.trust = 'verified'
+                 JOIN contacts o ON o.id = k.contact_id
+                 WHERE k.key = ?1",
+            )?;
+            let mut rows = stmt.query([key])?;
+            while let Some(r) = rows.next()? {
+                let (card_deleted, contact_deleted): (bool, bool) = (r.get(4)?, r.get(5)?);
+                if card_deleted || contact_deleted {
+                    continue;
+                }
+                // The same name on a card with the same number or email is the same card (a
+                // card an account gives only gains what the file adds; see below).
+                let same_person = r.get_ref(2)?.as_str().unwrap_or_default() == p.name_key;
+                if same_person && target.is_none() {
+                    target = Some(r.get(0)?);
+                }
+                if link.is_none() {
+                    link = Some((r.get::<_, String>(1)?, link_reason(key)));
+                }
+            }
+            if target.is_some() {
+                break;
+            }
+        }
+    }
+    match target {
+        Some(card_id) => {
+            let (version, full, owner, set_no): (i64, bool, Option<String>, Option<u32>) = conn
+                .prepare_cached("SELECT version, full, owner, set_no FROM cards WHERE id = ?1")?
+                .query_row([&card_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
+            let held = current_card(conn, &card_id)?;
+            if owner.is_some() {
+                // A card its owner gives through the cloud is theirs to change. A file that
+                // holds nothing it lacks is that card again; one that adds something is another
+                // card of the person, kept beside it.
+                if covers(&held, &arrival.card, region) {
+                    return received(conn, Outcome::Unchanged, &card_id, None);
+                }
+                return store_new_card(conn, arrival, p, link, region);
+            }
+            if by_uid {
+                add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
+                return received(conn, Outcome::Updated, &card_id, None);
+            }
+            // Found by name and number, it may be another of the person's cards: the file only
+            // adds what the held card lacks.
+            let filled = Arrival {
+                card: held.with_missing_from(&arrival.card),
+                version,
+                full,
+                owner,
+                set_no,
+                ..arrival
+            };
+            let outcome = store_version(conn, &card_id, &filled, region)?;
+            received(conn, outcome, &card_id, None)
+        }
+        None => store_new_card(conn, arrival, p, link, region),
+    }
+}
+
+fn insert_card(
+    conn: &Connection,
+    contact_id: &str,
+    linked_by: &str,
+    a: &Arrival,
+    p: &Prepared,
+) -> Result<String> {
+    let id = new_id();
+    insert_card_as(conn, &id, contact_id, linked_by, a, p)?;
+    Ok(id)
+}
+
+fn insert_card_as(
+    conn: &Connection,
+    id: &str,
+    contact_id: &str,
+    linked_by: &str,
+    a: &Arrival,
+    p: &Prepared,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version, hash,
+                            name_key, linked_by, received_at, modified_at, trust)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        id,
+        contact_id,
+        a.source.as_str(),
+        a.owner,
+        a.set_no,
+        a.card.uid,
+        a.full,
+        a.version,
+        p.hash,
+        p.name_key,
+        linked_by,
+        a.received_at,
+        now_ms(),
+        Trust::of(a.source).as_str()
+    ])?;
+    insert_version(conn, id, 1, a, &p.json)
+}
+
+fn insert_version(
+    conn: &Connection,
+    card_id: &str,
+    seq: i64,
+    a: &Arrival,
+    json: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO card_versions (id, card_id, seq, version, card, origin, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        format!("{card_id}.{seq}"),
+        card_id,
+        seq,
+        a.version,
+        json,
+        a.origin,
+        a.received_at
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn add_version(
+    conn: &Connection,
+    card_id: &str,
+    a: &Arrival,
+    json: &str,
+    hash: &str,
+    region: Region,
+) -> Result<()> {
+    let seq: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1")?
+        .query_row([card_id], |r| r.get(0))?;
+    insert_version(conn, card_id, seq, a, json)?;
+    conn.prepare_cached(
+        "UPDATE cards SET hash = ?2, version = ?3, full = MAX(full, ?4), uid = ?5,
+                name_key = ?6, received_at = ?7, modified_at = ?8, dirty = 1
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        card_id,
+        hash,
+        a.version,
+        a.full,
+        a.card.uid,
+        keys::name_key(&a.card),
+        a.received_at,
+        now_ms()
+    ])?;
+    let contact_id: String = conn.query_row(
+        "SELECT contact_id FROM cards WHERE id = ?1",
+        [card_id],
+        |r| r.get(0),
+    )?;
+    refresh_contact(conn, &contact_id, region)
+}
+
+pub(crate) fn received(
+    conn: &Connection,
+    outcome: Outcome,
+    card_id: &str,
+    linked_by: Option<String>,
+) -> Result<Received> {
+    let (contact_id, contact_name, card): (String, String, String) = conn
+        .prepare_cached(
+            "SELECT c.id, c.name, (SELECT card FROM card_versions v WHERE v.card_id = k.id
+                                   ORDER BY v.seq DESC LIMIT 1)
+             FROM cards k JOIN contacts c ON c.id = k.contact_id
+             WHERE k.id = ?1",
+        )?
+        .query_row([card_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(Received {
+        outcome,
+        contact_id,
+        contact_name,
+        card_id: card_id.to_owned(),
+        linked_by,
+        card: serde_json::from_str(&card)?,
+    })
+}
