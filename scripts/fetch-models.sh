@@ -3,7 +3,10 @@
 # from PyPI's `rapidocr` wheel into a cache, outside git: ${MINGPIAN_MODELS:-~/.cache/mingpian/models}.
 # The wheel and both models are checked against their SHA-256; each model is written to a temporary
 # file and renamed into place, so an interrupted fetch never leaves a half model behind.
+# The app bundles them: verified copies also go to src-tauri/models (outside git), the folder
+# tauri.conf.json's bundle resources name; the app finds them in its resource directory.
 set -euo pipefail
+BUNDLE="$(cd "$(dirname "$0")/.." && pwd)/src-tauri/models"
 VERSION=3.10.0
 WHEEL_SHA256=2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050
 DET_SHA256=090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f
@@ -12,8 +15,22 @@ DEST="${MINGPIAN_MODELS:-$HOME/.cache/mingpian/models}"
 
 verified() { [ -f "$1" ] && echo "$2  $1" | sha256sum --check --status; }
 
+# Copies the verified models into the app's bundle folder, each atomically.
+bundle() {
+  mkdir -p "$BUNDLE"
+  for pair in "PP-OCRv6_det_small.onnx:$DET_SHA256" "PP-OCRv6_rec_small.onnx:$REC_SHA256"; do
+    name="${pair%%:*}" sum="${pair#*:}"
+    verified "$BUNDLE/$name" "$sum" && continue
+    cp "$DEST/$name" "$BUNDLE/.$name.part"
+    verified "$BUNDLE/.$name.part" "$sum" || { echo "models: copy of $name is damaged" >&2; exit 1; }
+    mv -f "$BUNDLE/.$name.part" "$BUNDLE/$name"
+  done
+  echo "models: bundled with the app in $BUNDLE"
+}
+
 if verified "$DEST/PP-OCRv6_det_small.onnx" "$DET_SHA256" && verified "$DEST/PP-OCRv6_rec_small.onnx" "$REC_SHA256"; then
   echo "models: already in $DEST (checksums match)"
+  bundle
   exit 0
 fi
 mkdir -p "$DEST"
@@ -40,3 +57,4 @@ with zipfile.ZipFile(wheel) as z:
         os.replace(part, os.path.join(dest, name))
 print(f"models: PP-OCRv6 small detection and recognition in {dest} (checksums match)")
 PY
+bundle

@@ -8,10 +8,12 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # System packages: C toolchain for -sys crates, zbar (the QR comparison baseline), Python's pip;
 # for the desktop app (Tauri v2 on WebKitGTK) and its end-to-end tests: the webkit/gtk -dev
-# packages, Xvfb, WebKitWebDriver, and CJK and Latin fonts (screenshots; generated OCR test cards).
+# packages, Xvfb, WebKitWebDriver, a D-Bus daemon (one session bus per app instance: the desktop
+# app allows one running instance per session), and CJK and Latin fonts (screenshots; generated OCR
+# test cards).
 PACKAGES=(build-essential pkg-config zbar-tools python3-pip postgresql-client
   file curl libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb xauth webkit2gtk-driver fonts-noto-cjk fonts-dejavu-core tzdata)
+  xvfb xauth webkit2gtk-driver dbus fonts-noto-cjk fonts-dejavu-core tzdata)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -56,7 +58,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# The on-device OCR models (PP-OCRv6 small, from PyPI's rapidocr wheel) into ~/.cache/mingpian.
+# The on-device OCR models (PP-OCRv6 small, from PyPI's rapidocr wheel) into ~/.cache/mingpian,
+# and a copy into src-tauri/models, which the app bundles (tauri.conf.json's resources).
 bash scripts/fetch-models.sh
 
 # tauri-driver: WebDriver for the desktop app, used by the end-to-end tests.

@@ -19,10 +19,12 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== ui: type check (svelte-check, strict TypeScript)"
+echo "== ui: type check (svelte-check, strict TypeScript, the generated bindings and the plugins' own types)"
 npm --prefix ui run --silent check
 echo "== app: build the UI and the desktop app (debug, UI embedded)"
 (cd src-tauri && ../ui/node_modules/.bin/tauri build --debug --no-bundle)
+echo "== ui: size budget"
+bash scripts/ui-budget.sh
 echo "== cargo test (under Xvfb: the end-to-end tests drive the real app)"
 PATH="$HOME/.cargo/bin:$PATH" timeout 3000 xvfb-run -a -s "-screen 0 1280x1024x24" \
   cargo test --workspace --locked

@@ -1,26 +1,36 @@
-//! The real desktop app, twice, against a real cloud: two people register, make cards, and swap
-//! them through a QR code taken from one window's screenshot; the owner sees the scanner's card
-//! arrive with no action; both wallets list each other; an import shows progress and a summary.
-//! Every screen is captured at phone size (360×640) and desktop size into
-//! `target/e2e-screenshots/`.
+//! The real desktop app, twice, against a real cloud, driven by clicking as people do:
+//! - two people register (two short steps) and make their cards;
+//! - B scans A's code with the camera (the named `FakeCamera`, fed the text decoded from A's
+//!   window screenshot), sees whose card it is and exchanges; A's code screen turns into the
+//!   exchange moment with no action; both wallets show each other, numbers in the local format;
+//! - A's code full screen fills the width at 360×640 and still scans;
+//! - a denied camera explains itself and offers the settings;
+//! - a card link opens the running app: a second start with `mingpian://…` hands it over and
+//!   quits, and the first exchanges;
+//! - import and export through the file-dialog test seam (`FakeFileDialog`), the exported file
+//!   read back; a paper card read from a real photo inside the four-corner frame;
+//! - every screen photographed at 360×640 (zh and en) and 1280×800 into
+//!   `target/e2e-screenshots/`, and checked with axe-core inside the app's web view: no serious
+//!   or critical violation.
 //!
 //! Needs: the app built with `npx tauri build --debug --no-bundle` (scripts/test.sh does it),
-//! `tauri-driver` and `WebKitWebDriver` on PATH, and a display (`xvfb-run`).
+//! `tauri-driver`, `WebKitWebDriver` and `dbus-daemon` on PATH, and a display (`xvfb-run`).
 
+use std::io::{BufRead as _, BufReader};
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mingpian_cloud::config::{Config, RateLimits};
-use serde_json::json;
+use mingpian_testkit::{Backend, TestCloud, testdata};
+use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .canonicalize()
-        .unwrap()
+        .expect("the repository")
 }
 
 fn app_binary() -> PathBuf {
@@ -35,24 +45,84 @@ fn app_binary() -> PathBuf {
 
 fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
-/// One app instance: its own tauri-driver, data and config dirs.
+fn shots_dir(size: &str) -> PathBuf {
+    let dir = repo().join("target/e2e-screenshots").join(size);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+/// A session bus of its own: the app allows one running instance per bus (single-instance), so
+/// two people on one machine need two.
+struct SessionBus {
+    process: Child,
+    address: String,
+}
+
+impl SessionBus {
+    fn start() -> SessionBus {
+        let mut process = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("dbus-daemon on PATH (Debian package dbus)");
+        let mut line = String::new();
+        BufReader::new(process.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("dbus-daemon prints its address");
+        SessionBus {
+            process,
+            address: line.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// One person's app: its own tauri-driver, data, config, session bus and file-dialog answers.
 struct Instance {
+    who: &'static str,
     driver: WebDriver,
     process: Child,
-    _home: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    home: tempfile::TempDir,
+    _bus: SessionBus,
 }
 
 impl Instance {
     /// `lang`: the system language the app follows (`en_US.UTF-8`, `zh_CN.UTF-8`).
-    async fn start(server: &str, lang: &str) -> Instance {
-        let home = tempfile::tempdir().unwrap();
+    async fn start(who: &'static str, server: &str, lang: &str) -> Instance {
+        let home = tempfile::tempdir().expect("home");
+        let bus = SessionBus::start();
         let (port, native) = (free_port(), free_port());
+        let dir = |d: &str| home.path().join(d).display().to_string();
+        let env: Vec<(String, String)> = [
+            ("XDG_DATA_HOME", dir("data")),
+            ("XDG_CONFIG_HOME", dir("config")),
+            ("XDG_CACHE_HOME", dir("cache")),
+            ("MINGPIAN_SERVER", server.to_owned()),
+            ("LANG", lang.to_owned()),
+            (
+                "LANGUAGE",
+                lang.split('.').next().unwrap_or(lang).to_owned(),
+            ),
+            ("DBUS_SESSION_BUS_ADDRESS", bus.address.clone()),
+            // The named test seams of a debug build: the camera and the native file dialog.
+            ("MINGPIAN_FAKE_CAMERA", "1".to_owned()),
+            ("MINGPIAN_FAKE_FILE_DIALOG", dir("dialog.json")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
         let process = Command::new("tauri-driver")
             .args([
                 "--port",
@@ -60,12 +130,7 @@ impl Instance {
                 "--native-port",
                 &native.to_string(),
             ])
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .env("XDG_CACHE_HOME", home.path().join("cache"))
-            .env("MINGPIAN_SERVER", server)
-            .env("LANG", lang)
-            .env("LANGUAGE", lang.split('.').next().unwrap_or(lang))
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .spawn()
             .expect("tauri-driver on PATH (cargo install tauri-driver --locked)");
         let mut caps = Capabilities::new();
@@ -78,50 +143,65 @@ impl Instance {
         let driver = loop {
             match WebDriver::new(&url, caps.clone()).await {
                 Ok(d) => break d,
-                Err(e) if started.elapsed() < Duration::from_secs(30) => {
-                    let _ = e;
+                Err(_) if started.elapsed() < Duration::from_secs(30) => {
                     tokio::time::sleep(Duration::from_millis(300)).await;
                 }
                 Err(e) => panic!("the app did not start under tauri-driver: {e}"),
             }
         };
+        driver
+            .set_window_rect(0, 0, 420, 780)
+            .await
+            .expect("window size");
         Instance {
+            who,
             driver,
             process,
-            _home: home,
+            env,
+            home,
+            _bus: bus,
         }
     }
 
     async fn el(&self, css: &str) -> WebElement {
         self.driver
             .query(By::Css(css))
-            .wait(Duration::from_secs(20), Duration::from_millis(200))
+            .wait(Duration::from_secs(25), Duration::from_millis(200))
             .first()
             .await
-            .unwrap_or_else(|e| panic!("no {css} on screen: {e}"))
+            .unwrap_or_else(|e| panic!("{}: no {css} on screen: {e}", self.who))
     }
 
     async fn click(&self, css: &str) {
         let el = self.el(css).await;
-        // Bring it above the fixed tab bar first, as a user scrolls before tapping.
+        // Into view first (above the tab bar), as a user scrolls before tapping.
         let _ = self
             .driver
             .execute(
                 "arguments[0].scrollIntoView({block: 'center'});",
-                vec![el.to_json().unwrap()],
+                vec![el.to_json().expect("json")],
             )
             .await;
         el.click()
             .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+            .unwrap_or_else(|e| panic!("{}: click {css}: {e}", self.who));
     }
 
     async fn fill(&self, css: &str, text: &str) {
         let el = self.el(css).await;
-        el.clear().await.unwrap();
+        el.clear().await.expect("clear");
         el.send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.driver
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("{}: script failed: {e}\n{script}", self.who))
+            .json()
+            .clone()
     }
 
     /// Waits until `css` shows `text`.
@@ -134,47 +214,140 @@ impl Instance {
             {
                 return got;
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(25),
-                "{css} never showed {text:?}; page: {}",
-                self.driver
-                    .find(By::Css("body"))
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap_or_default()
-            );
+            if started.elapsed() > Duration::from_secs(25) {
+                let page = self.js("return document.body.innerText", vec![]).await;
+                panic!("{}: {css} never showed {text:?}; page: {page}", self.who);
+            }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 
-    /// A screenshot of this window at both sizes, after the screen settles.
-    async fn shots(&self, who: &str, screen: &str) {
-        for (label, w, h) in [("phone-360x640", 360, 640), ("desktop-1024x768", 1024, 768)] {
-            self.driver.set_window_rect(0, 0, w, h).await.unwrap();
-            tokio::time::sleep(Duration::from_millis(1200)).await;
-            let dir = repo().join("target/e2e-screenshots").join(label);
-            std::fs::create_dir_all(&dir).unwrap();
-            self.driver
-                .screenshot(&dir.join(format!("{who}-{screen}.png")))
-                .await
-                .unwrap();
-        }
-        self.driver.set_window_rect(0, 0, 420, 780).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(400)).await;
+    /// The file-dialog seam's next answers (`{"open": [...]}` or `{"save": "..."}`).
+    fn dialog_answers(&self, answers: Value) {
+        std::fs::write(self.home.path().join("dialog.json"), answers.to_string())
+            .expect("dialog answers");
     }
 
-    async fn register(&self, name: &str, phone: &str, email: &str) {
+    /// A screenshot at phone size (360×640) and desktop size (1280×800), each checked with
+    /// axe-core: no serious or critical accessibility violation.
+    async fn shots(&self, screen: &str) {
+        for (label, w, h) in [("phone-360x640", 360, 640), ("desktop-1280x800", 1280, 800)] {
+            self.resize(w, h).await;
+            self.driver
+                .screenshot(&shots_dir(label).join(format!("{}-{screen}.png", self.who)))
+                .await
+                .expect("screenshot");
+            self.axe(&format!("{screen} at {label}")).await;
+        }
+        self.resize(420, 780).await;
+    }
+
+    /// Resizes the window and waits until the page has laid out at the new size.
+    async fn resize(&self, w: u32, h: u32) {
+        self.driver
+            .set_window_rect(0, 0, w, h)
+            .await
+            .expect("resize");
+        let started = Instant::now();
+        while self.js("return window.innerWidth", vec![]).await != json!(w)
+            && started.elapsed() < Duration::from_secs(5)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+
+    /// axe-core (WCAG 2.1 A/AA and best practice) run inside the app's web view.
+    async fn axe(&self, screen: &str) {
+        let loaded = self
+            .js("return typeof window.axe === 'object'", vec![])
+            .await;
+        if loaded != json!(true) {
+            let source =
+                std::fs::read_to_string(repo().join("ui/node_modules/axe-core/axe.min.js"))
+                    .expect("axe-core in ui/node_modules (npm ci)");
+            self.js(&format!("{source}\nreturn true;"), vec![]).await;
+        }
+        let result = self
+            .driver
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
+                                     rules: { 'region': { enabled: false } } })
+                   .then(r => done(r.violations
+                       .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                       .map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' :: ' + n.failureSummary) }))))
+                   .catch(e => done([{ id: 'axe-error', help: String(e) }]));",
+                vec![],
+            )
+            .await
+            .expect("axe ran");
+        let violations = result.json().as_array().cloned().unwrap_or_default();
+        assert!(
+            violations.is_empty(),
+            "{}: accessibility violations on {screen}: {}",
+            self.who,
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
+    }
+
+    /// The card code on screen, read from a screenshot of the window as another phone's camera
+    /// would read it.
+    async fn code_on_screen(&self, name: &str) -> String {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let png = self.driver.screenshot_as_png().await.expect("screenshot");
+        std::fs::write(repo().join("target/e2e-screenshots").join(name), &png).expect("save shot");
+        let found = mingpian_card::qr::image::decode(&png).expect("decode the screenshot");
+        found
+            .into_iter()
+            .find(|t| t.contains("/c/"))
+            .unwrap_or_else(|| panic!("{}: no card code in the window", self.who))
+    }
+
+    async fn register(&self, name: &str, phone: &str, title: &str, org: &str, email: &str) {
         self.fill("#name", name).await;
         self.fill("#phone", phone).await;
-        self.fill("#email", email).await;
         self.fill("#password", "correct horse battery").await;
         self.click("#submit").await;
+        // Step 2: the card, filled in from the account.
+        let prefilled = self
+            .el("#card-name")
+            .await
+            .value()
+            .await
+            .expect("value")
+            .unwrap_or_default();
+        assert_eq!(prefilled, name, "the first card starts from the account");
+        self.fill("#card-title", title).await;
+        self.fill("#card-org", org).await;
+        self.fill("#card-email", email).await;
+    }
+
+    /// Starts the app again with `arg`, as a browser or chat does for a `mingpian://` link: a
+    /// second instance that hands the link to the running one and quits.
+    fn second_start(&self, arg: &str) {
+        let mut child = Command::new(app_binary())
+            .arg(arg)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .spawn()
+            .expect("start the app a second time");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                assert!(status.success(), "the second instance quit with {status}");
+                return;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("the second instance did not hand over its link and quit");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     async fn stop(mut self) {
-        let _ = self.driver.quit().await;
+        let _ = self.driver.clone().quit().await;
         // SIGTERM, never SIGKILL: a killed driver leaves WebKitWebDriver holding its port.
         let _ = Command::new("kill")
             .arg(self.process.id().to_string())
@@ -183,136 +356,226 @@ impl Instance {
     }
 }
 
-async fn cloud() -> (String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        rate_limit: RateLimits::OFF,
-        ..Config::default()
-    };
-    let state = mingpian_cloud::AppState::new(config, addr).await.unwrap();
-    tokio::spawn(async move {
-        mingpian_cloud::serve(listener, state, std::future::pending())
-            .await
-            .unwrap();
-    });
-    (format!("http://{addr}"), dir)
+/// The corners of the frame polygon (`points="x,y x,y …"`).
+fn corners(points: &str) -> Vec<[f32; 2]> {
+    points
+        .split_whitespace()
+        .filter_map(|p| {
+            let (x, y) = p.split_once(',')?;
+            Some([x.parse().ok()?, y.parse().ok()?])
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_apps_swap_cards_through_a_qr_screenshot() {
-    let (server, _cloud_dir) = cloud().await;
-    // A's system speaks English, B's Chinese: both languages get exercised and photographed.
-    let a = Instance::start(&server, "en_US.UTF-8").await;
-    let b = Instance::start(&server, "zh_CN.UTF-8").await;
+async fn two_people_swap_cards_on_their_phones() {
+    let cloud = TestCloud::start(Backend::Sqlite, |_| {})
+        .await
+        .expect("a cloud");
+    // A's system speaks English, B's Chinese: both languages are exercised and photographed.
+    let a = Instance::start("a", &cloud.base, "en_US.UTF-8").await;
+    let b = Instance::start("b", &cloud.base, "zh_CN.UTF-8").await;
 
-    // First run: register, then the first card from the template form.
+    // First run: the account, then the card filled in from it.
     a.el("#name").await;
-    a.shots("a", "1-welcome").await;
-    a.register("张伟", "+86 138 0013 8000", "zhang.wei@example.cn")
-        .await;
-    a.fill("#card-title", "产品经理").await;
-    a.fill("#card-org", "名片科技").await;
-    a.shots("a", "2-first-card").await;
+    a.shots("01-welcome").await;
+    b.el("#name").await;
+    b.shots("01-welcome").await;
+    a.register(
+        "张伟",
+        "+86 138 0013 8000",
+        "产品经理",
+        "名片科技",
+        "zhang.wei@example.cn",
+    )
+    .await;
+    a.shots("02-first-card").await;
     a.click("#save-card").await;
-    b.register("Anna Berg", "+49 151 2345 6789", "anna@example.com")
-        .await;
-    b.fill("#card-title", "Sales Director").await;
-    b.fill("#card-org", "Acme GmbH").await;
+    b.register(
+        "Anna Berg",
+        "+49 151 2345 6789",
+        "Sales Director",
+        "Acme GmbH",
+        "anna@example.com",
+    )
+    .await;
+    b.shots("02-first-card").await;
     b.click("#save-card").await;
 
-    // A's QR screen; the test takes the code from A's window.
+    // A's code, with A's name above it; the test reads it from A's window.
     a.el("#my-qr svg").await;
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let shot = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
-    a.driver.screenshot(shot.path()).await.unwrap();
-    let png = std::fs::read(shot.path()).unwrap();
-    std::fs::create_dir_all(repo().join("target/e2e-screenshots")).unwrap();
-    std::fs::write(
-        repo().join("target/e2e-screenshots/a-qr-taken-by-the-test.png"),
-        &png,
-    )
-    .unwrap();
-    let found = mingpian_card::qr::image::decode(&png).unwrap();
-    assert!(
-        found.iter().any(|t| t.contains("/c/") && t.contains("?t=")),
-        "A's window shows a live card code: {found:?}"
-    );
+    a.wait_text("main", "张伟").await;
+    a.shots("03-my-code").await;
+    let a_code = a.code_on_screen("a-code-taken-by-the-test.png").await;
+    assert!(a_code.contains("?t="), "A shows a live card code: {a_code}");
 
-    // B scans the screenshot from an image.
+    // B scans it with the camera: the fake camera "sees" the text read from A's window.
     b.click("#tab-scan").await;
-    b.el("#scan-image")
-        .await
-        .send_keys(shot.path().display().to_string())
-        .await
-        .unwrap();
-    b.wait_text("#scan-result", "张伟").await;
-    b.shots("b", "3-scan-result").await;
-
-    // A's QR screen shows B's card arriving, with no action from A.
-    let banner = a.wait_text("#incoming", "Anna Berg").await;
-    assert!(banner.contains("sent you their card"), "{banner}");
-    a.shots("a", "4-code-incoming").await;
-
-    // Both wallets list each other.
-    a.click("#tab-wallet").await;
-    a.wait_text("main", "Anna Berg").await;
-    a.shots("a", "5-wallet").await;
-    b.click("#tab-wallet").await;
-    b.wait_text("main", "张伟").await;
-    b.click(".contact").await;
-    b.wait_text("main", "名片科技").await;
-    b.shots("b", "6-contact").await;
-    b.click("button.back").await;
-
-    // Import from the real-world files: progress, then a summary.
-    b.click("#open-import").await;
-    let file = repo()
-        .join("../shared/testdata/vcard/ez-vcard/outlook-2007.vcf")
-        .canonicalize()
-        .unwrap();
-    b.el("#import-files")
-        .await
-        .send_keys(file.display().to_string())
-        .await
-        .unwrap();
-    let summary = b.wait_text("#import-summary", "1").await;
+    b.shots("04-scan").await;
+    b.click("#scan-camera").await;
+    b.el("#scanner").await;
+    b.shots("05-scanner").await;
+    b.js(
+        "window.__mingpianFakeCamera.codes.push(arguments[0]);",
+        vec![json!(a_code)],
+    )
+    .await;
+    // Whose card this is comes first: A's name, company and cloud.
+    let whose = b.wait_text("#whose-card", "张伟").await;
     assert!(
-        summary.contains("新增 1"),
-        "one new contact, reported in B's language: {summary}"
+        whose.contains("名片科技") && whose.contains("127.0.0.1"),
+        "{whose}"
     );
-    b.el("#import-progress progress").await;
-    b.shots("b", "7-import").await;
-    b.click("button.back").await;
-    b.wait_text("main", "Angstadt").await;
+    b.shots("06-whose-card").await;
+    b.click("#whose-exchange").await;
+    let done = b.wait_text("#exchange-done", "已与 张伟 交换名片").await;
+    assert!(
+        done.contains("你的名片已发送给对方"),
+        "B is told their card went to A: {done}"
+    );
+    b.shots("07-exchange-done").await;
 
-    // A paper card: B photographs one (here: a real photo from the test data). The device finds
-    // the card's four corners and draws the frame over the photo; B drags a corner, the device
-    // reads the card inside the frame, B checks the fields and saves it.
+    // A's code screen turns into the moment, with no action from A.
+    let moment = a
+        .wait_text("#exchange-moment", "Cards exchanged with Anna Berg")
+        .await;
+    assert!(moment.contains("Acme GmbH"), "{moment}");
+    assert_eq!(
+        a.el("#wallet-badge").await.text().await.expect("badge"),
+        "1"
+    );
+    a.shots("08-exchange-moment").await;
+    a.click("#moment-done").await;
+
+    // Both wallets list each other; a number from home in the national format, from abroad in
+    // the international one.
+    b.click("#done-finish").await;
+    b.click("#tab-wallet").await;
+    b.wait_text("#wallet-new", "张伟").await;
+    b.shots("09-wallet").await;
+    b.click("#wallet-new .contact").await;
+    let phone = b.wait_text("#contact-phone", "138").await;
+    assert!(
+        phone.contains("138 0013 8000"),
+        "a Chinese number in China, national: {phone}"
+    );
+    b.shots("10-contact").await;
+    b.click("#back").await;
+    a.click("#tab-wallet").await;
+    a.wait_text("#wallet-new", "Anna Berg").await;
+    a.shots("09-wallet").await;
+    a.click("#wallet-new .contact").await;
+    let phone = a.wait_text("#contact-phone", "+49").await;
+    assert!(
+        phone.contains("+49 1512 3456789"),
+        "a German number seen from China, international: {phone}"
+    );
+    a.shots("10-contact").await;
+    a.click("#back").await;
+
+    // A's code full screen: it fills the width of a 360×640 phone and still scans.
+    a.click("#tab-code").await;
+    a.el("#my-qr svg").await;
+    a.click("#full-screen").await;
+    a.el("#full-code svg").await;
+    a.resize(360, 640).await;
+    let fill = a
+        .js("const r = document.querySelector('#full-code svg').getBoundingClientRect(); return r.width / window.innerWidth;", vec![])
+        .await;
+    assert!(
+        fill.as_f64().unwrap_or(0.0) >= 0.9,
+        "the full-screen code fills the width: {fill}"
+    );
+    let full_code = a
+        .code_on_screen("phone-360x640/a-11-full-screen-code.png")
+        .await;
+    assert!(full_code.contains("?t="), "{full_code}");
+    a.shots("11-full-screen-code").await;
+    a.click("#full-code").await;
+
+    // A denied camera: what happened, and the way to the settings.
+    b.js(
+        "window.__mingpianFakeCamera = { permission: 'denied', codes: [] };",
+        vec![],
+    )
+    .await;
+    b.click("#tab-scan").await;
+    b.click("#scan-camera").await;
+    b.wait_text("#camera-denied", "相机").await;
+    b.shots("12-camera-denied").await;
+    b.click("#open-settings").await;
+    assert_eq!(
+        b.js(
+            "return window.__mingpianFakeCamera.openedSettings === true",
+            vec![]
+        )
+        .await,
+        json!(true)
+    );
+    b.click("#scanner-close").await;
+    b.js("window.__mingpianFakeCamera = { codes: [] };", vec![])
+        .await;
+
+    // A card link opens the running app: B's code as a `mingpian://` link, started a second
+    // time; the first instance shows whose card it is and exchanges.
+    b.click("#tab-code").await;
+    b.el("#my-qr svg").await;
+    let b_code = b.code_on_screen("b-code-taken-by-the-test.png").await;
+    let link = format!(
+        "mingpian://open?u={}",
+        url::form_urlencoded::byte_serialize(b_code.as_bytes()).collect::<String>()
+    );
+    a.second_start(&link);
+    a.wait_text("#whose-card", "Anna Berg").await;
+    a.click("#whose-exchange").await;
+    a.wait_text("#exchange-done", "Cards exchanged with Anna Berg")
+        .await;
+    a.click("#done-finish").await;
+
+    // Import through the file dialog (its test seam answers): progress, then a summary.
+    b.click("#tab-wallet").await;
+    b.click("#open-import").await;
+    let outlook = testdata("vcard/ez-vcard/outlook-2007.vcf")
+        .canonicalize()
+        .expect("test data");
+    b.dialog_answers(json!({ "open": [outlook] }));
+    b.click("#import-files").await;
+    let summary = b.wait_text("#import-summary", "新增 1").await;
+    assert!(summary.contains("导入完成"), "{summary}");
+    b.shots("13-import").await;
+
+    // Export through the save dialog: the file is there and reads back.
+    let out = b.home.path().join("exported.vcf");
+    b.dialog_answers(json!({ "save": out }));
+    b.click("#export-save").await;
+    b.wait_text("#export-done", "exported.vcf").await;
+    let exported = mingpian_card::vcard::read(&std::fs::read(&out).expect("the exported file"));
+    let names: Vec<String> = exported.cards.iter().map(|c| c.display_name()).collect();
+    assert!(exported.errors.is_empty(), "{:?}", exported.errors);
+    assert!(
+        names.iter().any(|n| n == "张伟") && names.len() >= 2,
+        "{names:?}"
+    );
+
+    // A paper card: a real photo picked through the dialog; the device finds the card's four
+    // corners, B drags one, the device reads the card inside the frame, B checks and saves.
+    b.click("#back").await;
     b.click("#tab-scan").await;
     b.click("#paper-start").await;
-    let paper = repo()
-        .join("../shared/testdata/bizcard/azure-samples/business-card-english.jpg")
+    b.shots("14-paper-start").await;
+    let photo = testdata("bizcard/azure-samples/business-card-english.jpg")
         .canonicalize()
-        .unwrap();
-    b.el("#paper-file")
-        .await
-        .send_keys(paper.display().to_string())
-        .await
-        .unwrap();
+        .expect("photo");
+    b.dialog_answers(json!({ "open": [photo] }));
+    b.click("#paper-choose").await;
     let quad = b.el("#paper-quad").await;
-    let corners = |points: String| -> Vec<[f32; 2]> {
-        points
-            .split_whitespace()
-            .map(|p| {
-                let (x, y) = p.split_once(',').unwrap();
-                [x.parse().unwrap(), y.parse().unwrap()]
-            })
-            .collect()
-    };
-    let found = corners(quad.attr("points").await.unwrap().unwrap());
+    let found = corners(
+        &quad
+            .attr("points")
+            .await
+            .expect("points")
+            .unwrap_or_default(),
+    );
     // The card's corners in the 4032 × 3024 photo, set by eye: the frame starts on them.
     let by_eye = [
         [180.0, 1050.0],
@@ -320,24 +583,17 @@ async fn two_apps_swap_cards_through_a_qr_screenshot() {
         [3855.0, 1560.0],
         [500.0, 2835.0],
     ];
+    assert_eq!(found.len(), 4, "{found:?}");
     for (f, e) in found.iter().zip(by_eye) {
         assert!(
             (f[0] - e[0]).hypot(f[1] - e[1]) < 60.0,
             "frame corner {f:?} is on the card's corner {e:?}"
         );
     }
-    b.shots("b", "8-paper-frame").await;
-    // Drag the top-left corner 16 px out onto the table (on screen): the frame follows the
-    // pointer. (An explicit press–move–release: WebKitWebDriver's one-step drag-and-drop sends no
-    // button-up, which no real finger or mouse does.)
+    b.shots("15-paper-frame").await;
+    // Drag the top-left corner 16 px out onto the table (an explicit press–move–release:
+    // WebKitWebDriver's one-step drag sends no button-up).
     let top_left = b.el("#paper circle.corner").await;
-    b.driver
-        .execute(
-            "arguments[0].scrollIntoView({block: 'center'});",
-            vec![top_left.to_json().unwrap()],
-        )
-        .await
-        .unwrap();
     b.driver
         .action_chain()
         .move_to_element_center(&top_left)
@@ -347,8 +603,14 @@ async fn two_apps_swap_cards_through_a_qr_screenshot() {
         .release()
         .perform()
         .await
-        .unwrap();
-    let dragged = corners(quad.attr("points").await.unwrap().unwrap());
+        .expect("drag");
+    let dragged = corners(
+        &quad
+            .attr("points")
+            .await
+            .expect("points")
+            .unwrap_or_default(),
+    );
     assert!(
         dragged[0][0] < found[0][0] - 40.0 && dragged[0][1] < found[0][1] - 40.0,
         "the dragged corner moved: {:?} → {:?}",
@@ -357,31 +619,65 @@ async fn two_apps_swap_cards_through_a_qr_screenshot() {
     );
     assert_eq!(dragged[2], found[2], "the other corners stayed");
     b.click("#paper-read").await;
-    // "Read on this device; check the fields before saving."
-    b.wait_text("main", "请核对后保存").await;
+    b.wait_text("#paper", "请逐项核对").await;
     let name = b
-        .el("#paper-result input")
+        .el("#paper-field-name")
         .await
         .value()
         .await
-        .unwrap()
+        .expect("value")
         .unwrap_or_default();
     assert_eq!(
         name, "Avery Smith",
         "the name read from the photo fills the form"
     );
-    b.shots("b", "9-paper-card").await;
+    let mobile = b
+        .el("#paper-field-mobile")
+        .await
+        .value()
+        .await
+        .expect("value")
+        .unwrap_or_default();
+    assert!(
+        !mobile.trim().is_empty(),
+        "the number read is there to check and edit"
+    );
+    b.shots("16-paper-review").await;
     b.click("#paper-save").await;
     b.wait_text("main", "Contoso").await;
+    b.click("#back").await;
 
-    // The other screens, for the record.
-    a.click("#tab-settings").await;
-    a.wait_text("main", "张伟").await;
-    a.shots("a", "10-settings").await;
-    a.click("#tab-code").await;
-    a.click("#manage-sets").await;
-    a.shots("a", "11-card-sets").await;
+    // The remaining screens, in both languages.
+    for who in [&a, &b] {
+        who.click("#tab-settings").await;
+        who.el("#sync-now").await;
+        who.shots("17-me").await;
+        who.click("#settings-io").await;
+        who.el("#import-files").await;
+        who.shots("18-import-export").await;
+        who.click("#back").await;
+        who.click("#tab-code").await;
+        who.click("#code-more").await;
+        who.shots("19-code-menu").await;
+        who.click("#show-printed").await;
+        who.el("#reset-code").await;
+        who.shots("20-fixed-code").await;
+        who.click("#reset-code").await;
+        who.el("#confirm-yes").await;
+        who.shots("21-reset-confirm").await;
+        who.driver
+            .action_chain()
+            .send_keys(Key::Escape)
+            .perform()
+            .await
+            .expect("escape");
+        who.click("#code-more").await;
+        who.click("#edit-card").await;
+        who.el("#save-card").await;
+        who.shots("22-edit-card").await;
+    }
 
     a.stop().await;
     b.stop().await;
+    cloud.stop().await;
 }

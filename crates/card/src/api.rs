@@ -13,6 +13,7 @@ use crate::qr::{CardSetNo, PublicId};
 /// `POST /api/v1/accounts`: a new account and this device's token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RegisterRequest {
     /// Display and login name: not a phone number, not an email address.
     #[cfg_attr(
@@ -45,6 +46,7 @@ pub struct RegisterRequest {
 /// `POST /api/v1/sessions`: log in with a name, phone or email.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct LoginRequest {
     /// The account's name, phone number or email.
     #[cfg_attr(
@@ -66,6 +68,7 @@ pub struct LoginRequest {
 /// A device's bearer token (shown once) and who it belongs to.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Session {
     pub token: String,
     pub device_id: i64,
@@ -74,6 +77,7 @@ pub struct Session {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Account {
     pub public_id: PublicId,
     pub name: String,
@@ -84,6 +88,7 @@ pub struct Account {
 /// One logged-in device, as `GET /api/v1/devices` lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Device {
     pub id: i64,
     pub name: String,
@@ -97,6 +102,7 @@ pub struct Device {
 /// Fields a printed code may show. A live code shows the whole card.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum CardField {
     Name,
@@ -112,6 +118,9 @@ pub enum CardField {
     Photo,
     Logo,
     CardImages,
+    /// A field a newer client or cloud knows and this one does not: shown nowhere.
+    #[serde(other)]
+    Unknown,
 }
 
 impl CardField {
@@ -132,6 +141,7 @@ impl CardField {
 /// `PUT /api/v1/sets/{n}` and `POST /api/v1/sets`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CardSetInput {
     #[cfg_attr(feature = "openapi", schema(value_type = input_schema::CardInput))]
     pub card: Card,
@@ -143,6 +153,7 @@ pub struct CardSetInput {
 /// One of the owner's card sets (claim 3: vCard fields, card images, avatar).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CardSet {
     pub set_no: CardSetNo,
     pub card: Card,
@@ -155,6 +166,7 @@ pub struct CardSet {
 /// `GET /api/v1/sets/{n}/code`: what to draw as QR codes for a set.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Codes {
     /// Stable until rotated; shows the printed fields.
     pub printed_url: String,
@@ -167,6 +179,7 @@ pub struct Codes {
 /// `POST /api/v1/exchanges`: B scanned A's code and gives one of B's sets in return.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ExchangeRequest {
     /// The scanned text (a card URL).
     #[cfg_attr(
@@ -196,6 +209,7 @@ pub struct ExchangeRequest {
 /// Nothing is recorded and nothing is given.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PreviewRequest {
     /// The scanned text (a card URL).
     #[cfg_attr(
@@ -209,6 +223,7 @@ pub struct PreviewRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CodePreview {
     /// The card as the code shows it: whole for a live code, the printed fields otherwise.
     pub card: Card,
@@ -217,6 +232,7 @@ pub struct CodePreview {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Exchange {
     pub exchange_id: i64,
     /// The code owner's card: whole for a live code, the printed fields for a printed one.
@@ -238,6 +254,7 @@ pub struct Exchange {
 /// A card that arrived for the user: through an exchange, or from the web page's reply form.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct InboxItem {
     /// Position in the user's inbox; ask for items after it to catch up.
     pub cursor: i64,
@@ -255,15 +272,20 @@ pub struct InboxItem {
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum InboxVia {
     Exchange,
     Web,
+    /// A way a newer cloud delivers that this client does not know.
+    #[serde(other)]
+    Unknown,
 }
 
 /// `GET /api/v1/inbox?after={cursor}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct InboxPage {
     pub items: Vec<InboxItem>,
     /// Pass as `after` for the next page; equal to the request's `after` when nothing is new.
@@ -273,6 +295,7 @@ pub struct InboxPage {
 /// `POST /api/v1/blocks`: stop cards from the account behind a received card.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BlockRequest {
     /// The card's id as it arrived ([`InboxItem::from`]).
     pub card: PublicId,
@@ -281,6 +304,7 @@ pub struct BlockRequest {
 /// A blocked sender.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Block {
     pub id: i64,
     /// The name on their card when blocked.
@@ -288,13 +312,61 @@ pub struct Block {
     pub created_at: i64,
 }
 
+/// What went wrong, machine-readable and stable: clients branch on it, never on the message.
+/// A code this client does not know yet reads as `Unknown`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 401: no token, an unknown token, or a wrong password.
+    Unauthorized,
+    /// 404.
+    NotFound,
+    /// 410: the code was rotated by its owner.
+    Gone,
+    /// 409: a name, phone or email is taken, or a limit on numbers is reached.
+    Conflict,
+    /// 400/422: the request is malformed or its values are not acceptable.
+    Invalid,
+    /// 413.
+    TooLarge,
+    /// 409: a quota on what the account may store is reached.
+    Full,
+    /// 429.
+    RateLimited,
+    /// 503: heavy work is queued past its wait.
+    Busy,
+    /// 500.
+    Internal,
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Gone => "gone",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::Full => "full",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Busy => "busy",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
 /// Every error body.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ApiError {
-    /// Stable, machine-readable: `unauthorized`, `not_found`, `gone`, `conflict`, `invalid`,
-    /// `too_large`, `full`, `rate_limited`, `busy`, `internal`.
-    pub code: String,
+    pub code: ErrorCode,
     /// For people; never branch on it.
     pub message: String,
 }
@@ -371,6 +443,7 @@ pub struct SyncPage {
 /// A card the wallet holds, by its owner's set and the version it has.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct HeldCard {
     pub owner: PublicId,
     pub set_no: CardSetNo,
@@ -380,6 +453,7 @@ pub struct HeldCard {
 /// `POST /api/v1/cards/updates`: which of these cards changed since.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CardUpdatesRequest {
     pub held: Vec<HeldCard>,
 }
@@ -388,6 +462,7 @@ pub struct CardUpdatesRequest {
 /// fields. Cards the caller never received through an exchange are never answered.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CardUpdate {
     pub owner: PublicId,
     pub set_no: CardSetNo,

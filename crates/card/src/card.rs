@@ -12,6 +12,7 @@ use crate::api::CardField;
 /// One business card.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct Card {
     /// Stable identity of the card across edits (vCard `UID`).
@@ -54,6 +55,7 @@ pub struct Card {
 /// them as written, joined by `,`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct Name {
     pub family: String,
@@ -107,6 +109,7 @@ pub fn is_cjk(c: char) -> bool {
 /// region is known (see [`crate::phone::PhoneNumber`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct Phone {
     pub value: String,
@@ -119,6 +122,7 @@ pub struct Phone {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct Email {
     pub value: String,
@@ -129,6 +133,7 @@ pub struct Email {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct Address {
     pub po_box: String,
@@ -169,6 +174,7 @@ impl Address {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct Url {
     pub value: String,
@@ -179,6 +185,7 @@ pub struct Url {
 /// A social profile or messaging handle.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct Social {
     /// Lower-case service name: `wechat`, `linkedin`, `qq`, `twitter`, `skype`, `xmpp`...
@@ -193,12 +200,14 @@ pub struct Social {
 /// An image: bytes carried in the card, or a link to them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Media {
     Inline {
         /// `image/jpeg`, `image/png`... when known.
         mime: Option<String>,
         #[serde(with = "base64_bytes")]
+        #[cfg_attr(feature = "specta", specta(type = String))]
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Byte))]
         data: Vec<u8>,
     },
@@ -211,6 +220,7 @@ pub enum Media {
 /// back.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct Property {
     pub group: Option<String>,

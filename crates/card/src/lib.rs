@@ -8,6 +8,8 @@ pub mod api;
 pub mod card;
 pub mod limits;
 pub mod phone;
+#[cfg(feature = "qr-image")]
+pub mod picture;
 pub mod qr;
 #[doc(hidden)]
 pub mod sample;

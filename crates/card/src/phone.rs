@@ -100,6 +100,26 @@ impl PhoneNumber {
         rlibphonenumber::PhoneNumber::parse(&self.e164, None).is_ok_and(|n| n.is_valid())
     }
 
+    /// The number as people write it where `region` is: national for a number of that country
+    /// (`138 0013 8000` in China), international otherwise (`+49 1512 3456789`).
+    pub fn display_in(&self, region: Region) -> String {
+        let Ok(parsed) = rlibphonenumber::PhoneNumber::parse(&self.e164, None) else {
+            return self.e164.clone();
+        };
+        let format = if parsed.get_region_code() == Some(region.0) {
+            PhoneNumberFormat::National
+        } else {
+            PhoneNumberFormat::International
+        };
+        let mut out = parsed.format_as(format).into_owned();
+        if let Some(ext) = &self.extension
+            && !out.contains(ext.as_str())
+        {
+            out.push_str(&format!(" ext. {ext}"));
+        }
+        out
+    }
+
     /// `tel:` URI form, as vCard 4.0 writes it.
     pub fn to_uri(&self) -> String {
         match &self.extension {
@@ -191,6 +211,25 @@ mod tests {
                 "{written:?} is the same mobile"
             );
         }
+    }
+
+    #[test]
+    fn numbers_show_the_local_way() {
+        let cn = Region::parse("CN").expect("CN");
+        let de = Region::parse("DE").expect("DE");
+        let mobile = PhoneNumber::parse("+86 13800138000", cn).expect("parses");
+        assert_eq!(mobile.display_in(cn), "138 0013 8000", "national in China");
+        assert_eq!(
+            mobile.display_in(de),
+            "+86 138 0013 8000",
+            "international abroad"
+        );
+        let berlin = PhoneNumber::parse("+49 151 23456789", de).expect("parses");
+        assert_eq!(
+            berlin.display_in(cn),
+            "+49 1512 3456789",
+            "as Germany groups it"
+        );
     }
 
     #[test]

@@ -177,8 +177,9 @@ fn main() -> ExitCode {
             if out.json() {
                 let body = match e.downcast_ref::<WalletError>() {
                     Some(w) => w.to_body(),
+                    // Not the wallet's: a file that could not be read, a picture without a card.
                     None => mingpian_wallet::ErrorBody {
-                        code: "error".into(),
+                        code: mingpian_wallet::ErrorCode::Io,
                         message: format!("{e:#}"),
                     },
                 };

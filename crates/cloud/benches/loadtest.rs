@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{env_or, free_port, register_all, report, start_server};
+use common::{env_or, free_port, register_all, report, slowest_spans, start_server_traced};
 use mingpian_card::api;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -51,7 +51,9 @@ async fn main() {
         }
         None => (None, None),
     };
-    let mut server = start_server(dir.path(), db_url.as_deref(), port).await;
+    let trace_log = dir.path().join("server-trace.jsonl");
+    let mut server =
+        start_server_traced(dir.path(), db_url.as_deref(), port, Some(&trace_log)).await;
     println!(
         "backend {}, {users_n} users, {seconds} s per phase{}",
         if db_url.is_some() {
@@ -75,13 +77,21 @@ async fn main() {
     let answered: Arc<Mutex<Vec<(usize, usize, i64)>>> = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::new()));
+    // The slowest exchange answered: (ms, the server's request id).
+    let slowest: Arc<Mutex<(f64, String)>> = Arc::new(Mutex::new((0.0, String::new())));
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let kill_at = Instant::now() + Duration::from_secs_f64(seconds / 2.0);
     let started = Instant::now();
     let workers: Vec<_> = (0..users_n)
         .map(|me| {
-            let (client, users, answered, errors, latencies) =
-                (client.clone(), users.clone(), answered.clone(), errors.clone(), latencies.clone());
+            let (client, users, answered, errors, latencies, slowest) = (
+                client.clone(),
+                users.clone(),
+                answered.clone(),
+                errors.clone(),
+                latencies.clone(),
+                slowest.clone(),
+            );
             let base = server.base.clone();
             tokio::spawn(async move {
                 let mut local = Vec::new();
@@ -105,15 +115,30 @@ async fn main() {
                         .send()
                         .await;
                     match result {
-                        Ok(r) if r.status().is_success() => match r.json::<api::Exchange>().await {
+                        Ok(r) if r.status().is_success() => {
+                            let request_id = r
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_owned();
+                            match r.json::<api::Exchange>().await {
                             Ok(exchange) => {
-                                local.push(start.elapsed().as_secs_f64() * 1e3);
+                                let ms = start.elapsed().as_secs_f64() * 1e3;
+                                local.push(ms);
+                                {
+                                    let mut s = slowest.lock().await;
+                                    if ms > s.0 {
+                                        *s = (ms, request_id);
+                                    }
+                                }
                                 answered.lock().await.push((other, me, exchange.exchange_id));
                             }
                             Err(_) => {
                                 errors.fetch_add(1, Ordering::Relaxed);
                             }
-                        },
+                            }
+                        }
                         _ => {
                             errors.fetch_add(1, Ordering::Relaxed);
                             if kill {
@@ -134,7 +159,7 @@ async fn main() {
             "killed the server at {:.1} s; restarting on the same data",
             kill_at.duration_since(started).as_secs_f64()
         );
-        server = start_server(dir.path(), db_url.as_deref(), port).await;
+        server = start_server_traced(dir.path(), db_url.as_deref(), port, Some(&trace_log)).await;
     }
     for w in workers {
         w.await.expect("worker");
@@ -145,6 +170,17 @@ async fn main() {
         &mut latencies.lock().await,
         errors.load(Ordering::Relaxed),
         elapsed,
+    );
+    // Where the slowest exchange spent its time, from the server's own spans.
+    let (slowest_ms, slowest_id) = slowest.lock().await.clone();
+    let spans = slowest_spans(&trace_log, &slowest_id, 3);
+    println!(
+        "slowest exchange: {slowest_ms:.1} ms (request {slowest_id}); its slowest spans: {}",
+        spans
+            .iter()
+            .map(|(name, ms)| format!("{name} {ms:.1} ms"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     // Phase 2: /health at the same concurrency, for comparison.

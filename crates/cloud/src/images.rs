@@ -5,30 +5,17 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder as _, ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder as _, ImageFormat, ImageReader};
 use mingpian_card::Media;
+use mingpian_card::picture::{MAX_PIXELS, MAX_SIDE, limits};
 
 use crate::error::{ApiError, ApiResult};
 use crate::heavy::Heavy;
 
 /// Largest image we accept, before decoding.
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
-/// Longest side we decode: a 12,000-pixel side is beyond any phone camera.
-pub const MAX_SIDE: u32 = 12_000;
-/// Most pixels we decode: 50 MP (a 48 MP phone photo fits; a 23,000² "bomb" does not).
-pub const MAX_PIXELS: u64 = 50_000_000;
-/// Most memory one decode may allocate (a 50 MP RGBA image is 200 MB).
-const MAX_ALLOC: u64 = 256 * 1024 * 1024;
 /// Longest side we keep; larger pictures are scaled down.
 const KEEP_SIDE: u32 = 2048;
-
-fn limits() -> Limits {
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_ALLOC);
-    limits
-}
 
 /// Checks an uploaded picture and encodes it again (see the module docs).
 pub async fn reencode(heavy: &Heavy, media: &Media, what: &'static str) -> ApiResult<Media> {

@@ -47,12 +47,7 @@ fn main() -> std::process::ExitCode {
         print!("{DEFAULT_CONFIG}");
         return std::process::ExitCode::SUCCESS;
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MINGPIAN_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    init_logs();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -66,6 +61,33 @@ fn main() -> std::process::ExitCode {
             eprintln!("mingpian-cloud: {e:#}");
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+/// Logs on stdout: `MINGPIAN_LOG` filters them (`info` by default), `MINGPIAN_LOG_FORMAT=json`
+/// writes one JSON object a line (with the span path: request id, route), and
+/// `MINGPIAN_LOG_SPANS=1` adds a line when each span closes, with its time (what the load test
+/// reads to show where the slowest exchange spent it).
+fn init_logs() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MINGPIAN_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let spans = if std::env::var("MINGPIAN_LOG_SPANS").is_ok_and(|v| v == "1") {
+        FmtSpan::CLOSE
+    } else {
+        FmtSpan::NONE
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(spans);
+    if std::env::var("MINGPIAN_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init();
+    } else {
+        builder.init();
     }
 }
 

@@ -302,7 +302,7 @@ async fn live_code_exchange_gives_both_cards_and_streams_to_the_owner(app: &Test
         .await;
     assert_eq!(not_card.status(), 422);
     let body: api::ApiError = not_card.json().await.expect("error body");
-    assert_eq!(body.code, "invalid");
+    assert_eq!(body.code, api::ErrorCode::Invalid);
     assert_eq!(body.message, "this is not a business card code");
 }
 

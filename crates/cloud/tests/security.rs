@@ -203,7 +203,7 @@ async fn oversize_cards_are_refused() {
         .json()
         .await
         .expect("a JSON error body, like every other");
-    assert_eq!(body.code, "too_large");
+    assert_eq!(body.code, api::ErrorCode::TooLarge);
     cloud.stop().await;
 }
 

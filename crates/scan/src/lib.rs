@@ -7,6 +7,8 @@
 //!   pure Rust by `rten` — no native library, so it builds for Android and iOS.
 //! - [`fields`]: lines into card fields (name, title, department, company, numbers, email,
 //!   website, address, social IDs).
+//! - [`paper`]: the workflow the app and the command line share: sides in, a draft card and the
+//!   straightened pictures out, with the models loaded once.
 //!
 //! The models are not in git: `scripts/fetch-models.sh` extracts them from PyPI's `rapidocr`
 //! wheel into `~/.cache/mingpian/models` (or `$MINGPIAN_MODELS`).
@@ -15,8 +17,10 @@ pub mod evaluate;
 pub mod fields;
 pub mod frame;
 pub mod ocr;
+pub mod paper;
 mod regions;
 
 pub use fields::card_from_lines;
 pub use frame::{Quad, find_card};
 pub use ocr::{Frame, Line, Ocr, OcrError, Reading};
+pub use paper::{FoundFrame, PaperCard, Side, find_frame, read_paper_card, shared_ocr};

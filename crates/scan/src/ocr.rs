@@ -690,17 +690,9 @@ pub fn encode_jpeg(img: &RgbImage, max_side: u32) -> Result<Vec<u8>, OcrError> {
     Ok(out)
 }
 
-/// Reads a picture file's bytes into RGB, turned the way the camera says it was held (EXIF).
+/// Reads a picture file's bytes into RGB, turned the way the camera says it was held (EXIF),
+/// within the limits every picture from outside is decoded in (`mingpian_card::picture`).
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, OcrError> {
-    use image::ImageDecoder;
-    let bad = |e: image::ImageError| OcrError::Image(e.to_string());
-    let mut decoder = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| OcrError::Image(e.to_string()))?
-        .into_decoder()
-        .map_err(bad)?;
-    let orientation = decoder.orientation().map_err(bad)?;
-    let mut img = image::DynamicImage::from_decoder(decoder).map_err(bad)?;
-    img.apply_orientation(orientation);
+    let img = mingpian_card::picture::decode(bytes).map_err(|e| OcrError::Image(e.to_string()))?;
     Ok(img.to_rgb8())
 }

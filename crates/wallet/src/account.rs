@@ -94,6 +94,7 @@ impl Wallet {
 }
 /// Who is logged in on this device, and where.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SessionInfo {
     pub server: String,
     pub account: Account,

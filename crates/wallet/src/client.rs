@@ -18,7 +18,7 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Result, WalletError};
+use crate::error::{ErrorCode, Result, WalletError};
 
 fn install_tls_provider() {
     static ONCE: Once = Once::new();
@@ -89,9 +89,13 @@ impl Cloud {
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         let (code, message) = match serde_json::from_str::<api::ApiError>(&body) {
-            Ok(e) => (e.code, e.message),
+            Ok(e) => (e.code.into(), e.message),
             Err(_) => (
-                if status >= 500 { "internal" } else { "http" }.to_owned(),
+                if status >= 500 {
+                    ErrorCode::Internal
+                } else {
+                    ErrorCode::Unknown
+                },
                 format!("the cloud answered {status}"),
             ),
         };

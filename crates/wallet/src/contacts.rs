@@ -15,8 +15,8 @@ use crate::error::{Result, WalletError};
 use crate::keys;
 use crate::linking::{Arrival, add_version, received};
 use crate::model::{
-    CardVersion, Contact, ContactDetail, ContactEdit, Event, Outcome, Received, ShownBy, Source,
-    StoredCard, Trust,
+    CardVersion, Contact, ContactDetail, ContactEdit, Event, EventKind, LinkedBy, Outcome,
+    Received, ShownBy, Source, StoredCard, Trust,
 };
 use crate::util::{content_hash, new_id, now_ms};
 
@@ -214,7 +214,7 @@ fn card_row(r: &Row<'_>) -> rusqlite::Result<(StoredCard, String)> {
             version: r.get(5)?,
             full: r.get(6)?,
             trust: Trust::parse(&r.get::<_, String>(11)?),
-            linked_by: r.get(7)?,
+            linked_by: LinkedBy::parse(&r.get::<_, String>(7)?),
             received_at: r.get(8)?,
             versions: r.get(9)?,
             card: Card::default(),
@@ -286,7 +286,7 @@ pub fn history(conn: &Connection, contact_id: &str) -> Result<Vec<Event>> {
         Ok(Event {
             id: r.get(0)?,
             card_id: r.get(1)?,
-            kind: r.get(2)?,
+            kind: EventKind::parse(&r.get::<_, String>(2)?),
             code: r.get(3)?,
             place: r.get(4)?,
             at: r.get(5)?,

@@ -1,7 +1,59 @@
 //! The wallet's one error type. Every variant has a stable [`WalletError::code`] that the app's UI
 //! and the CLI's JSON branch on; the message is for people.
 
-use serde::Serialize;
+use mingpian_card::api;
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, for the app and `--json` output: the wallet's own codes and the cloud's.
+/// The UI's error texts are keyed by this (a code without a text fails its type check).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The cloud could not be reached.
+    Offline,
+    NotLoggedIn,
+    Invalid,
+    NotFound,
+    /// The local database failed.
+    Database,
+    /// A file could not be read or written.
+    Io,
+    /// Stored data is damaged.
+    Corrupt,
+    /// The on-device OCR models are missing.
+    NoModels,
+    // The cloud's codes (see `mingpian_card::api::ErrorCode`).
+    Unauthorized,
+    Gone,
+    Conflict,
+    TooLarge,
+    Full,
+    RateLimited,
+    Busy,
+    Internal,
+    /// A code this app does not know yet.
+    #[serde(other)]
+    Unknown,
+}
+
+impl From<api::ErrorCode> for ErrorCode {
+    fn from(code: api::ErrorCode) -> Self {
+        match code {
+            api::ErrorCode::Unauthorized => ErrorCode::Unauthorized,
+            api::ErrorCode::NotFound => ErrorCode::NotFound,
+            api::ErrorCode::Gone => ErrorCode::Gone,
+            api::ErrorCode::Conflict => ErrorCode::Conflict,
+            api::ErrorCode::Invalid => ErrorCode::Invalid,
+            api::ErrorCode::TooLarge => ErrorCode::TooLarge,
+            api::ErrorCode::Full => ErrorCode::Full,
+            api::ErrorCode::RateLimited => ErrorCode::RateLimited,
+            api::ErrorCode::Busy => ErrorCode::Busy,
+            api::ErrorCode::Internal => ErrorCode::Internal,
+            api::ErrorCode::Unknown => ErrorCode::Unknown,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
@@ -17,7 +69,7 @@ pub enum WalletError {
     #[error("{message}")]
     Cloud {
         status: u16,
-        code: String,
+        code: ErrorCode,
         message: String,
     },
     #[error("not logged in: register or log in first")]
@@ -31,19 +83,17 @@ pub enum WalletError {
 }
 
 impl WalletError {
-    /// Stable, machine-readable: `offline`, `not_logged_in`, `invalid`, `not_found`, `database`,
-    /// `io`, `corrupt`, or the cloud's own code (`unauthorized`, `gone`, `conflict`,
-    /// `rate_limited`...).
-    pub fn code(&self) -> &str {
+    /// Stable, machine-readable.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            WalletError::Db(_) => "database",
-            WalletError::Io(_) => "io",
-            WalletError::Offline(_) => "offline",
-            WalletError::Cloud { code, .. } => code,
-            WalletError::NotLoggedIn => "not_logged_in",
-            WalletError::Invalid(_) => "invalid",
-            WalletError::NotFound(_) => "not_found",
-            WalletError::Corrupt(_) => "corrupt",
+            WalletError::Db(_) => ErrorCode::Database,
+            WalletError::Io(_) => ErrorCode::Io,
+            WalletError::Offline(_) => ErrorCode::Offline,
+            WalletError::Cloud { code, .. } => *code,
+            WalletError::NotLoggedIn => ErrorCode::NotLoggedIn,
+            WalletError::Invalid(_) => ErrorCode::Invalid,
+            WalletError::NotFound(_) => ErrorCode::NotFound,
+            WalletError::Corrupt(_) => ErrorCode::Corrupt,
         }
     }
 
@@ -59,7 +109,7 @@ impl WalletError {
     /// `{code, message}`, as the app's UI receives errors.
     pub fn to_body(&self) -> ErrorBody {
         ErrorBody {
-            code: self.code().to_owned(),
+            code: self.code(),
             message: self.to_string(),
         }
     }
@@ -71,10 +121,12 @@ impl From<serde_json::Error> for WalletError {
     }
 }
 
-/// An error as the UI and `--json` output see it.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+/// An error as the UI and `--json` output see it: the app's one error type.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ErrorBody {
-    pub code: String,
+    pub code: ErrorCode,
+    /// For people; the UI shows its own text for the code and this only as detail.
     pub message: String,
 }
 

@@ -20,6 +20,7 @@ use crate::util::{new_id, now_ms};
 
 /// What a scan did.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ScanResult {
     /// The card is in the wallet (and, for a Mingpian code, the user's card is in the owner's).
@@ -37,18 +38,20 @@ pub enum ScanResult {
 
 /// Whose card a scanned code leads to, before the user decides to exchange or only save it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Preview {
     /// The card as the code shows it.
     pub card: Card,
     /// The whole card (a live code, or a card carried in the code itself) or a printed view.
     pub full: bool,
-    /// The cloud the code belongs to (`mingpian.example.cn`); `None` for a card carried in the
-    /// code itself, which needs no cloud.
+    /// The cloud that answered (the user's own: `mingpian.example.cn`); `None` for a card
+    /// carried in the code itself, which needs no cloud.
     pub host: Option<String>,
 }
 
 /// A scan waiting for the network.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Pending {
     pub key: String,
     pub scanned: String,
@@ -70,11 +73,15 @@ impl Wallet {
                 full: true,
                 host: None,
             }),
-            Scanned::Link(link) => {
-                let host = url::Url::parse(&link.base)
+            Scanned::Link(_) => {
+                // The user's own cloud answers whatever host the link names, so that is the
+                // host shown: a link dressed up with a trusted-looking host shows nothing
+                // borrowed from it.
+                let cloud = self.cloud()?;
+                let host = url::Url::parse(cloud.base())
                     .ok()
                     .and_then(|u| u.host_str().map(str::to_owned));
-                let preview = self.cloud()?.preview(text.trim()).await?;
+                let preview = cloud.preview(text.trim()).await?;
                 Ok(Preview {
                     card: preview.card,
                     full: preview.full,
@@ -287,14 +294,19 @@ impl Wallet {
         give_set: Option<u32>,
         place: Option<String>,
     ) -> Result<ScanResult> {
-        let texts = mingpian_card::qr::image::decode(image)
-            .map_err(|e| WalletError::Invalid(format!("not a picture we can read: {e}")))?;
-        // A picture may hold several codes: the first that is a card wins.
-        let text = texts
-            .iter()
-            .find(|t| classify(t).is_ok())
-            .or(texts.first())
-            .ok_or_else(|| WalletError::Invalid("no QR code in the picture".into()))?;
-        self.scan(text, give_set, place).await
+        self.scan(&code_in_image(image)?, give_set, place).await
     }
+}
+
+/// The text of the code in a picture (a photo, a screenshot, a picked image). A picture may hold
+/// several codes: the first that is a card wins, else the first.
+pub fn code_in_image(image: &[u8]) -> Result<String> {
+    let texts = mingpian_card::qr::image::decode(image)
+        .map_err(|e| WalletError::Invalid(format!("not a picture we can read: {e}")))?;
+    texts
+        .iter()
+        .find(|t| classify(t).is_ok())
+        .or(texts.first())
+        .cloned()
+        .ok_or_else(|| WalletError::Invalid("no QR code in the picture".into()))
 }

@@ -66,6 +66,7 @@ impl Wallet {
     }
 }
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ExportFormat {
     Vcf3,
@@ -90,5 +91,30 @@ impl ExportFormat {
             ExportFormat::Csv => "csv",
             _ => "vcf",
         }
+    }
+}
+
+/// A file the wallet wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Exported {
+    pub path: String,
+    pub bytes: u32,
+}
+
+impl Wallet {
+    /// Exports every card into `dir` as `mingpian-cards.{vcf,csv}`, written whole or not at all
+    /// (a temporary file renamed into place).
+    pub fn export_to_dir(&self, format: ExportFormat, dir: &std::path::Path) -> Result<Exported> {
+        let data = self.export(format, None, &mut |_| {})?;
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("mingpian-cards.{}", format.extension()));
+        let part = dir.join(format!(".mingpian-cards.{}.part", format.extension()));
+        std::fs::write(&part, &data)?;
+        std::fs::rename(&part, &path)?;
+        Ok(Exported {
+            path: path.display().to_string(),
+            bytes: u32::try_from(data.len()).unwrap_or(u32::MAX),
+        })
     }
 }

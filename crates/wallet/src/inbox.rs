@@ -51,7 +51,8 @@ impl Wallet {
             } else {
                 let (source, kind) = match item.via {
                     InboxVia::Exchange => (Source::Received, "received"),
-                    InboxVia::Web => (Source::Web, "web_reply"),
+                    // A way a newer cloud delivers is trusted no more than the web page.
+                    InboxVia::Web | InboxVia::Unknown => (Source::Web, "web_reply"),
                 };
                 let received = linking::receive(
                     c,
@@ -151,6 +152,18 @@ impl Wallet {
             wait = (wait * 2).min(Duration::from_secs(30));
             // Scans that waited for the network go out as soon as it is back.
             let _ = self.flush_outbox().await;
+        }
+    }
+
+    /// The live inbox for as long as the app runs: open whenever a user is logged in (it waits
+    /// for a log-in, and for the next after a log-out), handing each card to `on_card` as it
+    /// arrives. Never returns.
+    pub async fn run_live_inbox(&self, mut on_card: impl FnMut(&Received)) {
+        loop {
+            if let Err(e) = self.keep_listening(&mut on_card).await {
+                tracing::debug!("live inbox waits for a log-in: {e}");
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
 }

@@ -38,9 +38,9 @@ use serde::{Deserialize, Serialize};
 
 pub use account::SessionInfo;
 pub use client::Cloud;
-pub use error::{ErrorBody, Result, WalletError};
-pub use exchange::{Pending, Preview, ScanResult};
-pub use export::ExportFormat;
+pub use error::{ErrorBody, ErrorCode, Result, WalletError};
+pub use exchange::{Pending, Preview, ScanResult, code_in_image};
+pub use export::{ExportFormat, Exported};
 pub use model::*;
 pub use sets::{CodeView, MySet, read_first_card};
 pub use sync::SyncReport;
@@ -61,6 +61,7 @@ pub struct Wallet {
 
 /// Search results: the first matches in list order, and how many match in all.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SearchResult {
     pub contacts: Vec<Contact>,
     pub total: usize,

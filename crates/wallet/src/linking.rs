@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::display::refresh_contact;
 use crate::error::Result;
 use crate::keys;
-use crate::model::{Outcome, Received, Source, Trust};
+use crate::model::{LinkedBy, Outcome, Received, Source, Trust};
 use crate::util::{content_hash, new_id, now_ms};
 
 /// A card arriving in the wallet.
@@ -100,10 +100,13 @@ pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Re
                 if held_full && arrival.version == held_version {
                     Outcome::Unchanged
                 } else {
+                    // The merge is not the whole card of the newer version: it keeps older
+                    // fields the printed view cannot show, so the owner's whole card of this
+                    // version still replaces it when it arrives.
                     let current = current_card(conn, &card_id)?;
                     let merged = Arrival {
                         card: current.overlay_printed(&arrival.card),
-                        full: held_full,
+                        full: false,
                         ..arrival.clone()
                     };
                     store_version(conn, &card_id, &merged, region)?
@@ -187,7 +190,7 @@ fn covers(card: &Card, other: &Card, region: Region) -> bool {
 
 /// The contact a card with these link keys belongs to: the first verified card holding one of
 /// them. Unverified cards never draw others to their contact.
-fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, &'static str)>> {
+fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, LinkedBy)>> {
     for key in keys {
         let contact: Option<String> = conn
             .prepare_cached(
@@ -234,11 +237,11 @@ fn store_version(
     Ok(Outcome::Updated)
 }
 
-fn link_reason(key: &str) -> &'static str {
+fn link_reason(key: &str) -> LinkedBy {
     if key.starts_with("tel:") {
-        "phone"
+        LinkedBy::Phone
     } else {
-        "email"
+        LinkedBy::Email
     }
 }
 
@@ -247,12 +250,12 @@ fn store_new_card(
     conn: &Connection,
     arrival: Arrival,
     p: Prepared,
-    link: Option<(String, &'static str)>,
+    link: Option<(String, LinkedBy)>,
     region: Region,
 ) -> Result<Received> {
     match link {
         Some((contact_id, by)) => {
-            let card_id = insert_card(conn, &contact_id, by, &arrival, &p)?;
+            let card_id = insert_card(conn, &contact_id, by.as_str(), &arrival, &p)?;
             refresh_contact(conn, &contact_id, region)?;
             let contact_name: String = conn
                 .prepare_cached("SELECT name FROM contacts WHERE id = ?1")?
@@ -262,7 +265,7 @@ fn store_new_card(
                 contact_id,
                 contact_name,
                 card_id,
-                linked_by: Some(by.to_owned()),
+                linked_by: Some(by),
                 card: arrival.card,
             })
         }
@@ -524,7 +527,7 @@ pub(crate) fn received(
     conn: &Connection,
     outcome: Outcome,
     card_id: &str,
-    linked_by: Option<String>,
+    linked_by: Option<LinkedBy>,
 ) -> Result<Received> {
     let (contact_id, contact_name, card): (String, String, String) = conn
         .prepare_cached(

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a card came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The user scanned someone's Mingpian code.
@@ -18,6 +19,9 @@ pub enum Source {
     Import,
     /// Typed in, or read from a paper card.
     Manual,
+    /// A source a newer app wrote (synced from another device).
+    #[serde(other)]
+    Unknown,
 }
 
 impl Source {
@@ -29,6 +33,7 @@ impl Source {
             Source::Scan => "scan",
             Source::Import => "import",
             Source::Manual => "manual",
+            Source::Unknown => "unknown",
         }
     }
 
@@ -39,20 +44,24 @@ impl Source {
             "web" => Source::Web,
             "scan" => Source::Scan,
             "import" => Source::Import,
-            _ => Source::Manual,
+            "manual" => Source::Manual,
+            _ => Source::Unknown,
         }
     }
 }
 
 /// How far an arriving card is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Trust {
     /// From an account (an exchange), a file the user imported, or typed in by the user.
     #[default]
     Verified,
     /// Sent from the web page by someone without an account: anyone could have typed it. It
-    /// never decides what its contact shows until the user accepts it.
+    /// never decides what its contact shows until the user accepts it. (A trust level a newer app
+    /// wrote reads as unverified.)
+    #[serde(other)]
     Unverified,
 }
 
@@ -84,6 +93,7 @@ impl Trust {
 
 /// Where the name, numbers and emails a contact shows come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ShownBy {
     /// The user's own edit of the contact.
@@ -92,6 +102,7 @@ pub enum ShownBy {
     Primary,
     /// The rule: the newest full, verified card of the set met most often.
     #[default]
+    #[serde(other)]
     Rule,
 }
 
@@ -117,6 +128,7 @@ impl ShownBy {
 /// given here is shown instead of the cards' and is never overwritten by an arriving card. The
 /// cards themselves stay as their owners gave them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct ContactEdit {
     pub name: Option<String>,
@@ -189,6 +201,7 @@ impl ContactEdit {
 
 /// A contact as the list shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Contact {
     pub id: String,
     pub name: String,
@@ -217,6 +230,7 @@ pub struct Contact {
 
 /// A contact with everything it holds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ContactDetail {
     #[serde(flatten)]
     pub contact: Contact,
@@ -227,6 +241,7 @@ pub struct ContactDetail {
 
 /// One card in the wallet, at its current version.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StoredCard {
     pub id: String,
     pub contact_id: String,
@@ -238,8 +253,8 @@ pub struct StoredCard {
     /// False when only a printed code's fields were given.
     pub full: bool,
     pub trust: Trust,
-    /// Why it is in this contact: `new`, `phone`, `email` or `manual`.
-    pub linked_by: String,
+    /// Why it is in this contact.
+    pub linked_by: LinkedBy,
     pub received_at: i64,
     /// How many versions the wallet keeps of it (the current one included).
     pub versions: i64,
@@ -247,6 +262,7 @@ pub struct StoredCard {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CardVersion {
     pub seq: i64,
     pub version: i64,
@@ -254,14 +270,93 @@ pub struct CardVersion {
     pub card: Card,
 }
 
+/// What a history entry was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The user scanned their code.
+    Scanned,
+    /// They scanned the user's code (their card arrived in the inbox).
+    Received,
+    /// They sent their card from the web page.
+    WebReply,
+    /// The user scanned a code that carried a whole vCard or MECARD.
+    ScannedVcard,
+    /// A kind a newer app wrote.
+    #[serde(other)]
+    Unknown,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Scanned => "scanned",
+            EventKind::Received => "received",
+            EventKind::WebReply => "web_reply",
+            EventKind::ScannedVcard => "scanned_vcard",
+            EventKind::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> EventKind {
+        match s {
+            "scanned" => EventKind::Scanned,
+            "received" => EventKind::Received,
+            "web_reply" => EventKind::WebReply,
+            "scanned_vcard" => EventKind::ScannedVcard,
+            _ => EventKind::Unknown,
+        }
+    }
+}
+
+/// Why a card is in its contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum LinkedBy {
+    /// It started the contact.
+    New,
+    /// It shares a phone number with a card of the contact (claim 8).
+    Phone,
+    /// It shares an email with a card of the contact.
+    Email,
+    /// The user moved it there.
+    Manual,
+    /// A reason a newer app wrote.
+    #[serde(other)]
+    Unknown,
+}
+
+impl LinkedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkedBy::New => "new",
+            LinkedBy::Phone => "phone",
+            LinkedBy::Email => "email",
+            LinkedBy::Manual => "manual",
+            LinkedBy::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> LinkedBy {
+        match s {
+            "new" => LinkedBy::New,
+            "phone" => LinkedBy::Phone,
+            "email" => LinkedBy::Email,
+            "manual" => LinkedBy::Manual,
+            _ => LinkedBy::Unknown,
+        }
+    }
+}
+
 /// A meeting or a delivery in a contact's history.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Event {
     pub id: String,
     pub card_id: Option<String>,
-    /// `scanned` (the user scanned them), `received` (they scanned the user), `web_reply`,
-    /// `scanned_vcard`.
-    pub kind: String,
+    pub kind: EventKind,
     pub code: Option<String>,
     pub place: Option<String>,
     pub at: i64,
@@ -269,6 +364,7 @@ pub struct Event {
 
 /// What storing one arriving card did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// A new contact.
@@ -283,18 +379,20 @@ pub enum Outcome {
 
 /// A card that reached the wallet.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Received {
     pub outcome: Outcome,
     pub contact_id: String,
     pub contact_name: String,
     pub card_id: String,
-    /// Set for [`Outcome::Linked`]: `phone` or `email`.
-    pub linked_by: Option<String>,
+    /// Set for [`Outcome::Linked`]: by phone or by email.
+    pub linked_by: Option<LinkedBy>,
     pub card: Card,
 }
 
 /// What an import did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ImportReport {
     pub files: usize,
     /// Cards read from the files.
@@ -312,6 +410,7 @@ pub struct ImportReport {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ImportProblem {
     pub file: String,
     /// 1-based card (vCard) or row (CSV) number; 0 for the file as a whole.
@@ -322,6 +421,7 @@ pub struct ImportProblem {
 
 /// Progress of a long import or export.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Progress {
     pub done: usize,
     pub total: usize,

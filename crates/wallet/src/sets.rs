@@ -9,6 +9,24 @@ use crate::Wallet;
 use crate::error::{Result, WalletError};
 
 impl Wallet {
+    /// Saves a card set and returns it: set `n` replaced, or with `None` a new one (the first
+    /// card a new user adds fills set 1; see [`Wallet::publish_set`]).
+    pub async fn save_set(
+        &self,
+        n: Option<u32>,
+        card: Card,
+        printed_fields: Option<Vec<CardField>>,
+    ) -> Result<MySet> {
+        let saved = match n {
+            Some(n) => self.edit_set(n, card, printed_fields).await?,
+            None => self.publish_set(card, printed_fields).await?,
+        };
+        self.my_sets()?
+            .into_iter()
+            .find(|s| s.set_no == saved.set_no.get())
+            .ok_or_else(|| WalletError::NotFound(format!("set {}", saved.set_no)))
+    }
+
     /// Fetches the user's card sets from the cloud.
     pub async fn refresh_sets(&self) -> Result<Vec<MySet>> {
         let sets = self.cloud()?.sets().await?;
@@ -92,6 +110,7 @@ impl Wallet {
 }
 /// A code ready to draw: its URL and an SVG of it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CodeView {
     pub url: String,
     pub svg: String,
@@ -176,6 +195,7 @@ impl Wallet {
 }
 /// One of the user's own card sets as the wallet last saw it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MySet {
     pub set_no: u32,
     pub card: Card,

@@ -24,6 +24,7 @@ use crate::{Wallet, db, keys};
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncReport {
     pub pushed: usize,
     /// Pushed changes that lost to a later change made on another device.

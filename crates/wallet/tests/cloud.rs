@@ -10,7 +10,7 @@ use common::{Mode, Proxy, TestCloud, register_request, wallet};
 use mingpian_card::api::LoginRequest;
 use mingpian_card::qr::image::{decode, encode_png};
 use mingpian_card::{Card, Phone};
-use mingpian_wallet::{Outcome, ScanResult, Wallet};
+use mingpian_wallet::{ErrorCode, EventKind, LinkedBy, Outcome, ScanResult, Wallet};
 
 /// A's live code as a PNG, read back the way B's phone reads a photo of it.
 async fn live_code_text(a: &Wallet, set: u32) -> String {
@@ -96,7 +96,7 @@ async fn two_wallets_exchange_through_a_live_code_image_and_both_hold_both_cards
 
     let b_detail = b.contact(&b_list[0].id).unwrap();
     assert_eq!(b_detail.history.len(), 1);
-    assert_eq!(b_detail.history[0].kind, "scanned");
+    assert_eq!(b_detail.history[0].kind, EventKind::Scanned);
     assert_eq!(b_detail.history[0].place.as_deref(), Some("Canton Fair"));
     assert!(
         !b_detail.history[0]
@@ -163,7 +163,7 @@ async fn a_second_set_with_the_same_phone_links_to_the_same_contact_and_can_be_u
         Outcome::Linked,
         "same E.164 number: same contact"
     );
-    assert_eq!(linked.linked_by.as_deref(), Some("phone"));
+    assert_eq!(linked.linked_by, Some(LinkedBy::Phone));
     assert_eq!(linked.contact_id, first.contact_id);
     let contacts = b.contacts().unwrap();
     assert_eq!(contacts.len(), 1);
@@ -272,7 +272,7 @@ async fn a_plain_vcard_code_is_saved_with_no_cloud() {
     saved(w.scan(mecard, Some(1), None).await.unwrap());
     assert_eq!(w.contacts().unwrap().len(), 2);
     let err = w.scan("hello world", Some(1), None).await.unwrap_err();
-    assert_eq!(err.code(), "invalid", "{err}");
+    assert_eq!(err.code(), ErrorCode::Invalid, "{err}");
     let err = w
         .scan(
             "https://mingpian.example/c/AAAAAAAAAAAAAAAAAAAAAA/1",
@@ -283,7 +283,7 @@ async fn a_plain_vcard_code_is_saved_with_no_cloud() {
         .unwrap_err();
     assert_eq!(
         err.code(),
-        "not_logged_in",
+        ErrorCode::NotLoggedIn,
         "a Mingpian code needs an account: {err}"
     );
 }

@@ -99,7 +99,7 @@ pub fn encode_svg(text: &str) -> Result<String, QrImageError> {
 /// Every QR code found in an image file's bytes (PNG, JPEG, WebP, GIF, BMP), in no particular
 /// order, without duplicates. An image with no code gives an empty list.
 pub fn decode(bytes: &[u8]) -> Result<Vec<String>, QrImageError> {
-    let img = image::load_from_memory(bytes).map_err(|e| QrImageError::BadImage(e.to_string()))?;
+    let img = crate::picture::decode(bytes).map_err(|e| QrImageError::BadImage(e.to_string()))?;
     Ok(decode_luma(&img.to_luma8()))
 }
 

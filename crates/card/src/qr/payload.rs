@@ -36,6 +36,7 @@ pub enum PayloadError {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, pattern = "^[A-Za-z0-9_-]{16,64}$"))]
+#[cfg_attr(feature = "specta", derive(specta::Type), specta(transparent))]
 pub struct PublicId(String);
 
 impl PublicId {
@@ -87,6 +88,7 @@ impl fmt::Display for PublicId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "SetNumber", into = "u32")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = u32))]
+#[cfg_attr(feature = "specta", derive(specta::Type), specta(transparent))]
 pub struct CardSetNo(u32);
 
 impl CardSetNo {
@@ -112,6 +114,7 @@ impl CardSetNo {
 /// A set number as JSON writes it: `3`, or `3.0` (JSON has one number type; an integral float is
 /// the same integer).
 #[derive(Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(untagged)]
 enum SetNumber {
     Int(u32),
@@ -191,6 +194,9 @@ impl From<LiveToken> for String {
     }
 }
 
+/// The scheme the desktop app registers for card links (`mingpian://…`).
+pub const APP_SCHEME: &str = "mingpian";
+
 /// A Mingpian card code: `{base}/c/{public_id}/{set_no}[?t={token}]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardLink {
@@ -232,10 +238,34 @@ impl CardLink {
 
     /// Parses a card URL from any host. Returns `Ok(None)` for URLs that are not card links at
     /// all, and an error for ones that look like card links but are malformed.
+    ///
+    /// The app's own scheme is a card link too (the desktop opens these; phones open the https
+    /// link itself): `mingpian://open?u={card URL}` carries any card URL, and
+    /// `mingpian://{host}/c/…` stands for `https://{host}/c/…`.
     pub fn parse(text: &str) -> Result<Option<CardLink>, PayloadError> {
-        let Ok(url) = url::Url::parse(text.trim()) else {
+        let Ok(mut url) = url::Url::parse(text.trim()) else {
             return Ok(None);
         };
+        if url.scheme() == APP_SCHEME {
+            let inner = url
+                .query_pairs()
+                .find(|(k, _)| k == "u")
+                .map(|(_, v)| v.into_owned());
+            url = match (url.host_str(), inner) {
+                (Some("open"), Some(inner)) => match url::Url::parse(&inner) {
+                    Ok(inner) => inner,
+                    Err(_) => return Ok(None),
+                },
+                (Some(_), _) => {
+                    let https = format!("https{}", &url.as_str()[APP_SCHEME.len()..]);
+                    match url::Url::parse(&https) {
+                        Ok(https) => https,
+                        Err(_) => return Ok(None),
+                    }
+                }
+                (None, _) => return Ok(None),
+            };
+        }
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Ok(None);
         }
@@ -509,6 +539,31 @@ mod tests {
                 assert_eq!(link.set_no.get(), 3);
             }
             other => panic!("expected a link, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_apps_own_links_open_the_card_they_carry() {
+        let token = LiveToken::parse("tok_12345678").expect("token");
+        let live = CardLink::live("http://127.0.0.1:8787", id(), CardSetNo::FIRST, token);
+        let wrapped = format!(
+            "mingpian://open?u={}",
+            url::form_urlencoded::byte_serialize(live.url().as_bytes()).collect::<String>()
+        );
+        assert_eq!(CardLink::parse(&wrapped), Ok(Some(live)));
+        let short = format!("mingpian://mp.example.cn/c/{}/2", id());
+        let link = CardLink::parse(&short).expect("parses").expect("a link");
+        assert_eq!(link.base, "https://mp.example.cn");
+        assert_eq!(link.set_no.get(), 2);
+        // Not card links: no URL inside, another scheme inside, or no card path.
+        for text in [
+            "mingpian://open",
+            "mingpian://open?u=javascript:alert(1)",
+            "mingpian://open?u=mingpian%3A%2F%2Fopen",
+            "mingpian:///c/x/1",
+            "mingpian://mp.example.cn/settings",
+        ] {
+            assert_eq!(CardLink::parse(text), Ok(None), "{text}");
         }
     }
 

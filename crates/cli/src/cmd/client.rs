@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use mingpian_card::api::{CardField, LoginRequest, RegisterRequest};
 use mingpian_card::qr::image as qr_image;
 use mingpian_card::vcard;
-use mingpian_wallet::{Received, ScanResult, Wallet, WalletError, media_from_bytes};
+use mingpian_wallet::{LinkedBy, Received, ScanResult, Wallet, WalletError, media_from_bytes};
 use serde::Serialize;
 
 use crate::Outcome;
@@ -307,24 +307,25 @@ fn from_photo(
     out: &Output,
 ) -> anyhow::Result<Outcome> {
     let region = mingpian_card::Region::parse(region)?;
-    let ocr = mingpian_scan::Ocr::load(&mingpian_scan::ocr::default_model_dir())?;
-    let mut lines = Vec::new();
-    let mut front_reading = None;
-    for (i, path) in std::iter::once(front).chain(back).enumerate() {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let img =
-            mingpian_scan::ocr::decode_image(&bytes).with_context(|| path.display().to_string())?;
-        // The corners given are the front's; the back's outline is looked for.
-        let frame = match (i, frame) {
-            (1, mingpian_scan::Frame::Corners(_)) => mingpian_scan::Frame::Find,
-            (_, frame) => frame,
-        };
-        let reading = ocr.read_card(&img, frame)?;
-        lines.extend(reading.lines.iter().cloned());
-        front_reading.get_or_insert((reading.frame, reading.turned));
-    }
-    let (frame, turned) = front_reading.unwrap_or((None, 0));
-    let card = mingpian_scan::card_from_lines(&lines, region);
+    let ocr = mingpian_scan::shared_ocr(&mingpian_scan::ocr::default_model_dir())?;
+    let photos = std::iter::once(front)
+        .chain(back)
+        .map(|path| std::fs::read(path).with_context(|| format!("reading {}", path.display())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // The corners given are the front's; the back's outline is looked for.
+    let sides: Vec<mingpian_scan::Side<'_>> = photos
+        .iter()
+        .enumerate()
+        .map(|(i, photo)| mingpian_scan::Side {
+            photo,
+            frame: match (i, frame) {
+                (1, mingpian_scan::Frame::Corners(_)) => mingpian_scan::Frame::Find,
+                (_, frame) => frame,
+            },
+        })
+        .collect();
+    let paper = mingpian_scan::read_paper_card(ocr, &sides, region)?;
+    let (card, lines, frame, turned) = (paper.card, paper.lines, paper.frame, paper.turned);
     let draft = Draft {
         name: card.formatted_name.clone(),
         title: card.title.clone(),
@@ -532,7 +533,7 @@ fn describe(r: &Received) -> String {
         mingpian_wallet::Outcome::Linked => format!(
             "linked to {} by {}",
             r.contact_name,
-            r.linked_by.as_deref().unwrap_or("phone")
+            r.linked_by.map_or("phone", LinkedBy::as_str)
         ),
         mingpian_wallet::Outcome::Updated => "a newer version of a card you hold".to_owned(),
         mingpian_wallet::Outcome::Unchanged => "already in your wallet".to_owned(),

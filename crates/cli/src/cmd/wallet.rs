@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use mingpian_wallet::{Contact, ContactEdit, ExportFormat, Progress, ShownBy, Trust, Wallet};
+use mingpian_wallet::{
+    Contact, ContactEdit, EventKind, ExportFormat, Progress, ShownBy, Trust, Wallet,
+};
 
 use crate::Outcome;
 use crate::cmd::client::show_progress;
@@ -68,13 +70,13 @@ pub enum WalletCommand {
 }
 
 /// What a history entry was, in words.
-fn event_words(kind: &str) -> &str {
+fn event_words(kind: EventKind) -> &'static str {
     match kind {
-        "scanned" => "you scanned their code",
-        "received" => "they scanned your code",
-        "web_reply" => "sent from the web page",
-        "scanned_vcard" => "you scanned a card code",
-        other => other,
+        EventKind::Scanned => "you scanned their code",
+        EventKind::Received => "they scanned your code",
+        EventKind::WebReply => "sent from the web page",
+        EventKind::ScannedVcard => "you scanned a card code",
+        EventKind::Unknown => "met",
     }
 }
 
@@ -176,7 +178,7 @@ pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<O
                         card.id,
                         card.card.display_name(),
                         serde_json::to_value(card.source)?.as_str().unwrap_or(""),
-                        card.linked_by,
+                        card.linked_by.as_str(),
                         plural(card.versions as usize, "version", "versions"),
                         marks.join("; ")
                     ))?;
@@ -197,7 +199,7 @@ pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<O
                     out.line(format!(
                         "met: {}, {}{}",
                         when::local(e.at),
-                        event_words(&e.kind),
+                        event_words(e.kind),
                         e.place
                             .as_deref()
                             .map(|p| format!(", in {p}"))

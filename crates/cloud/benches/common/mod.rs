@@ -59,6 +59,17 @@ pub async fn start_server(
     database_url: Option<&str>,
     port: u16,
 ) -> Server {
+    start_server_traced(data_dir, database_url, port, None).await
+}
+
+/// As [`start_server`], with the server's spans written to `trace_log` as JSON lines (a line
+/// as each span closes, with its time), for [`slowest_spans`].
+pub async fn start_server_traced(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    port: u16,
+    trace_log: Option<&std::path::Path>,
+) -> Server {
     let config = data_dir.join("cloud.toml");
     std::fs::write(
         &config,
@@ -78,6 +89,18 @@ pub async fn start_server(
         .env("MINGPIAN_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
+    if let Some(path) = trace_log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("trace log");
+        command
+            .env("MINGPIAN_LOG", "warn,mingpian_cloud=info")
+            .env("MINGPIAN_LOG_FORMAT", "json")
+            .env("MINGPIAN_LOG_SPANS", "1")
+            .stdout(file);
+    }
     if let Some(url) = database_url {
         command.args(["--database-url", url]);
     }
@@ -164,4 +187,59 @@ pub fn report(label: &str, latencies: &mut [f64], errors: u64, seconds: f64) {
         percentile(latencies, 0.99),
         latencies.len()
     );
+}
+
+/// A span's wall time as the log writes it (`12.3ms`, `4.56µs`, `1.2s`, `345ns`), in ms.
+fn span_ms(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (value, unit) = text.split_at(split);
+    let value: f64 = value.parse().ok()?;
+    Some(match unit {
+        "s" => value * 1e3,
+        "ms" => value,
+        "µs" | "us" => value / 1e3,
+        "ns" => value / 1e6,
+        _ => return None,
+    })
+}
+
+/// The `n` slowest spans inside request `request_id`, from a JSON trace log: `(span name, ms)`,
+/// slowest first; the request's own span is left out.
+pub fn slowest_spans(
+    trace_log: &std::path::Path,
+    request_id: &str,
+    n: usize,
+) -> Vec<(String, f64)> {
+    let text = std::fs::read_to_string(trace_log).unwrap_or_default();
+    let mut spans: Vec<(String, f64)> = Vec::new();
+    for line in text.lines() {
+        if !line.contains(request_id) {
+            continue;
+        }
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let in_request = event["spans"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(std::iter::once(&event["span"]))
+            .any(|s| s["request_id"].as_str() == Some(request_id));
+        let name = event["span"]["name"].as_str().unwrap_or_default();
+        if !in_request || name == "request" || event["fields"]["message"] != "close" {
+            continue;
+        }
+        let busy = event["fields"]["time.busy"]
+            .as_str()
+            .and_then(span_ms)
+            .unwrap_or(0.0);
+        let idle = event["fields"]["time.idle"]
+            .as_str()
+            .and_then(span_ms)
+            .unwrap_or(0.0);
+        spans.push((name.to_owned(), busy + idle));
+    }
+    spans.sort_by(|a, b| b.1.total_cmp(&a.1));
+    spans.truncate(n);
+    spans
 }

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::routes::limit::Purpose;
 use crate::secrets;
-use crate::store::{FirstSet, Login, NewUser, StoreError, UserRecord};
+use crate::store::{FirstSet, Login, NewUser, StoreError, Stored, UserRecord};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -80,6 +80,7 @@ fn looks_like_phone_or_email(name: &str, region: mingpian_card::Region) -> bool 
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = api::RegisterRequest, responses((status = 201, body = api::Session), (status = 409, description = "name, phone or email taken", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, body = api::ApiError), (status = 429, body = api::ApiError), (status = 503, description = "busy", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn register(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -151,8 +152,8 @@ async fn register(
             .collect(),
         ..Card::default()
     };
-    let card_json = serde_json::to_string(&card)?;
-    let printed_json = serde_json::to_string(CardField::PRINTED_DEFAULT)?;
+    let card = Stored::new(&card)?;
+    let printed_fields = Stored::new(&CardField::PRINTED_DEFAULT.to_vec())?;
     let new = NewUser {
         public_id: public_id.as_str(),
         name,
@@ -167,8 +168,8 @@ async fn register(
             &device_name(request.device_name),
             &token_hash,
             FirstSet {
-                card_json: &card_json,
-                printed_json: &printed_json,
+                card: &card,
+                printed_fields: &printed_fields,
             },
         )
         .await
@@ -193,6 +194,7 @@ async fn register(
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = api::LoginRequest, responses((status = 200, body = api::Session), (status = 401, description = "wrong login or password", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, body = api::ApiError), (status = 503, description = "busy", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -250,6 +252,7 @@ async fn login(
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])), responses((status = 200, body = api::Account), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<api::Account>> {
     Ok(Json(account(
         &state.store.user_by_id(caller.user_id).await?,
@@ -257,6 +260,7 @@ async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<api
 }
 
 #[utoipa::path(get, path = "/api/v1/devices", tag = "accounts", security(("bearer" = [])), responses((status = 200, body = Vec<api::Device>), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn devices(
     State(state): State<AppState>,
     caller: Caller,
@@ -277,6 +281,7 @@ async fn devices(
 }
 
 #[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "accounts", security(("bearer" = [])), params(("id" = i64, Path, description = "device id")), responses((status = 204, description = "logged out"), (status = 404, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn log_out_device(
     State(state): State<AppState>,
     caller: Caller,

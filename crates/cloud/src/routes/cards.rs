@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
 const MAX_HELD: usize = 5000;
 
 #[utoipa::path(post, path = "/api/v1/cards/updates", tag = "sync", security(("bearer" = [])), request_body = api::CardUpdatesRequest, responses((status = 200, body = Vec<api::CardUpdate>), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn updates(
     State(state): State<AppState>,
     caller: Caller,

@@ -34,6 +34,7 @@ fn link_of(scanned: &str) -> ApiResult<CardLink> {
 }
 
 /// The set behind a link, and whether its live token lets the scanner see it whole.
+#[tracing::instrument(skip_all)]
 async fn resolve(state: &AppState, link: &CardLink) -> ApiResult<(SetRecord, bool)> {
     let set = match state
         .store
@@ -52,6 +53,7 @@ async fn resolve(state: &AppState, link: &CardLink) -> ApiResult<(SetRecord, boo
 }
 
 #[utoipa::path(post, path = "/api/v1/codes/preview", tag = "exchange", security(("bearer" = [])), request_body = api::PreviewRequest, responses((status = 200, body = api::CodePreview), (status = 404, description = "no card behind the code", body = api::ApiError), (status = 410, description = "the code was rotated", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn preview(
     State(state): State<AppState>,
     _caller: Caller,
@@ -66,6 +68,7 @@ async fn preview(
 }
 
 #[utoipa::path(post, path = "/api/v1/exchanges", tag = "exchange", security(("bearer" = [])), request_body = api::ExchangeRequest, responses((status = 200, body = api::Exchange), (status = 404, description = "no card behind the code", body = api::ApiError), (status = 410, description = "the code was rotated", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn exchange(
     State(state): State<AppState>,
     caller: Caller,
@@ -120,7 +123,7 @@ async fn exchange(
             give: scanner_set.as_ref().map(|s| Gift {
                 set_no: s.set_no,
                 version: s.version,
-                card_json: &s.card_json,
+                card: &s.card,
             }),
             owner_version: owner_set.version,
             idempotency_key: key,

@@ -52,7 +52,7 @@ fn default_limit() -> i64 {
 fn to_api(record: InboxRecord) -> ApiResult<api::InboxItem> {
     Ok(api::InboxItem {
         cursor: record.cursor,
-        card: serde_json::from_str(&record.card_json)?,
+        card: record.card.get()?,
         from: record
             .from_card_id
             .as_deref()
@@ -74,6 +74,7 @@ fn to_api(record: InboxRecord) -> ApiResult<api::InboxItem> {
 }
 
 #[utoipa::path(get, path = "/api/v1/inbox", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor", minimum = 0), ("limit" = Option<i64>, Query, description = "1 to 500")), responses((status = 200, body = api::InboxPage), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn page(
     State(state): State<AppState>,
     caller: Caller,
@@ -122,6 +123,7 @@ struct StreamQuery {
 /// then each new one the moment it arrives. Event ids are cursors. The stream ends when its
 /// device is logged out.
 #[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor")), responses((status = 200, description = "Server-Sent Events: `card` events carrying an InboxItem, ids are cursors", content_type = "text/event-stream", body = SseEvent), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn stream(
     State(state): State<AppState>,
     caller: Caller,
@@ -184,6 +186,7 @@ async fn stream(
 }
 
 #[utoipa::path(delete, path = "/api/v1/inbox/{cursor}", tag = "inbox", security(("bearer" = [])), params(("cursor" = i64, Path, description = "the item's cursor")), responses((status = 204, description = "deleted"), (status = 404, description = "no such item", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn delete_item(
     State(state): State<AppState>,
     caller: Caller,
@@ -205,6 +208,7 @@ fn block_to_api(b: BlockRecord) -> api::Block {
 }
 
 #[utoipa::path(get, path = "/api/v1/blocks", tag = "inbox", security(("bearer" = [])), responses((status = 200, body = Vec<api::Block>), (status = 401, description = "not logged in", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn blocks(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<api::Block>>> {
     let blocks = state.store.blocks(caller.user_id).await?;
     Ok(Json(blocks.into_iter().map(block_to_api).collect()))
@@ -213,6 +217,7 @@ async fn blocks(State(state): State<AppState>, caller: Caller) -> ApiResult<Json
 /// Blocks the account behind a card the user received: its exchanges stop reaching the user's
 /// inbox (it is not told), and what it already sent leaves the inbox.
 #[utoipa::path(post, path = "/api/v1/blocks", tag = "inbox", security(("bearer" = [])), request_body = api::BlockRequest, responses((status = 201, body = api::Block), (status = 404, description = "no such card", body = api::ApiError), (status = 409, description = "your own card", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 413, description = "too large", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn block(
     State(state): State<AppState>,
     caller: Caller,
@@ -231,6 +236,7 @@ async fn block(
 }
 
 #[utoipa::path(delete, path = "/api/v1/blocks/{id}", tag = "inbox", security(("bearer" = [])), params(("id" = i64, Path, description = "the block's id")), responses((status = 204, description = "unblocked"), (status = 404, description = "no such block", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn unblock(
     State(state): State<AppState>,
     caller: Caller,

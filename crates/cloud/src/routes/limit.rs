@@ -127,6 +127,7 @@ impl Limiter {
     }
 
     /// A limiter sharing its buckets through Redis at `url`.
+    #[tracing::instrument(skip_all)]
     pub async fn with_redis(
         limits: RateLimits,
         proxies: TrustedProxies,
@@ -155,6 +156,7 @@ impl Limiter {
     }
 
     /// Takes one request from the bucket; false when it is empty.
+    #[tracing::instrument(skip_all)]
     pub async fn allow(&self, who: Subject, purpose: Purpose) -> bool {
         let per_minute = self.per_minute(purpose);
         if per_minute == 0 {
@@ -206,6 +208,7 @@ impl Limiter {
         self.proxies.client(peer, headers)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn check(
         &self,
         peer: SocketAddr,
@@ -220,6 +223,7 @@ impl Limiter {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn check_account(&self, user_id: i64) -> Result<(), ApiError> {
         if self
             .allow(Subject::Account(user_id), Purpose::Account)
@@ -233,6 +237,7 @@ impl Limiter {
 }
 
 /// Middleware: the general per-address limit on every API call.
+#[tracing::instrument(skip_all)]
 pub async fn per_ip_api(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let peer = request
         .extensions()
@@ -267,6 +272,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[tracing::instrument(skip_all)]
     async fn bucket_empties_and_zero_means_unlimited() {
         let limiter = limiter();
         let ip: IpAddr = "10.0.0.1".parse().expect("ip");

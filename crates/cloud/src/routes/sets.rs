@@ -10,7 +10,7 @@ use mingpian_card::{Card, CardLink, CardSetNo, LiveToken, PublicId, limits};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::store::{SetRecord, SetWrite, StoreError, now_ms};
+use crate::store::{SetRecord, SetWrite, StoreError, Stored, now_ms};
 use crate::{images, secrets};
 
 pub fn router() -> Router<AppState> {
@@ -35,19 +35,18 @@ pub fn set_no(record: &SetRecord) -> ApiResult<CardSetNo> {
 
 /// The set's card as a code shows it: whole for a live code, the printed fields otherwise.
 pub fn card_view(record: &SetRecord, full: bool) -> ApiResult<Card> {
-    let card: Card = serde_json::from_str(&record.card_json)?;
+    let card = record.card.get()?;
     if full {
         return Ok(card);
     }
-    let fields: Vec<CardField> = serde_json::from_str(&record.printed_json)?;
-    Ok(card.printed_view(&fields))
+    Ok(card.printed_view(&record.printed_fields.get()?))
 }
 
 pub fn to_api(record: &SetRecord) -> ApiResult<api::CardSet> {
     Ok(api::CardSet {
         set_no: set_no(record)?,
-        card: serde_json::from_str(&record.card_json)?,
-        printed_fields: serde_json::from_str(&record.printed_json)?,
+        card: record.card.get()?,
+        printed_fields: record.printed_fields.get()?,
         version: record.version,
         updated_at: record.updated_at,
     })
@@ -55,6 +54,7 @@ pub fn to_api(record: &SetRecord) -> ApiResult<api::CardSet> {
 
 /// Checks and cleans a card before storing it: within the card limits, named, its pictures
 /// decoded and encoded again.
+#[tracing::instrument(skip_all)]
 pub async fn sanitise(state: &AppState, mut card: Card) -> ApiResult<Card> {
     card.formatted_name = card.display_name();
     if card.formatted_name.is_empty() {
@@ -78,6 +78,7 @@ pub async fn sanitise(state: &AppState, mut card: Card) -> ApiResult<Card> {
     Ok(card)
 }
 
+#[tracing::instrument(skip_all)]
 async fn save(
     state: &AppState,
     caller: Caller,
@@ -95,8 +96,8 @@ async fn save(
         .put_set(SetWrite {
             user_id: caller.user_id,
             set_no: set_no.map(i64::from),
-            card_json: &serde_json::to_string(&card)?,
-            printed_json: &serde_json::to_string(&printed)?,
+            card: &Stored::new(&card)?,
+            printed_fields: &Stored::new(&printed)?,
             max_sets: i64::from(state.config.max_sets),
         })
         .await
@@ -111,12 +112,14 @@ async fn save(
 }
 
 #[utoipa::path(get, path = "/api/v1/sets", tag = "card sets", security(("bearer" = [])), responses((status = 200, body = Vec<api::CardSet>), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<api::CardSet>>> {
     let sets = state.store.sets(caller.user_id).await?;
     Ok(Json(sets.iter().map(to_api).collect::<ApiResult<_>>()?))
 }
 
 #[utoipa::path(post, path = "/api/v1/sets", tag = "card sets", security(("bearer" = [])), request_body = api::CardSetInput, responses((status = 201, body = api::CardSet), (status = 409, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,6 +132,7 @@ async fn create(
 }
 
 #[utoipa::path(get, path = "/api/v1/sets/{n}", tag = "card sets", security(("bearer" = [])), params(("n" = u32, Path, description = "set number")), responses((status = 200, body = api::CardSet), (status = 404, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn fetch(
     State(state): State<AppState>,
     caller: Caller,
@@ -141,6 +145,7 @@ async fn fetch(
 }
 
 #[utoipa::path(put, path = "/api/v1/sets/{n}", tag = "card sets", security(("bearer" = [])), params(("n" = u32, Path, description = "set number")), request_body = api::CardSetInput, responses((status = 200, body = api::CardSet), (status = 409, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn replace(
     State(state): State<AppState>,
     caller: Caller,
@@ -158,6 +163,7 @@ async fn replace(
 }
 
 #[utoipa::path(get, path = "/api/v1/sets/{n}/code", tag = "card sets", security(("bearer" = [])), params(("n" = u32, Path, description = "set number")), responses((status = 200, body = api::Codes), (status = 404, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn code(
     State(state): State<AppState>,
     caller: Caller,
@@ -180,6 +186,7 @@ async fn code(
 }
 
 #[utoipa::path(post, path = "/api/v1/sets/{n}/rotate", tag = "card sets", security(("bearer" = [])), params(("n" = u32, Path, description = "set number")), responses((status = 200, body = api::Codes), (status = 404, body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn rotate(
     State(state): State<AppState>,
     caller: Caller,

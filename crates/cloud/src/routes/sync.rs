@@ -36,6 +36,7 @@ fn to_api(row: RecordRow) -> ApiResult<api::SyncRecord> {
 }
 
 #[utoipa::path(post, path = "/api/v1/sync", tag = "sync", security(("bearer" = [])), request_body = api::SyncPush, responses((status = 200, body = api::SyncPushResult), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn push(
     State(state): State<AppState>,
     caller: Caller,
@@ -116,6 +117,7 @@ fn default_limit() -> i64 {
 }
 
 #[utoipa::path(get, path = "/api/v1/sync", tag = "sync", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor"), ("limit" = Option<i64>, Query, description = "1 to 1000")), responses((status = 200, body = api::SyncPage), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError)))]
+#[tracing::instrument(skip_all)]
 async fn pull(
     State(state): State<AppState>,
     caller: Caller,

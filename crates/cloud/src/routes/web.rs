@@ -23,7 +23,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::limit::Purpose;
 use crate::routes::sets::card_view;
-use crate::store::{CodeState, SetRecord, StoreError};
+use crate::store::{CodeState, SetRecord, StoreError, Stored};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -122,6 +122,7 @@ struct TokenQuery {
 }
 
 /// The set behind a code and whether the visitor may see the whole card (a valid live token).
+#[tracing::instrument(skip_all)]
 async fn resolve(
     state: &AppState,
     public_id: &str,
@@ -263,6 +264,7 @@ fn card_html(card: &Card) -> String {
 }
 
 #[utoipa::path(get, path = "/c/{public_id}/{set}", tag = "web card", params(("public_id" = String, Path, description = "the code's id", pattern = "^[A-Za-z0-9_-]{16,64}$"), ("set" = String, Path, description = "set number, or `N.vcf` for the vCard", pattern = "^[1-9][0-9]{0,2}(\\.vcf)?$"), ("t" = Option<String>, Query, description = "live token", pattern = "^[0-9]{1,15}\\.[A-Za-z0-9_-]{22}$")), responses((status = 200, description = "the card page (HTML) or its vCard", content_type = "text/html", body = String), (status = 404, description = "no such code", content_type = "text/html", body = String), (status = 410, description = "rotated", content_type = "text/html", body = String), (status = 429, description = "too many requests", content_type = "text/html", body = String)))]
+#[tracing::instrument(skip_all)]
 async fn card_page(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -371,6 +373,7 @@ fn clip(text: &str, max: usize) -> Option<String> {
 }
 
 #[utoipa::path(post, path = "/c/{public_id}/{set}/reply", tag = "web card", params(("public_id" = String, Path, description = "the code's id", pattern = "^[A-Za-z0-9_-]{16,64}$"), ("set" = u32, Path, minimum = 1, maximum = 999)), request_body(content = ReplyForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "sent", content_type = "text/html", body = String), (status = 422, description = "a name and a phone or email are needed", content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String), (status = 409, description = "their inbox is full", content_type = "text/html", body = String), (status = 410, content_type = "text/html", body = String), (status = 429, description = "too many requests", content_type = "text/html", body = String)))]
+#[tracing::instrument(skip_all)]
 async fn reply(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -435,7 +438,7 @@ async fn reply(
         note: clip(&form.note, 500),
         ..Card::default()
     };
-    let stored = match serde_json::to_string(&card) {
+    let stored = match Stored::new(&card) {
         Ok(json) => state
             .store
             .deliver_web_card(record.user_id, &json, state.inbox_caps())

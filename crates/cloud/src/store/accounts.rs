@@ -3,7 +3,10 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
-use super::{Store, StoreError, StoreResult, conflict_or, now_ms};
+use mingpian_card::Card;
+use mingpian_card::api::CardField;
+
+use super::{Store, StoreError, StoreResult, Stored, conflict_or, now_ms};
 
 #[derive(Debug, Clone)]
 pub struct UserRecord {
@@ -60,8 +63,8 @@ pub struct NewUser<'a> {
 /// The card set an account starts with.
 #[derive(Debug, Clone, Copy)]
 pub struct FirstSet<'a> {
-    pub card_json: &'a str,
-    pub printed_json: &'a str,
+    pub card: &'a Stored<Card>,
+    pub printed_fields: &'a Stored<Vec<CardField>>,
 }
 
 /// How someone logs in: each form is looked up in its own column only, so a name can never
@@ -79,6 +82,7 @@ pub enum Login<'a> {
 impl Store {
     /// Creates an account, its first device and its first card set (claim 5: every account
     /// has one) in one transaction.
+    #[tracing::instrument(skip_all)]
     pub async fn create_user(
         &self,
         new: NewUser<'_>,
@@ -110,8 +114,8 @@ impl Store {
             &super::SetWrite {
                 user_id: user.id,
                 set_no: Some(1),
-                card_json: first_set.card_json,
-                printed_json: first_set.printed_json,
+                card: first_set.card,
+                printed_fields: first_set.printed_fields,
                 max_sets: 1,
             },
         )
@@ -121,6 +125,7 @@ impl Store {
     }
 
     /// The account that logs in as `login`.
+    #[tracing::instrument(skip_all)]
     pub async fn user_by_login(&self, login: Login<'_>) -> StoreResult<UserRecord> {
         let (column, value) = match login {
             Login::Name(v) => ("name_key", v),
@@ -139,6 +144,7 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn user_by_id(&self, id: i64) -> StoreResult<UserRecord> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
@@ -152,6 +158,7 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn add_device(
         &self,
         user_id: i64,
@@ -166,6 +173,7 @@ impl Store {
     }
 
     /// The device holding a token (by its hash), marking it seen.
+    #[tracing::instrument(skip_all)]
     pub async fn device_by_token(&self, token_hash: &str) -> StoreResult<DeviceRecord> {
         let row = sqlx::query(
             "SELECT id, user_id, name, created_at, last_seen_at FROM devices WHERE token_hash = $1",
@@ -192,6 +200,7 @@ impl Store {
     }
 
     /// Whether a device is still logged in.
+    #[tracing::instrument(skip_all)]
     pub async fn device_exists(&self, device_id: i64) -> StoreResult<bool> {
         let found: Option<i64> = sqlx::query_scalar("SELECT id FROM devices WHERE id = $1")
             .bind(device_id)
@@ -200,6 +209,7 @@ impl Store {
         Ok(found.is_some())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn devices(&self, user_id: i64) -> StoreResult<Vec<DeviceRecord>> {
         let rows = sqlx::query("SELECT id, user_id, name, created_at, last_seen_at FROM devices WHERE user_id = $1 ORDER BY id")
             .bind(user_id)
@@ -209,6 +219,7 @@ impl Store {
     }
 
     /// Logs a device out. Only the account's own devices can be removed.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_device(&self, user_id: i64, device_id: i64) -> StoreResult<()> {
         let _w = self.writer().await;
         let done = sqlx::query("DELETE FROM devices WHERE id = $1 AND user_id = $2")

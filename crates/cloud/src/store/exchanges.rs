@@ -9,7 +9,9 @@
 use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 
-use super::{Store, StoreError, StoreResult, now_ms};
+use mingpian_card::Card;
+
+use super::{Store, StoreError, StoreResult, Stored, now_ms};
 
 /// Exchange rows kept between the same two sets; older ones are pruned on the next exchange.
 pub const KEEP_PER_PAIR: i64 = 16;
@@ -43,7 +45,7 @@ pub struct NewExchange<'a> {
 pub struct Gift<'a> {
     pub set_no: i64,
     pub version: i64,
-    pub card_json: &'a str,
+    pub card: &'a Stored<Card>,
 }
 
 /// What recording an exchange did. For a retry (same scanner, same key) these are the first
@@ -66,7 +68,7 @@ pub struct ExchangeOutcome {
 #[derive(Debug, Clone)]
 pub struct InboxRecord {
     pub cursor: i64,
-    pub card_json: String,
+    pub card: Stored<Card>,
     /// The sender's set's card id, when the card came from an account.
     pub from_card_id: Option<String>,
     pub exchange_id: Option<i64>,
@@ -97,7 +99,7 @@ async fn put_inbox_item(
     tx: &mut Tx<'_>,
     owner_id: i64,
     dedupe_key: &str,
-    card_json: &str,
+    card: &Stored<Card>,
     via: &str,
     from: Option<(i64, i64, i64, i64)>,
     place: Option<&str>,
@@ -116,7 +118,7 @@ async fn put_inbox_item(
             .bind(dedupe_key)
             .fetch_all(&mut **tx)
             .await?;
-    let bytes = card_json.len() as i64;
+    let bytes = card.len() as i64;
     let items_delta = 1 - replaced.len() as i64;
     let bytes_delta = bytes - replaced.iter().sum::<i64>();
     // Raise the totals only while they stay within the caps (a replacement that grows nothing
@@ -155,7 +157,7 @@ async fn put_inbox_item(
     .bind(owner_id)
     .bind(exchange_id)
     .bind(from_user)
-    .bind(card_json)
+    .bind(card.as_str())
     .bind(via)
     .bind(place)
     .bind(now)
@@ -240,7 +242,7 @@ impl Store {
                     &mut tx,
                     new.owner_id,
                     &format!("x:{}:{}", new.scanner_id, gift.set_no),
-                    gift.card_json,
+                    gift.card,
                     "exchange",
                     Some((exchange_id, new.scanner_id, gift.set_no, gift.version)),
                     new.place,
@@ -306,15 +308,16 @@ impl Store {
 
     /// A card sent from the web page by someone without the app. The same card sent twice is
     /// one item. `None`: the owner's inbox (or its share for web cards) is full.
+    #[tracing::instrument(skip_all)]
     pub async fn deliver_web_card(
         &self,
         owner_id: i64,
-        card_json: &str,
+        card: &Stored<Card>,
         caps: InboxCaps,
     ) -> StoreResult<Option<i64>> {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
-        let dedupe_key = format!("w:{}", hex(&Sha256::digest(card_json.as_bytes())));
+        let dedupe_key = format!("w:{}", hex(&Sha256::digest(card.as_str().as_bytes())));
         let web_items: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND via = 'web' AND dedupe_key <> $2",
         )
@@ -329,7 +332,7 @@ impl Store {
             &mut tx,
             owner_id,
             &dedupe_key,
-            card_json,
+            card,
             "web",
             None,
             None,
@@ -343,6 +346,7 @@ impl Store {
 
     /// Inbox items after `after`, oldest first: at most `limit` items and, past the first item,
     /// at most `max_bytes` of cards (a page never holds a whole inbox of large cards).
+    #[tracing::instrument(skip_all)]
     pub async fn inbox(
         &self,
         user_id: i64,
@@ -376,7 +380,7 @@ impl Store {
             .map(|r| {
                 Ok(InboxRecord {
                     cursor: r.try_get("id")?,
-                    card_json: r.try_get("card_json")?,
+                    card: Stored::from_column(r.try_get("card_json")?),
                     from_card_id: r.try_get("card_id")?,
                     exchange_id: r.try_get("exchange_id")?,
                     from_set_no: r.try_get("from_set_no")?,
@@ -390,6 +394,7 @@ impl Store {
     }
 
     /// The owner deletes one inbox item.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_inbox_item(&self, user_id: i64, cursor: i64) -> StoreResult<()> {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
@@ -409,6 +414,7 @@ impl Store {
 
     /// Blocks the account behind `card_id` (a card the owner received): its exchanges no longer
     /// reach the owner, and what it already sent leaves the inbox.
+    #[tracing::instrument(skip_all)]
     pub async fn block(&self, user_id: i64, card_id: &str) -> StoreResult<BlockRecord> {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
@@ -421,14 +427,8 @@ impl Store {
         if blocked_id == user_id {
             return Err(StoreError::Conflict("own card"));
         }
-        let card: serde_json::Value =
-            serde_json::from_str(&sender.try_get::<String, _>("card_json")?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let name = card
-            .get("formatted_name")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let card: Card = Stored::from_column(sender.try_get("card_json")?).get()?;
+        let name = card.formatted_name;
         let row = sqlx::query(
             "INSERT INTO blocks (user_id, blocked_user_id, name, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, blocked_user_id) DO UPDATE SET name = excluded.name \
@@ -456,6 +456,7 @@ impl Store {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn blocks(&self, user_id: i64) -> StoreResult<Vec<BlockRecord>> {
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(
             "SELECT id, name, created_at FROM blocks WHERE user_id = $1 ORDER BY id",
@@ -473,6 +474,7 @@ impl Store {
             .collect())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn unblock(&self, user_id: i64, id: i64) -> StoreResult<()> {
         let _w = self.writer().await;
         let done = sqlx::query("DELETE FROM blocks WHERE user_id = $1 AND id = $2")
@@ -489,6 +491,7 @@ impl Store {
     /// The current version of set `set_no` with card id `card_id` if `holder_id` received it in
     /// an exchange, and whether whole: as the scanner of a live code, or as the owner of a code
     /// the other person scanned (they gave the set whole). The latest of those exchanges decides.
+    #[tracing::instrument(skip_all)]
     pub async fn held_set(
         &self,
         holder_id: i64,

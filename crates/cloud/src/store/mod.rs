@@ -12,6 +12,7 @@
 mod accounts;
 mod exchanges;
 mod sets;
+mod stored;
 mod sync;
 
 use std::path::Path;
@@ -24,6 +25,7 @@ use tokio::sync::{Mutex, MutexGuard};
 pub use accounts::{DeviceRecord, FirstSet, Login, NewUser, UserRecord};
 pub use exchanges::{BlockRecord, ExchangeOutcome, Gift, InboxCaps, InboxRecord, NewExchange};
 pub use sets::{CodeState, SetRecord, SetWrite};
+pub use stored::Stored;
 pub use sync::{Change, RecordRow};
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +129,7 @@ impl Store {
     }
 
     /// A server-wide secret, created on first use and shared by every instance on the database.
+    #[tracing::instrument(skip_all)]
     pub async fn server_key(
         &self,
         name: &str,
@@ -148,6 +151,7 @@ impl Store {
     }
 
     /// PostgreSQL `NOTIFY` on `channel` (live delivery across instances).
+    #[tracing::instrument(skip_all)]
     pub async fn notify(&self, channel: &str, payload: &str) -> StoreResult<()> {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(channel)

@@ -3,17 +3,21 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
-use super::{Store, StoreError, StoreResult, now_ms};
+use mingpian_card::Card;
+use mingpian_card::api::CardField;
 
-/// A stored card set. `card_json` and `printed_json` are the API types, serialised.
+use super::{Store, StoreError, StoreResult, Stored, now_ms};
+
+/// A stored card set.
 #[derive(Debug, Clone)]
 pub struct SetRecord {
     pub user_id: i64,
     pub set_no: i64,
     /// The set's own stable random id: what holders of the card know it by. Never a code.
     pub card_id: String,
-    pub card_json: String,
-    pub printed_json: String,
+    pub card: Stored<Card>,
+    /// What its printed code shows.
+    pub printed_fields: Stored<Vec<CardField>>,
     pub version: i64,
     pub updated_at: i64,
 }
@@ -34,8 +38,8 @@ pub(super) fn set(row: &AnyRow) -> StoreResult<SetRecord> {
         user_id: row.try_get("user_id")?,
         set_no: row.try_get("set_no")?,
         card_id: row.try_get("card_id")?,
-        card_json: row.try_get("card_json")?,
-        printed_json: row.try_get("printed_fields")?,
+        card: Stored::from_column(row.try_get("card_json")?),
+        printed_fields: Stored::from_column(row.try_get("printed_fields")?),
         version: row.try_get("version")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -47,8 +51,8 @@ pub struct SetWrite<'a> {
     pub user_id: i64,
     /// `None`: the next free number.
     pub set_no: Option<i64>,
-    pub card_json: &'a str,
-    pub printed_json: &'a str,
+    pub card: &'a Stored<Card>,
+    pub printed_fields: &'a Stored<Vec<CardField>>,
     /// Most sets the account may have.
     pub max_sets: i64,
 }
@@ -57,6 +61,7 @@ impl Store {
     /// Creates set `set_no` (or the next free number) or replaces its card, raising its version.
     /// A new set gets a random card id and a code of its own, both unrelated to the account's
     /// other sets.
+    #[tracing::instrument(skip_all)]
     pub async fn put_set(&self, w: SetWrite<'_>) -> StoreResult<SetRecord> {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
@@ -64,6 +69,7 @@ impl Store {
         tx.commit().await?;
         Ok(record)
     }
+    #[tracing::instrument(skip_all)]
     pub async fn sets(&self, user_id: i64) -> StoreResult<Vec<SetRecord>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {SET_COLUMNS} FROM card_sets WHERE user_id = $1 ORDER BY set_no"
@@ -74,6 +80,7 @@ impl Store {
         rows.iter().map(set).collect()
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn set(&self, user_id: i64, set_no: i64) -> StoreResult<SetRecord> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {SET_COLUMNS} FROM card_sets WHERE user_id = $1 AND set_no = $2"
@@ -89,6 +96,7 @@ impl Store {
     }
 
     /// The code id currently printed on set `set_no`'s codes.
+    #[tracing::instrument(skip_all)]
     pub async fn current_code(&self, user_id: i64, set_no: i64) -> StoreResult<String> {
         let id: Option<String> = sqlx::query_scalar(
             "SELECT public_id FROM codes WHERE user_id = $1 AND set_no = $2 AND rotated_at IS NULL",
@@ -101,6 +109,7 @@ impl Store {
     }
 
     /// Where a scanned code leads (one query: this is the exchange's hot path).
+    #[tracing::instrument(skip_all)]
     pub async fn resolve_code(&self, public_id: &str, set_no: i64) -> StoreResult<CodeState> {
         let row = sqlx::query(
             "SELECT c.rotated_at, s.user_id, s.set_no, s.card_id, s.card_json, \
@@ -122,6 +131,7 @@ impl Store {
     }
 
     /// Retires the set's current code and issues `new_public_id` in its place.
+    #[tracing::instrument(skip_all)]
     pub async fn rotate_code(
         &self,
         user_id: i64,
@@ -181,8 +191,8 @@ pub(super) async fn put_set_in(
     .bind(w.user_id)
     .bind(set_no)
     .bind(crate::secrets::random_id())
-    .bind(w.card_json)
-    .bind(w.printed_json)
+    .bind(w.card.as_str())
+    .bind(w.printed_fields.as_str())
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;

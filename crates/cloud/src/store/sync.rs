@@ -55,6 +55,7 @@ impl Store {
     /// whether the change was taken.
     /// The account's records may take at most `quota_bytes` in all: a push that would pass it
     /// changes nothing and is [`StoreError::Full`].
+    #[tracing::instrument(skip_all)]
     pub async fn push_records(
         &self,
         user_id: i64,
@@ -138,6 +139,7 @@ impl Store {
 
     /// Records changed after `after`, oldest change first: at most `limit` and, past the first,
     /// at most `max_bytes` of data; and whether more wait after them.
+    #[tracing::instrument(skip_all)]
     pub async fn pull_records(
         &self,
         user_id: i64,
