@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# One build from scratch: incremental caches would only add gigabytes to the target folder.
+export CARGO_INCREMENTAL=0
 
 # PostgreSQL and Redis run on this machine and on CI's. With MINGPIAN_TEST_POSTGRES set (CI sets
 # it), a PostgreSQL that cannot be reached fails the suite instead of skipping its half.
