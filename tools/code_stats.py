@@ -27,7 +27,8 @@ def rust_files():
 
 def is_test_path(path):
     parts = path.split(os.sep)
-    return any(p in TEST_DIRS for p in parts)
+    # The test kit crate and `tests.rs` modules are test code too.
+    return any(p in TEST_DIRS for p in parts) or "testkit" in parts or parts[-1] == "tests.rs"
 
 
 FN = re.compile(r"^(\s*)(pub(\([^)]*\))?\s+)?(async\s+)?(const\s+)?(unsafe\s+)?fn\s+(\w+)")

@@ -319,11 +319,22 @@ fn looks_like_name(line: &str) -> bool {
         })
 }
 
-/// Builds a draft card from OCR lines (one side, or both sides' lines together).
+/// Builds a draft card from OCR lines (one side, or both sides' lines together): the lines
+/// that are unmistakable (emails, links, numbers) first, then addresses, then company, title,
+/// department and name among what is left.
 pub fn card_from_lines(lines: &[Line], region: Region) -> Card {
     let lines = &one_script(lines);
     let mut card = Card::default();
-    let mut rest: Vec<&Line> = Vec::new();
+    let rest = take_contact_lines(lines, region, &mut card);
+    let others = take_address_lines(&rest, &mut card);
+    let names = take_words_lines(&others, &mut card);
+    name_from(&names, &mut card);
+    card
+}
+
+/// Emails, social profiles, websites and phone numbers; the lines that are none of them.
+fn take_contact_lines<'a>(lines: &'a [Line], region: Region, card: &mut Card) -> Vec<&'a Line> {
+    let mut rest = Vec::new();
     for line in lines {
         let text = line.text.trim();
         let mut claimed = false;
@@ -364,9 +375,14 @@ pub fn card_from_lines(lines: &[Line], region: Region) -> Card {
             rest.push(line);
         }
     }
+    rest
+}
+
+/// Address lines, joined into one address; the lines that are not.
+fn take_address_lines<'a>(rest: &[&'a Line], card: &mut Card) -> Vec<&'a Line> {
     let mut address_parts: Vec<String> = Vec::new();
-    let mut others: Vec<&&Line> = Vec::new();
-    for line in &rest {
+    let mut others = Vec::new();
+    for line in rest {
         let text = line.text.trim();
         if is_address(text) {
             let mut t = text;
@@ -375,7 +391,7 @@ pub fn card_from_lines(lines: &[Line], region: Region) -> Card {
             }
             address_parts.push(t.to_owned());
         } else {
-            others.push(line);
+            others.push(*line);
         }
     }
     if !address_parts.is_empty() {
@@ -385,9 +401,12 @@ pub fn card_from_lines(lines: &[Line], region: Region) -> Card {
             ..Address::default()
         });
     }
-    // Domains of the email and website: a line that spells one is the company ("Contoso").
-    let domains: Vec<String> = card
-        .emails
+    others
+}
+
+/// The domains of the card's emails and websites (`contoso.com`).
+fn domains(card: &Card) -> Vec<String> {
+    card.emails
         .iter()
         .filter_map(|e| e.value.split('@').nth(1).map(str::to_owned))
         .chain(card.urls.iter().map(|u| {
@@ -399,7 +418,13 @@ pub fn card_from_lines(lines: &[Line], region: Region) -> Card {
             v.split('/').next().unwrap_or_default().to_owned()
         }))
         .map(|d| lower(&d))
-        .collect();
+        .collect()
+}
+
+/// Company, title and department by their words (a line that spells the email's or website's
+/// domain is the company: "Contoso"); the lines that look like names.
+fn take_words_lines<'a>(others: &[&'a Line], card: &mut Card) -> Vec<&'a Line> {
+    let domains = domains(card);
     let spells_domain = |text: &str| {
         let key: String = lower(text)
             .chars()
@@ -410,7 +435,7 @@ pub fn card_from_lines(lines: &[Line], region: Region) -> Card {
                 .iter()
                 .any(|d| d.split('.').next().is_some_and(|host| host.contains(&key)))
     };
-    let mut names: Vec<&Line> = Vec::new();
+    let mut names = Vec::new();
     let mut org_line: Option<usize> = None;
     for (i, line) in others.iter().enumerate() {
         let text = line.text.trim();
@@ -429,7 +454,7 @@ pub fn card_from_lines(lines: &[Line], region: Region) -> Card {
         } else if has_word(text, DEPT_WORDS) {
             card.departments.push(text.to_owned());
         } else if looks_like_name(text) {
-            names.push(line);
+            names.push(*line);
         } else if card.org.is_none()
             && text.chars().all(|c| !c.is_lowercase())
             && text.chars().filter(|c| c.is_alphabetic()).count() >= 3
@@ -439,48 +464,53 @@ pub fn card_from_lines(lines: &[Line], region: Region) -> Card {
             org_line = Some(i);
         }
     }
-    // The name: the tallest line that looks like one; another script's name is the phonetic one.
+    names
+}
+
+/// The name: the tallest line that looks like one (an honorific goes to the prefix); a name in
+/// another script is the phonetic one.
+fn name_from(names: &[&Line], card: &mut Card) {
+    let mut names = names.to_vec();
     names.sort_by_key(|l| std::cmp::Reverse(l.height));
-    if let Some(first) = names.first() {
-        let mut full = first.text.trim();
-        let mut prefix = String::new();
-        for h in HONORIFICS {
-            if let Some(rest) = full.strip_prefix(h).filter(|r| r.starts_with(' ')) {
-                prefix = (*h).to_owned();
-                full = rest.trim_start();
-                break;
-            }
-        }
-        card.formatted_name = full.to_owned();
-        if !prefix.is_empty() {
-            let mut words = full.rsplitn(2, ' ');
-            let family = words.next().unwrap_or_default().to_owned();
-            let given = words.next().unwrap_or_default().to_owned();
-            card.name = Some(Name {
-                family,
-                given,
-                prefixes: prefix,
-                ..Name::default()
-            });
-        }
-        let first_cjk = first.text.chars().any(is_cjk);
-        if let Some(other) = names
-            .iter()
-            .skip(1)
-            .find(|l| l.text.chars().any(is_cjk) != first_cjk)
-        {
-            let t = other.text.trim();
-            let mut parts = t.rsplitn(2, ' ');
-            let family = parts.next().unwrap_or_default().to_owned();
-            let given = parts.next().unwrap_or_default().to_owned();
-            card.phonetic = Some(Name {
-                family,
-                given,
-                ..Name::default()
-            });
+    let Some(first) = names.first() else {
+        return;
+    };
+    let mut full = first.text.trim();
+    let mut prefix = String::new();
+    for h in HONORIFICS {
+        if let Some(rest) = full.strip_prefix(h).filter(|r| r.starts_with(' ')) {
+            prefix = (*h).to_owned();
+            full = rest.trim_start();
+            break;
         }
     }
-    card
+    card.formatted_name = full.to_owned();
+    if !prefix.is_empty() {
+        card.name = Some(Name {
+            prefixes: prefix,
+            ..family_last(full)
+        });
+    }
+    let first_cjk = first.text.chars().any(is_cjk);
+    if let Some(other) = names
+        .iter()
+        .skip(1)
+        .find(|l| l.text.chars().any(is_cjk) != first_cjk)
+    {
+        card.phonetic = Some(family_last(other.text.trim()));
+    }
+}
+
+/// A Western-order name: the last word is the family name (`Avery Smith`).
+fn family_last(full: &str) -> Name {
+    let mut words = full.rsplitn(2, ' ');
+    let family = words.next().unwrap_or_default().to_owned();
+    let given = words.next().unwrap_or_default().to_owned();
+    Name {
+        family,
+        given,
+        ..Name::default()
+    }
 }
 
 /// Traditional forms the recognizer sometimes reads for simplified characters (large bold names

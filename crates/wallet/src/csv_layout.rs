@@ -126,170 +126,200 @@ fn compose_name(n: &Name) -> String {
     }
 }
 
-pub fn read(text: &str) -> CsvRead {
-    let mut out = CsvRead::default();
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::None)
-        .from_reader(text.as_bytes());
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            out.errors.push(RowError {
-                row: 0,
-                line: 1,
-                message: format!("not a CSV file: {e}"),
-            });
-            return out;
-        }
-    };
-    let cols = Columns {
-        names: headers.iter().map(norm).collect(),
-    };
-    let c = |names: &[&str]| cols.find(names);
-    let fn_col = c(&["name", "display name", "full name"]);
-    let given = c(&["given name", "first name"]);
-    let additional = c(&["additional name", "middle name"]);
-    let family = c(&["family name", "last name"]);
-    let prefix = c(&["name prefix", "title"]);
-    let suffix = c(&["name suffix", "suffix"]);
-    let ph_given = c(&["given name yomi", "phonetic first name"]);
-    let ph_family = c(&["family name yomi", "phonetic last name"]);
-    let nickname = c(&["nickname"]);
-    let org = c(&["organization 1 - name", "organization name", "company"]);
-    let dept = c(&[
-        "organization 1 - department",
-        "organization department",
-        "department",
-    ]);
-    let job = c(&["organization 1 - title", "organization title", "job title"]);
-    let notes = c(&["notes", "note"]);
-    let birthday = c(&["birthday"]);
-    let groups = c(&["group membership", "labels", "categories"]);
+/// Where each field is in a file's columns: Google's numbered layout (`Phone 1 - Value`) and
+/// Outlook's named one (`Mobile Phone`), found from the header row.
+struct Layout {
+    cols: Columns,
+    formatted_name: Option<usize>,
+    given: Option<usize>,
+    additional: Option<usize>,
+    family: Option<usize>,
+    prefix: Option<usize>,
+    suffix: Option<usize>,
+    phonetic_given: Option<usize>,
+    phonetic_family: Option<usize>,
+    nickname: Option<usize>,
+    org: Option<usize>,
+    dept: Option<usize>,
+    job: Option<usize>,
+    notes: Option<usize>,
+    birthday: Option<usize>,
+    groups: Option<usize>,
+    /// Google: (value column, type/label column).
+    phones: Vec<(usize, Option<usize>)>,
+    emails: Vec<(usize, Option<usize>)>,
+    urls: Vec<(usize, Option<usize>)>,
+    /// Google: (address number, type/label column).
+    addresses: Vec<(usize, Option<usize>)>,
+    /// Outlook: (column, the kinds its header means).
+    named_phones: Vec<(usize, &'static [&'static str])>,
+    named_emails: Vec<usize>,
+    named_web: Option<usize>,
+    /// Outlook: (kind, [street, street 2, city, state, postal code, country]).
+    named_addresses: Vec<(&'static str, [Option<usize>; 6])>,
+}
 
-    // Numbered Google columns: "Phone 1 - Value" with "Phone 1 - Type" or "- Label".
-    let numbered = |what: &str, field: &str| -> Vec<(usize, Option<usize>)> {
-        (1..=20)
-            .filter_map(|i| {
-                let value = cols.find(&[&format!("{what} {i} - {field}")])?;
-                let kind = cols.find(&[
-                    &format!("{what} {i} - type"),
-                    &format!("{what} {i} - label"),
-                ]);
-                Some((value, kind))
+/// Outlook's phone columns and what each means.
+const NAMED_PHONES: [(&str, &[&str]); 12] = [
+    ("mobile phone", &["cell"]),
+    ("business phone", &["work"]),
+    ("business phone 2", &["work"]),
+    ("company main phone", &["work", "main"]),
+    ("home phone", &["home"]),
+    ("home phone 2", &["home"]),
+    ("business fax", &["work", "fax"]),
+    ("home fax", &["home", "fax"]),
+    ("other phone", &[]),
+    ("primary phone", &[]),
+    ("car phone", &["car"]),
+    ("pager", &["pager"]),
+];
+
+impl Layout {
+    fn new(cols: Columns) -> Layout {
+        let c = |names: &[&str]| cols.find(names);
+        // Numbered Google columns: "Phone 1 - Value" with "Phone 1 - Type" or "- Label".
+        let numbered = |what: &str, field: &str| -> Vec<(usize, Option<usize>)> {
+            (1..=20)
+                .filter_map(|i| {
+                    let value = cols.find(&[&format!("{what} {i} - {field}")])?;
+                    let kind = cols.find(&[
+                        &format!("{what} {i} - type"),
+                        &format!("{what} {i} - label"),
+                    ]);
+                    Some((value, kind))
+                })
+                .collect()
+        };
+        let addresses = (1..=10)
+            .filter(|i| {
+                let prefix = format!("address {i} - ");
+                cols.names.iter().any(|n| n.starts_with(&prefix))
             })
-            .collect()
-    };
-    let g_phones = numbered("phone", "value");
-    let g_emails = numbered("e-mail", "value");
-    let g_urls = numbered("website", "value");
-    let g_addresses: Vec<(usize, Option<usize>, usize)> = (1..=10)
-        .filter_map(|i| {
-            let kind = cols.find(&[
-                &format!("address {i} - type"),
-                &format!("address {i} - label"),
-            ]);
-            let any = cols
-                .names
-                .iter()
-                .position(|n| n.starts_with(&format!("address {i} - ")))?;
-            Some((i, kind, any))
-        })
-        .collect();
-    let o_phones: Vec<(usize, &[&str])> = [
-        ("mobile phone", &["cell"][..]),
-        ("business phone", &["work"][..]),
-        ("business phone 2", &["work"][..]),
-        ("company main phone", &["work", "main"][..]),
-        ("home phone", &["home"][..]),
-        ("home phone 2", &["home"][..]),
-        ("business fax", &["work", "fax"][..]),
-        ("home fax", &["home", "fax"][..]),
-        ("other phone", &[][..]),
-        ("primary phone", &[][..]),
-        ("car phone", &["car"][..]),
-        ("pager", &["pager"][..]),
-    ]
-    .into_iter()
-    .filter_map(|(h, k)| Some((cols.find(&[h])?, k)))
-    .collect();
-    let o_emails: Vec<usize> = ["e-mail address", "e-mail 2 address", "e-mail 3 address"]
-        .iter()
-        .filter_map(|h| cols.find(&[h]))
-        .collect();
-    let o_web = c(&["web page"]);
-    let o_addresses: Vec<(&str, [Option<usize>; 6])> =
-        [("business", "work"), ("home", "home"), ("other", "other")]
+            .map(|i| {
+                let kind = cols.find(&[
+                    &format!("address {i} - type"),
+                    &format!("address {i} - label"),
+                ]);
+                (i, kind)
+            })
+            .collect();
+        let named_addresses = [("business", "work"), ("home", "home"), ("other", "other")]
             .into_iter()
             .map(|(p, kind)| {
+                let col = |f: &str| cols.find(&[&format!("{p} {f}")]);
+                let country = cols.find(&[&format!("{p} country/region"), &format!("{p} country")]);
                 (
                     kind,
                     [
-                        cols.find(&[&format!("{p} street")]),
-                        cols.find(&[&format!("{p} street 2")]),
-                        cols.find(&[&format!("{p} city")]),
-                        cols.find(&[&format!("{p} state")]),
-                        cols.find(&[&format!("{p} postal code")]),
-                        cols.find(&[&format!("{p} country/region"), &format!("{p} country")]),
+                        col("street"),
+                        col("street 2"),
+                        col("city"),
+                        col("state"),
+                        col("postal code"),
+                        country,
                     ],
                 )
             })
             .collect();
+        Layout {
+            formatted_name: c(&["name", "display name", "full name"]),
+            given: c(&["given name", "first name"]),
+            additional: c(&["additional name", "middle name"]),
+            family: c(&["family name", "last name"]),
+            prefix: c(&["name prefix", "title"]),
+            suffix: c(&["name suffix", "suffix"]),
+            phonetic_given: c(&["given name yomi", "phonetic first name"]),
+            phonetic_family: c(&["family name yomi", "phonetic last name"]),
+            nickname: c(&["nickname"]),
+            org: c(&["organization 1 - name", "organization name", "company"]),
+            dept: c(&[
+                "organization 1 - department",
+                "organization department",
+                "department",
+            ]),
+            job: c(&["organization 1 - title", "organization title", "job title"]),
+            notes: c(&["notes", "note"]),
+            birthday: c(&["birthday"]),
+            groups: c(&["group membership", "labels", "categories"]),
+            phones: numbered("phone", "value"),
+            emails: numbered("e-mail", "value"),
+            urls: numbered("website", "value"),
+            addresses,
+            named_phones: NAMED_PHONES
+                .into_iter()
+                .filter_map(|(h, k)| Some((cols.find(&[h])?, k)))
+                .collect(),
+            named_emails: ["e-mail address", "e-mail 2 address", "e-mail 3 address"]
+                .iter()
+                .filter_map(|h| cols.find(&[h]))
+                .collect(),
+            named_web: c(&["web page"]),
+            named_addresses,
+            cols,
+        }
+    }
 
-    for (i, record) in reader.records().enumerate() {
-        let row = i + 1;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                out.errors.push(RowError {
-                    row,
-                    line: e.position().map(|p| p.line() as usize).unwrap_or(0),
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+    /// One row as a card (its name possibly empty: the caller decides what such a row is).
+    fn card(&self, record: &csv::StringRecord) -> Card {
         let mut card = Card::default();
+        self.names(record, &mut card);
+        self.phones(record, &mut card);
+        self.emails_and_urls(record, &mut card);
+        self.addresses(record, &mut card);
+        if card.formatted_name.is_empty() {
+            card.formatted_name = card
+                .org
+                .clone()
+                .or_else(|| card.emails.first().map(|e| e.value.clone()))
+                .or_else(|| card.phones.first().map(|p| p.value.clone()))
+                .unwrap_or_default();
+        }
+        card
+    }
+
+    fn names(&self, record: &csv::StringRecord, card: &mut Card) {
+        let text = |col: Option<usize>| Some(get(record, col).to_owned()).filter(|s| !s.is_empty());
         let name = Name {
-            family: get(&record, family).to_owned(),
-            given: get(&record, given).to_owned(),
-            additional: get(&record, additional).to_owned(),
-            prefixes: get(&record, prefix).to_owned(),
-            suffixes: get(&record, suffix).to_owned(),
+            family: get(record, self.family).to_owned(),
+            given: get(record, self.given).to_owned(),
+            additional: get(record, self.additional).to_owned(),
+            prefixes: get(record, self.prefix).to_owned(),
+            suffixes: get(record, self.suffix).to_owned(),
         };
-        if !name.is_empty() {
-            card.name = Some(name.clone());
-        }
-        let phonetic = Name {
-            family: get(&record, ph_family).to_owned(),
-            given: get(&record, ph_given).to_owned(),
-            ..Name::default()
-        };
-        if !phonetic.is_empty() {
-            card.phonetic = Some(phonetic);
-        }
-        card.formatted_name = match get(&record, fn_col) {
+        card.formatted_name = match get(record, self.formatted_name) {
             "" => compose_name(&name),
             full => full.to_owned(),
         };
-        card.nicknames = split_multi(get(&record, nickname))
+        card.name = Some(name).filter(|n| !n.is_empty());
+        card.phonetic = Some(Name {
+            family: get(record, self.phonetic_family).to_owned(),
+            given: get(record, self.phonetic_given).to_owned(),
+            ..Name::default()
+        })
+        .filter(|n| !n.is_empty());
+        card.nicknames = split_multi(get(record, self.nickname))
             .map(str::to_owned)
             .collect();
-        card.org = Some(get(&record, org).to_owned()).filter(|s| !s.is_empty());
-        card.departments = split_multi(get(&record, dept)).map(str::to_owned).collect();
-        card.title = Some(get(&record, job).to_owned()).filter(|s| !s.is_empty());
-        card.note = Some(get(&record, notes).to_owned()).filter(|s| !s.is_empty());
-        card.birthday = Some(get(&record, birthday).to_owned()).filter(|s| !s.is_empty());
-        card.categories = get(&record, groups)
+        card.org = text(self.org);
+        card.departments = split_multi(get(record, self.dept))
+            .map(str::to_owned)
+            .collect();
+        card.title = text(self.job);
+        card.note = text(self.notes);
+        card.birthday = text(self.birthday);
+        card.categories = get(record, self.groups)
             .split([';'])
             .flat_map(split_multi)
             .map(|g| g.trim_start_matches("* ").to_owned())
             .filter(|g| !g.is_empty() && g != "myContacts" && g != "starred")
             .collect();
-        for &(value, kind) in &g_phones {
-            let (kinds, label) = label_kinds(get(&record, kind));
-            for v in split_multi(get(&record, Some(value))) {
+    }
+
+    fn phones(&self, record: &csv::StringRecord, card: &mut Card) {
+        for &(value, kind) in &self.phones {
+            let (kinds, label) = label_kinds(get(record, kind));
+            for v in split_multi(get(record, Some(value))) {
                 card.phones.push(Phone {
                     value: v.to_owned(),
                     kinds: kinds.clone(),
@@ -298,8 +328,8 @@ pub fn read(text: &str) -> CsvRead {
                 });
             }
         }
-        for &(col, kinds) in &o_phones {
-            let v = get(&record, Some(col));
+        for &(col, kinds) in &self.named_phones {
+            let v = get(record, Some(col));
             if !v.is_empty() {
                 card.phones.push(Phone {
                     value: v.to_owned(),
@@ -309,9 +339,12 @@ pub fn read(text: &str) -> CsvRead {
                 });
             }
         }
-        for &(value, kind) in &g_emails {
-            let (kinds, label) = label_kinds(get(&record, kind));
-            for v in split_multi(get(&record, Some(value))) {
+    }
+
+    fn emails_and_urls(&self, record: &csv::StringRecord, card: &mut Card) {
+        for &(value, kind) in &self.emails {
+            let (kinds, label) = label_kinds(get(record, kind));
+            for v in split_multi(get(record, Some(value))) {
                 card.emails.push(Email {
                     value: v.to_owned(),
                     kinds: kinds.clone(),
@@ -320,8 +353,8 @@ pub fn read(text: &str) -> CsvRead {
                 });
             }
         }
-        for &col in &o_emails {
-            let v = get(&record, Some(col));
+        for &col in &self.named_emails {
+            let v = get(record, Some(col));
             if !v.is_empty() {
                 card.emails.push(Email {
                     value: v.to_owned(),
@@ -329,9 +362,9 @@ pub fn read(text: &str) -> CsvRead {
                 });
             }
         }
-        for &(value, kind) in &g_urls {
-            let (kinds, label) = label_kinds(get(&record, kind));
-            for v in split_multi(get(&record, Some(value))) {
+        for &(value, kind) in &self.urls {
+            let (kinds, label) = label_kinds(get(record, kind));
+            for v in split_multi(get(record, Some(value))) {
                 card.urls.push(Url {
                     value: v.to_owned(),
                     kinds: kinds.clone(),
@@ -339,16 +372,19 @@ pub fn read(text: &str) -> CsvRead {
                 });
             }
         }
-        if let Some(v) = Some(get(&record, o_web)).filter(|v| !v.is_empty()) {
+        if let Some(v) = Some(get(record, self.named_web)).filter(|v| !v.is_empty()) {
             card.urls.push(Url {
                 value: v.to_owned(),
                 ..Url::default()
             });
         }
-        for &(i, kind, _) in &g_addresses {
+    }
+
+    fn addresses(&self, record: &csv::StringRecord, card: &mut Card) {
+        for &(i, kind) in &self.addresses {
             let part =
-                |f: &str| get(&record, cols.find(&[&format!("address {i} - {f}")])).to_owned();
-            let (kinds, label) = label_kinds(get(&record, kind));
+                |f: &str| get(record, self.cols.find(&[&format!("address {i} - {f}")])).to_owned();
+            let (kinds, label) = label_kinds(get(record, kind));
             let mut a = Address {
                 po_box: part("po box"),
                 extended: part("extended address"),
@@ -369,8 +405,8 @@ pub fn read(text: &str) -> CsvRead {
                 card.addresses.push(a);
             }
         }
-        for (kind, parts) in &o_addresses {
-            let p = |i: usize| get(&record, parts[i]).to_owned();
+        for (kind, parts) in &self.named_addresses {
+            let p = |i: usize| get(record, parts[i]).to_owned();
             let street = [p(0), p(1)]
                 .into_iter()
                 .filter(|s| !s.is_empty())
@@ -389,26 +425,54 @@ pub fn read(text: &str) -> CsvRead {
                 card.addresses.push(a);
             }
         }
-        if card.formatted_name.is_empty() {
-            card.formatted_name = card
-                .org
-                .clone()
-                .or_else(|| card.emails.first().map(|e| e.value.clone()))
-                .or_else(|| card.phones.first().map(|p| p.value.clone()))
-                .unwrap_or_default();
+    }
+}
+
+/// Reads a CSV export (Google Contacts, Outlook, or any with recognisable headers): every row a
+/// card, or an error saying which row and line could not be read.
+pub fn read(text: &str) -> CsvRead {
+    let mut out = CsvRead::default();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::None)
+        .from_reader(text.as_bytes());
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            out.errors.push(RowError {
+                row: 0,
+                line: 1,
+                message: format!("not a CSV file: {e}"),
+            });
+            return out;
         }
-        if card.formatted_name.is_empty() {
-            let blank = record.iter().all(|f| f.trim().is_empty());
-            if !blank {
+    };
+    let layout = Layout::new(Columns {
+        names: headers.iter().map(norm).collect(),
+    });
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 1;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
                 out.errors.push(RowError {
                     row,
-                    line,
-                    message: "no name, company, phone or email in this row".into(),
+                    line: e.position().map(|p| p.line() as usize).unwrap_or(0),
+                    message: e.to_string(),
                 });
+                continue;
             }
-            continue;
+        };
+        let card = layout.card(&record);
+        if !card.formatted_name.is_empty() {
+            out.cards.push((row, card));
+        } else if !record.iter().all(|f| f.trim().is_empty()) {
+            out.errors.push(RowError {
+                row,
+                line: record.position().map(|p| p.line() as usize).unwrap_or(0),
+                message: "no name, company, phone or email in this row".into(),
+            });
         }
-        out.cards.push((row, card));
     }
     out
 }

@@ -312,146 +312,153 @@ fn mark_pushed(c: &Connection, pushed: &Pushed, version: i64) -> Result<()> {
     Ok(())
 }
 
+/// A time the record left out (0, as older apps wrote it) is the record's own.
+fn or_modified(at: i64, r: &SyncRecord) -> i64 {
+    if at == 0 { r.modified_at } else { at }
+}
+
 /// Applies a record from the cloud, noting the cards and contacts whose derived columns need
 /// recomputing.
 fn apply(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
-    let data = r.data.clone();
     match r.kind.as_str() {
-        "contact" => {
-            let d: record::Contact = serde_json::from_value(data)?;
-            c.prepare_cached(
-                "INSERT INTO contacts (id, name, sort_key, search, note, tags, created_at,
-                                       modified_at, deleted_at, primary_card_id, own,
-                                       sync_version, dirty)
-                 VALUES (?1, '', '', '', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0)
-                 ON CONFLICT (id) DO UPDATE SET note = excluded.note, tags = excluded.tags,
-                    modified_at = excluded.modified_at, deleted_at = excluded.deleted_at,
-                    primary_card_id = excluded.primary_card_id, own = excluded.own,
-                    sync_version = excluded.sync_version, dirty = 0",
-            )?
-            .execute(params![
-                r.id,
-                d.note,
-                serde_json::to_string(&d.tags)?,
-                if d.created_at == 0 {
-                    r.modified_at
-                } else {
-                    d.created_at
-                },
-                r.modified_at,
-                if r.deleted {
-                    Some(r.modified_at)
-                } else {
-                    d.deleted_at
-                },
-                d.primary_card_id,
-                d.own
-                    .filter(|o| !o.is_empty())
-                    .map(|o| serde_json::to_string(&o))
-                    .transpose()?,
-                r.version
-            ])?;
-            touched.contacts.insert(r.id.clone());
-        }
-        "card" => {
-            let d: record::Card = serde_json::from_value(data)?;
-            let old_contact: Option<String> = c
-                .query_row(
-                    "SELECT contact_id FROM cards WHERE id = ?1",
-                    [&r.id],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            let trust = d
-                .trust
-                .unwrap_or_else(|| Trust::of(Source::parse(&d.source)));
-            c.prepare_cached(
-                "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version,
-                                    hash, name_key, linked_by, received_at, modified_at,
-                                    deleted, trust, sync_version, dirty)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', '', ?9, ?10, ?11, ?12, ?13, ?14, 0)
-                 ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id,
-                    source = excluded.source, owner = excluded.owner, set_no = excluded.set_no,
-                    full = excluded.full, linked_by = excluded.linked_by,
-                    modified_at = excluded.modified_at, deleted = excluded.deleted,
-                    trust = excluded.trust, sync_version = excluded.sync_version, dirty = 0",
-            )?
-            .execute(params![
-                r.id,
-                d.contact_id,
-                d.source,
-                d.owner,
-                d.set_no,
-                d.uid,
-                d.full,
-                d.version,
-                d.linked_by,
-                if d.received_at == 0 {
-                    r.modified_at
-                } else {
-                    d.received_at
-                },
-                r.modified_at,
-                r.deleted,
-                trust.as_str(),
-                r.version
-            ])?;
-            if let Some(old) = old_contact {
-                touched.contacts.insert(old);
-            }
-            touched.contacts.insert(d.contact_id);
-            touched.cards.insert(r.id.clone());
-        }
-        "card_version" => {
-            let d: record::CardVersion = serde_json::from_value(data)?;
-            c.prepare_cached(
-                "INSERT INTO card_versions (id, card_id, seq, version, card, origin, received_at,
-                                            sync_version, dirty)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)
-                 ON CONFLICT (id) DO UPDATE SET card = excluded.card,
-                    sync_version = excluded.sync_version, dirty = 0",
-            )?
-            .execute(params![
-                r.id,
-                d.card_id,
-                d.seq,
-                d.version,
-                serde_json::to_string(&d.card)?,
-                d.origin,
-                if d.received_at == 0 {
-                    r.modified_at
-                } else {
-                    d.received_at
-                },
-                r.version
-            ])?;
-            touched.cards.insert(d.card_id);
-        }
-        "event" => {
-            let d: record::Event = serde_json::from_value(data)?;
-            c.prepare_cached(
-                "INSERT INTO events (id, contact_id, card_id, kind, code, place, at, origin,
-                                     sync_version, dirty)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0)
-                 ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id,
-                    sync_version = excluded.sync_version, dirty = 0",
-            )?
-            .execute(params![
-                r.id,
-                d.contact_id,
-                d.card_id,
-                d.kind,
-                d.code,
-                d.place,
-                if d.at == 0 { r.modified_at } else { d.at },
-                d.origin,
-                r.version
-            ])?;
-            touched.contacts.insert(d.contact_id);
-        }
+        "contact" => apply_contact(c, r, touched),
+        "card" => apply_card(c, r, touched),
+        "card_version" => apply_card_version(c, r, touched),
+        "event" => apply_event(c, r, touched),
         // A kind written by a newer app: kept in the cloud, ignored here.
-        _ => {}
+        _ => Ok(()),
     }
+}
+
+/// A contact: the user's note, tags, chosen card and own edit (its name and keys are derived).
+fn apply_contact(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
+    let d: record::Contact = serde_json::from_value(r.data.clone())?;
+    c.prepare_cached(
+        "INSERT INTO contacts (id, name, sort_key, search, note, tags, created_at,
+                               modified_at, deleted_at, primary_card_id, own,
+                               sync_version, dirty)
+         VALUES (?1, '', '', '', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0)
+         ON CONFLICT (id) DO UPDATE SET note = excluded.note, tags = excluded.tags,
+            modified_at = excluded.modified_at, deleted_at = excluded.deleted_at,
+            primary_card_id = excluded.primary_card_id, own = excluded.own,
+            sync_version = excluded.sync_version, dirty = 0",
+    )?
+    .execute(params![
+        r.id,
+        d.note,
+        serde_json::to_string(&d.tags)?,
+        or_modified(d.created_at, r),
+        r.modified_at,
+        if r.deleted {
+            Some(r.modified_at)
+        } else {
+            d.deleted_at
+        },
+        d.primary_card_id,
+        d.own
+            .filter(|o| !o.is_empty())
+            .map(|o| serde_json::to_string(&o))
+            .transpose()?,
+        r.version
+    ])?;
+    touched.contacts.insert(r.id.clone());
+    Ok(())
+}
+
+/// A card's place in the wallet (its content is in its versions).
+fn apply_card(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
+    let d: record::Card = serde_json::from_value(r.data.clone())?;
+    let old_contact: Option<String> = c
+        .query_row(
+            "SELECT contact_id FROM cards WHERE id = ?1",
+            [&r.id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let trust = d
+        .trust
+        .unwrap_or_else(|| Trust::of(Source::parse(&d.source)));
+    c.prepare_cached(
+        "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version,
+                            hash, name_key, linked_by, received_at, modified_at,
+                            deleted, trust, sync_version, dirty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', '', ?9, ?10, ?11, ?12, ?13, ?14, 0)
+         ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id,
+            source = excluded.source, owner = excluded.owner, set_no = excluded.set_no,
+            full = excluded.full, linked_by = excluded.linked_by,
+            modified_at = excluded.modified_at, deleted = excluded.deleted,
+            trust = excluded.trust, sync_version = excluded.sync_version, dirty = 0",
+    )?
+    .execute(params![
+        r.id,
+        d.contact_id,
+        d.source,
+        d.owner,
+        d.set_no,
+        d.uid,
+        d.full,
+        d.version,
+        d.linked_by,
+        or_modified(d.received_at, r),
+        r.modified_at,
+        r.deleted,
+        trust.as_str(),
+        r.version
+    ])?;
+    if let Some(old) = old_contact {
+        touched.contacts.insert(old);
+    }
+    touched.contacts.insert(d.contact_id);
+    touched.cards.insert(r.id.clone());
+    Ok(())
+}
+
+/// One version of a card's content.
+fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
+    let d: record::CardVersion = serde_json::from_value(r.data.clone())?;
+    c.prepare_cached(
+        "INSERT INTO card_versions (id, card_id, seq, version, card, origin, received_at,
+                                    sync_version, dirty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)
+         ON CONFLICT (id) DO UPDATE SET card = excluded.card,
+            sync_version = excluded.sync_version, dirty = 0",
+    )?
+    .execute(params![
+        r.id,
+        d.card_id,
+        d.seq,
+        d.version,
+        serde_json::to_string(&d.card)?,
+        d.origin,
+        or_modified(d.received_at, r),
+        r.version
+    ])?;
+    touched.cards.insert(d.card_id);
+    Ok(())
+}
+
+/// A meeting: when and where the user and a contact exchanged cards.
+fn apply_event(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
+    let d: record::Event = serde_json::from_value(r.data.clone())?;
+    c.prepare_cached(
+        "INSERT INTO events (id, contact_id, card_id, kind, code, place, at, origin,
+                             sync_version, dirty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0)
+         ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id,
+            sync_version = excluded.sync_version, dirty = 0",
+    )?
+    .execute(params![
+        r.id,
+        d.contact_id,
+        d.card_id,
+        d.kind,
+        d.code,
+        d.place,
+        or_modified(d.at, r),
+        d.origin,
+        r.version
+    ])?;
+    touched.contacts.insert(d.contact_id);
     Ok(())
 }
 

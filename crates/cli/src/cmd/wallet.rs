@@ -109,22 +109,7 @@ fn line(c: &Contact) -> String {
 
 pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<Outcome> {
     match command {
-        WalletCommand::List => {
-            if out.json() {
-                out.value(&w.contacts_with_cards()?)?;
-            } else {
-                let contacts = w.contacts()?;
-                let mut section = String::new();
-                for c in &contacts {
-                    if c.section != section {
-                        section = c.section.clone();
-                        out.line(format!("— {section} —"))?;
-                    }
-                    out.line(line(c))?;
-                }
-                out.line(plural(contacts.len(), "contact", "contacts"))?;
-            }
-        }
+        WalletCommand::List => list(w, out)?,
         WalletCommand::Search { query, limit } => {
             let found = w.search(&query, limit)?;
             if out.json() {
@@ -136,78 +121,7 @@ pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<O
                 out.line(format!("{} found", found.total))?;
             }
         }
-        WalletCommand::Show { id } => {
-            let detail = w.contact(&id)?;
-            if out.json() {
-                out.value(&detail)?;
-            } else {
-                let c = &detail.contact;
-                out.line(format!("{}  ({})", c.name, c.id))?;
-                if !c.tags.is_empty() {
-                    out.line(format!("tags: {}", c.tags.join(", ")))?;
-                }
-                if !c.note.is_empty() {
-                    out.line(format!("note: {}", c.note))?;
-                }
-                let shown = detail
-                    .cards
-                    .iter()
-                    .find(|k| Some(&k.id) == c.shown_card_id.as_ref())
-                    .map(|k| format!("card {} ({})", k.id, k.card.display_name()));
-                out.line(match (c.shown_by, shown) {
-                    (ShownBy::Own, _) => "shown from: your own edit".to_owned(),
-                    (ShownBy::Primary, Some(card)) => {
-                        format!("shown from: {card}, which you chose")
-                    }
-                    (_, Some(card)) => format!(
-                        "shown from: {card}, the full card you met most often (`mingpian wallet primary` to choose)"
-                    ),
-                    (_, None) => "shown from: no card".to_owned(),
-                })?;
-                for card in &detail.cards {
-                    let mut marks = Vec::new();
-                    if card.trust == Trust::Unverified {
-                        marks.push("unverified: sent from the web page".to_owned());
-                    }
-                    if !card.full {
-                        marks.push("printed fields only".to_owned());
-                    }
-                    marks.push(format!("received {}", when::local(card.received_at)));
-                    out.line(format!(
-                        "card {} — {} ({}, linked by {}, {})  [{}]",
-                        card.id,
-                        card.card.display_name(),
-                        serde_json::to_value(card.source)?.as_str().unwrap_or(""),
-                        card.linked_by.as_str(),
-                        plural(card.versions as usize, "version", "versions"),
-                        marks.join("; ")
-                    ))?;
-                    let text =
-                        mingpian_card::vcard::write(&card.card, mingpian_card::vcard::Version::V3);
-                    for l in text.lines() {
-                        if !l.starts_with("BEGIN")
-                            && !l.starts_with("END")
-                            && !l.starts_with("VERSION")
-                            && !l.starts_with("PHOTO")
-                            && !l.starts_with(' ')
-                        {
-                            out.line(format!("    {l}"))?;
-                        }
-                    }
-                }
-                for e in &detail.history {
-                    out.line(format!(
-                        "met: {}, {}{}",
-                        when::local(e.at),
-                        event_words(e.kind),
-                        e.place
-                            .as_deref()
-                            .map(|p| format!(", in {p}"))
-                            .unwrap_or_default()
-                    ))?;
-                }
-            }
-        }
+        WalletCommand::Show { id } => show(w, &id, out)?,
         WalletCommand::Note { id, text } => {
             w.set_note(&id, &text)?;
             changed(w, &id, "note saved", out)?;
@@ -251,17 +165,7 @@ pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<O
             let edit = if clear {
                 ContactEdit::default()
             } else {
-                let mut edit = w.contact(&id)?.contact.own.unwrap_or_default();
-                edit.name = name.or(edit.name);
-                edit.org = org.or(edit.org);
-                edit.title = title.or(edit.title);
-                if !phones.is_empty() {
-                    edit.phones = Some(phones);
-                }
-                if !emails.is_empty() {
-                    edit.emails = Some(emails);
-                }
-                edit
+                own_edit(w, &id, name, org, title, phones, emails)?
             };
             w.edit_contact(&id, &edit)?;
             changed(w, &id, "saved", out)?;
@@ -276,6 +180,122 @@ pub fn run(w: &Wallet, command: WalletCommand, out: &Output) -> anyhow::Result<O
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// Every contact, A–Z with section letters.
+fn list(w: &Wallet, out: &Output) -> anyhow::Result<()> {
+    if out.json() {
+        out.value(&w.contacts_with_cards()?)?;
+    } else {
+        let contacts = w.contacts()?;
+        let mut section = String::new();
+        for c in &contacts {
+            if c.section != section {
+                section = c.section.clone();
+                out.line(format!("— {section} —"))?;
+            }
+            out.line(line(c))?;
+        }
+        out.line(plural(contacts.len(), "contact", "contacts"))?;
+    }
+    Ok(())
+}
+
+/// One contact: what it shows and why, each card with its marks, and when they met.
+fn show(w: &Wallet, id: &str, out: &Output) -> anyhow::Result<()> {
+    let detail = w.contact(id)?;
+    if out.json() {
+        out.value(&detail)?;
+    } else {
+        let c = &detail.contact;
+        out.line(format!("{}  ({})", c.name, c.id))?;
+        if !c.tags.is_empty() {
+            out.line(format!("tags: {}", c.tags.join(", ")))?;
+        }
+        if !c.note.is_empty() {
+            out.line(format!("note: {}", c.note))?;
+        }
+        let shown = detail
+            .cards
+            .iter()
+            .find(|k| Some(&k.id) == c.shown_card_id.as_ref())
+            .map(|k| format!("card {} ({})", k.id, k.card.display_name()));
+        out.line(match (c.shown_by, shown) {
+            (ShownBy::Own, _) => "shown from: your own edit".to_owned(),
+            (ShownBy::Primary, Some(card)) => {
+                format!("shown from: {card}, which you chose")
+            }
+            (_, Some(card)) => format!(
+                "shown from: {card}, the full card you met most often (`mingpian wallet primary` to choose)"
+            ),
+            (_, None) => "shown from: no card".to_owned(),
+        })?;
+        for card in &detail.cards {
+            let mut marks = Vec::new();
+            if card.trust == Trust::Unverified {
+                marks.push("unverified: sent from the web page".to_owned());
+            }
+            if !card.full {
+                marks.push("printed fields only".to_owned());
+            }
+            marks.push(format!("received {}", when::local(card.received_at)));
+            out.line(format!(
+                "card {} — {} ({}, linked by {}, {})  [{}]",
+                card.id,
+                card.card.display_name(),
+                serde_json::to_value(card.source)?.as_str().unwrap_or(""),
+                card.linked_by.as_str(),
+                plural(card.versions as usize, "version", "versions"),
+                marks.join("; ")
+            ))?;
+            let text = mingpian_card::vcard::write(&card.card, mingpian_card::vcard::Version::V3);
+            for l in text.lines() {
+                if !l.starts_with("BEGIN")
+                    && !l.starts_with("END")
+                    && !l.starts_with("VERSION")
+                    && !l.starts_with("PHOTO")
+                    && !l.starts_with(' ')
+                {
+                    out.line(format!("    {l}"))?;
+                }
+            }
+        }
+        for e in &detail.history {
+            out.line(format!(
+                "met: {}, {}{}",
+                when::local(e.at),
+                event_words(e.kind),
+                e.place
+                    .as_deref()
+                    .map(|p| format!(", in {p}"))
+                    .unwrap_or_default()
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// The user's edit of a contact with the given fields changed (the others kept).
+fn own_edit(
+    w: &Wallet,
+    id: &str,
+    name: Option<String>,
+    org: Option<String>,
+    title: Option<String>,
+    phones: Vec<String>,
+    emails: Vec<String>,
+) -> anyhow::Result<ContactEdit> {
+    let mut edit = w.contact(id)?.contact.own.unwrap_or_default();
+    edit.name = name.or(edit.name);
+    edit.org = org.or(edit.org);
+    edit.title = title.or(edit.title);
+    if !phones.is_empty() {
+        edit.phones = Some(phones);
+    }
+    if !emails.is_empty() {
+        edit.emails = Some(emails);
+    }
+    Ok(edit)
 }
 
 /// After a change: the contact as it now is (JSON), or a word (text).

@@ -80,16 +80,12 @@ impl Store {
                 None => 0,
             };
             let stored = stored.as_ref().map(record).transpose()?;
-            let accept = match &stored {
-                None => true,
-                Some(s) if s.version == change.base_version => true,
-                Some(s) => newer(change, s),
-            };
-            if !accept {
-                out.push((
-                    stored.expect("a rejected change had a stored record"),
-                    false,
-                ));
+            // A change that loses to the stored record is answered with that record.
+            if let Some(s) = stored
+                && s.version != change.base_version
+                && !newer(change, &s)
+            {
+                out.push((s, false));
                 continue;
             }
             // The account's counter row serialises concurrent pushes on PostgreSQL.
