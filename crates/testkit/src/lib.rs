@@ -183,6 +183,13 @@ impl TestCloud {
         format!("{}{path}", self.base)
     }
 
+    /// The database this cloud runs on: its PostgreSQL URL, or its SQLite file's.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| mingpian_cloud::store::Store::sqlite_url(self.dir.path()))
+    }
+
     /// Registers `name` (email derived from it) and returns the session.
     pub async fn register(&self, name: &str, phone: &str) -> api::Session {
         let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
