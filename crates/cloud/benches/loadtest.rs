@@ -173,9 +173,10 @@ async fn main() {
     );
     // Where the slowest exchange spent its time, from the server's own spans.
     let (slowest_ms, slowest_id) = slowest.lock().await.clone();
-    let spans = slowest_spans(&trace_log, &slowest_id, 3);
+    let (in_server, spans) = slowest_spans(&trace_log, &slowest_id, 3);
+    let in_server = in_server.map_or("not logged".to_owned(), |ms| format!("{ms:.1} ms"));
     println!(
-        "slowest exchange: {slowest_ms:.1} ms (request {slowest_id}); its slowest spans: {}",
+        "slowest exchange: {slowest_ms:.1} ms at the client, {in_server} in the server (request {slowest_id}); its slowest spans: {}",
         spans
             .iter()
             .map(|(name, ms)| format!("{name} {ms:.1} ms"))

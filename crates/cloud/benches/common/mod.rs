@@ -203,17 +203,20 @@ fn span_ms(text: &str) -> Option<f64> {
     })
 }
 
-/// The `n` slowest spans inside request `request_id`, from a JSON trace log: `(span name, ms)`,
-/// slowest first; the request's own span is left out.
+/// Where request `request_id` spent its time, from a JSON trace log: the request span's own time in
+/// the server (`None` when it was not logged) and the `n` slowest spans inside it, `(span name, ms)`,
+/// slowest first. A client latency far above the server's time was spent queueing before the
+/// server read the request.
 pub fn slowest_spans(
     trace_log: &std::path::Path,
     request_id: &str,
     n: usize,
-) -> Vec<(String, f64)> {
+) -> (Option<f64>, Vec<(String, f64)>) {
     let text = std::fs::read_to_string(trace_log).unwrap_or_default();
     let mut spans: Vec<(String, f64)> = Vec::new();
+    let mut in_server = None;
     for line in text.lines() {
-        if !line.contains(request_id) {
+        if !line.contains(&format!("\"{request_id}\"")) {
             continue;
         }
         let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
@@ -226,7 +229,7 @@ pub fn slowest_spans(
             .chain(std::iter::once(&event["span"]))
             .any(|s| s["request_id"].as_str() == Some(request_id));
         let name = event["span"]["name"].as_str().unwrap_or_default();
-        if !in_request || name == "request" || event["fields"]["message"] != "close" {
+        if !in_request || event["fields"]["message"] != "close" {
             continue;
         }
         let busy = event["fields"]["time.busy"]
@@ -237,9 +240,13 @@ pub fn slowest_spans(
             .as_str()
             .and_then(span_ms)
             .unwrap_or(0.0);
-        spans.push((name.to_owned(), busy + idle));
+        if name == "request" {
+            in_server = Some(busy + idle);
+        } else {
+            spans.push((name.to_owned(), busy + idle));
+        }
     }
     spans.sort_by(|a, b| b.1.total_cmp(&a.1));
     spans.truncate(n);
-    spans
+    (in_server, spans)
 }
