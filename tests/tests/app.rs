@@ -153,14 +153,18 @@ impl Instance {
             .set_window_rect(0, 0, 420, 780)
             .await
             .expect("window size");
-        Instance {
+        let instance = Instance {
             who,
             driver,
             process,
             env,
             home,
             _bus: bus,
-        }
+        };
+        // A first resize of a window just mapped can be painted late: do one before any shot.
+        instance.resize(360, 640).await;
+        instance.resize(420, 780).await;
+        instance
     }
 
     async fn el(&self, css: &str) -> WebElement {
@@ -254,7 +258,15 @@ impl Instance {
         {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        // Two frames painted at the new size.
+        let _ = self
+            .driver
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
     /// axe-core (WCAG 2.1 A/AA and best practice) run inside the app's web view.
