@@ -5,9 +5,12 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// Runs the command line with a wallet of its own (never the user's own data folder).
 fn mingpian(args: &[&str]) -> Output {
+    let data = tempfile::tempdir().expect("temp dir");
     Command::new(env!("CARGO_BIN_EXE_mingpian"))
         .args(args)
+        .env("MINGPIAN_DATA_DIR", data.path())
         .output()
         .expect("mingpian runs")
 }
