@@ -202,30 +202,36 @@ pub struct PaperCard {
 #[specta::specta]
 pub async fn read_paper_card(app: AppHandle, w: W<'_>, sides: Vec<PaperSide>) -> Res<PaperCard> {
     let (region, dir) = (w.region().map_err(ui)?, crate::model_dir(&app));
-    blocking(move || {
-        let photos = sides
-            .iter()
-            .map(|s| bytes(&s.base64))
-            .collect::<Res<Vec<_>>>()?;
-        let sides: Vec<_> = photos
-            .iter()
-            .zip(&sides)
-            .map(|(photo, s)| mingpian_scan::Side {
-                photo,
-                frame: s.corners.map_or(mingpian_scan::Frame::Find, |c| {
-                    mingpian_scan::Frame::Corners(mingpian_scan::Quad(c))
-                }),
-            })
-            .collect();
-        let ocr = mingpian_scan::shared_ocr(&dir).map_err(ocr_error)?;
-        let paper = mingpian_scan::read_paper_card(ocr, &sides, region).map_err(ocr_error)?;
-        let pictures = paper.pictures.iter().map(|p| STANDARD.encode(p)).collect();
-        Ok(PaperCard {
-            card: paper.card,
-            pictures,
+    blocking(move || read_sides(&dir, region, &sides)).await
+}
+
+/// The UI's sides (base64 photos, corners where the user set them) for `mingpian-scan`.
+fn read_sides(
+    models: &std::path::Path,
+    region: mingpian_card::Region,
+    sides: &[PaperSide],
+) -> Res<PaperCard> {
+    let photos = sides
+        .iter()
+        .map(|s| bytes(&s.base64))
+        .collect::<Res<Vec<_>>>()?;
+    let sides: Vec<_> = photos
+        .iter()
+        .zip(sides)
+        .map(|(photo, s)| mingpian_scan::Side {
+            photo,
+            frame: s.corners.map_or(mingpian_scan::Frame::Find, |c| {
+                mingpian_scan::Frame::Corners(mingpian_scan::Quad(c))
+            }),
         })
+        .collect();
+    let ocr = mingpian_scan::shared_ocr(models).map_err(ocr_error)?;
+    let paper = mingpian_scan::read_paper_card(ocr, &sides, region).map_err(ocr_error)?;
+    let pictures = paper.pictures.iter().map(|p| STANDARD.encode(p)).collect();
+    Ok(PaperCard {
+        card: paper.card,
+        pictures,
     })
-    .await
 }
 
 #[tauri::command]
@@ -368,7 +374,40 @@ pub enum PictureUse {
     PaperCard,
 }
 
+impl PictureUse {
+    /// What the picker offers, and how many of the chosen pictures are taken.
+    fn pick(self) -> (Pick, usize) {
+        match self {
+            PictureUse::PaperCard => (Pick::Photos, 2),
+            PictureUse::Avatar | PictureUse::CardImage => (Pick::Picture, 1),
+        }
+    }
+}
+
 type Dialogs<'a> = State<'a, FileDialogs>;
+
+/// Asks where to save `name`, then makes the file's bytes and writes them there, off the async
+/// workers; `None` when the user cancelled.
+async fn save_file(
+    app: AppHandle,
+    dialogs: &FileDialogs,
+    name: &str,
+    filter: (&str, &[&str]),
+    make: impl FnOnce() -> Res<Vec<u8>> + Send + 'static,
+) -> Res<Option<Exported>> {
+    let Some(path) = dialogs.save(&app, name, filter).await else {
+        return Ok(None);
+    };
+    blocking(move || {
+        let data = make()?;
+        let path = files::write(&app, path, &data)?;
+        Ok(Some(Exported {
+            path,
+            bytes: u32::try_from(data.len()).unwrap_or(u32::MAX),
+        }))
+    })
+    .await
+}
 
 /// Pictures through the system's picker; empty when the user cancelled.
 #[tauri::command]
@@ -378,27 +417,22 @@ pub async fn pick_pictures(
     dialogs: Dialogs<'_>,
     purpose: PictureUse,
 ) -> Res<Vec<PickedFile>> {
-    let pick = match purpose {
-        PictureUse::PaperCard => Pick::Photos,
-        PictureUse::Avatar | PictureUse::CardImage => Pick::Picture,
-    };
+    let (pick, limit) = purpose.pick();
     let paths = dialogs.open(&app, pick).await;
-    let limit = if matches!(purpose, PictureUse::PaperCard) {
-        2
-    } else {
-        1
-    };
     blocking(move || {
         let files = files::read_all(&app, paths.into_iter().take(limit).collect(), pick)?;
-        Ok(files
-            .into_iter()
-            .map(|(name, bytes)| PickedFile {
-                name,
-                base64: STANDARD.encode(bytes),
-            })
-            .collect())
+        Ok(files.into_iter().map(PickedFile::from).collect())
     })
     .await
+}
+
+impl From<(String, Vec<u8>)> for PickedFile {
+    fn from((name, bytes): (String, Vec<u8>)) -> PickedFile {
+        PickedFile {
+            name,
+            base64: STANDARD.encode(bytes),
+        }
+    }
 }
 
 /// Imports vCard and CSV files the user picks; `None` when they cancelled. Progress arrives as
@@ -411,21 +445,27 @@ pub async fn import_picked(
     w: W<'_>,
 ) -> Res<Option<ImportReport>> {
     let paths = dialogs.open(&app, Pick::CardFiles).await;
+    let wallet = w.inner().clone();
+    blocking(move || import_files(&app, &wallet, paths)).await
+}
+
+/// Reads the picked card files and imports them, reporting progress as events.
+fn import_files(
+    app: &AppHandle,
+    wallet: &Wallet,
+    paths: Vec<tauri_plugin_dialog::FilePath>,
+) -> Res<Option<ImportReport>> {
     if paths.is_empty() {
         return Ok(None);
     }
-    let wallet = w.inner().clone();
-    blocking(move || {
-        let files = files::read_all(&app, paths, Pick::CardFiles)?;
-        let mut progress = |p| {
-            let _ = ImportProgress(p).emit(&app);
-        };
-        wallet
-            .import_many(&files, &mut progress)
-            .map(Some)
-            .map_err(ui)
-    })
-    .await
+    let files = files::read_all(app, paths, Pick::CardFiles)?;
+    let mut progress = |p| {
+        let _ = ImportProgress(p).emit(app);
+    };
+    wallet
+        .import_many(&files, &mut progress)
+        .map(Some)
+        .map_err(ui)
 }
 
 fn export_filter(format: ExportFormat) -> (&'static str, &'static [&'static str]) {
@@ -447,17 +487,9 @@ pub async fn export_picked(
     file_name: String,
 ) -> Res<Option<Exported>> {
     let name = files::file_name(&file_name, format.extension(), "mingpian-cards");
-    let Some(path) = dialogs.save(&app, &name, export_filter(format)).await else {
-        return Ok(None);
-    };
     let wallet = w.inner().clone();
-    blocking(move || {
-        let data = wallet.export(format, None, &mut |_| {}).map_err(ui)?;
-        let path = files::write(&app, path, &data)?;
-        Ok(Some(Exported {
-            path,
-            bytes: u32::try_from(data.len()).unwrap_or(u32::MAX),
-        }))
+    save_file(app, &dialogs, &name, export_filter(format), move || {
+        wallet.export(format, None, &mut |_| {}).map_err(ui)
     })
     .await
 }
@@ -473,17 +505,7 @@ pub async fn save_picture(
 ) -> Res<Option<Exported>> {
     let data = png(&base64)?;
     let name = files::file_name(&file_name, "png", "mingpian");
-    let Some(path) = dialogs.save(&app, &name, ("PNG", &["png"])).await else {
-        return Ok(None);
-    };
-    blocking(move || {
-        let path = files::write(&app, path, &data)?;
-        Ok(Some(Exported {
-            path,
-            bytes: u32::try_from(data.len()).unwrap_or(u32::MAX),
-        }))
-    })
-    .await
+    save_file(app, &dialogs, &name, ("PNG", &["png"]), move || Ok(data)).await
 }
 
 /// A PNG from the UI, checked to be one (and bounded) before it is written anywhere.
@@ -535,17 +557,7 @@ pub async fn save_contact(
     id: String,
 ) -> Res<Option<Exported>> {
     let (name, data) = contact_vcard(&w, &id)?;
-    let Some(path) = dialogs.save(&app, &name, ("vCard", &["vcf"])).await else {
-        return Ok(None);
-    };
-    blocking(move || {
-        let path = files::write(&app, path, &data)?;
-        Ok(Some(Exported {
-            path,
-            bytes: u32::try_from(data.len()).unwrap_or(u32::MAX),
-        }))
-    })
-    .await
+    save_file(app, &dialogs, &name, ("vCard", &["vcf"]), move || Ok(data)).await
 }
 
 /// What to hand to the system's share sheet (phones).

@@ -567,11 +567,7 @@ pub fn scan(w: &Wallet, args: ScanArgs, out: &Output) -> anyhow::Result<Outcome>
     let path = Path::new(&args.what);
     let text = if path.is_file() {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let texts = qr_image::decode(&bytes).with_context(|| path.display().to_string())?;
-        match texts.into_iter().next() {
-            Some(t) => t,
-            None => bail!("{}: no QR code found in the picture", path.display()),
-        }
+        mingpian_wallet::code_in_image(&bytes).with_context(|| path.display().to_string())?
     } else {
         args.what.clone()
     };
