@@ -477,16 +477,52 @@ pub fn read(text: &str) -> CsvRead {
     out
 }
 
+/// How many numbered email, phone, address and website columns an export has: as many as the
+/// fullest card needs, at least one of each.
+#[derive(Debug, Clone, Copy)]
+struct ColumnCounts {
+    emails: usize,
+    phones: usize,
+    addresses: usize,
+    urls: usize,
+}
+
+/// The address columns after "Address N - ", in order.
+const ADDRESS_PARTS: [&str; 9] = [
+    "Label",
+    "Formatted",
+    "Street",
+    "City",
+    "PO Box",
+    "Region",
+    "Postal Code",
+    "Country",
+    "Extended Address",
+];
+
 /// Writes cards in Google Contacts' CSV layout, with as many numbered phone/email/address/website
 /// columns as the fullest card needs.
 pub fn write(cards: &[Card]) -> Result<Vec<u8>, csv::Error> {
     let max = |f: fn(&Card) -> usize| cards.iter().map(f).max().unwrap_or(0).max(1);
-    let (n_phone, n_email, n_addr, n_url) = (
-        max(|c| c.phones.len()),
-        max(|c| c.emails.len()),
-        max(|c| c.addresses.len()),
-        max(|c| c.urls.len()),
-    );
+    let columns = ColumnCounts {
+        emails: max(|c| c.emails.len()),
+        phones: max(|c| c.phones.len()),
+        addresses: max(|c| c.addresses.len()),
+        urls: max(|c| c.urls.len()),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header(columns))?;
+    for card in cards {
+        w.write_record(
+            row(card, columns)
+                .iter()
+                .map(|cell| neutralise_cell(cell).into_owned()),
+        )?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+fn header(columns: ColumnCounts) -> Vec<String> {
     let mut header: Vec<String> = [
         "Name",
         "First Name",
@@ -507,106 +543,99 @@ pub fn write(cards: &[Card]) -> Result<Vec<u8>, csv::Error> {
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    for i in 1..=n_email {
+    for i in 1..=columns.emails {
         header.push(format!("E-mail {i} - Label"));
         header.push(format!("E-mail {i} - Value"));
     }
-    for i in 1..=n_phone {
+    for i in 1..=columns.phones {
         header.push(format!("Phone {i} - Label"));
         header.push(format!("Phone {i} - Value"));
     }
-    for i in 1..=n_addr {
-        for f in [
-            "Label",
-            "Formatted",
-            "Street",
-            "City",
-            "PO Box",
-            "Region",
-            "Postal Code",
-            "Country",
-            "Extended Address",
-        ] {
+    for i in 1..=columns.addresses {
+        for f in ADDRESS_PARTS {
             header.push(format!("Address {i} - {f}"));
         }
     }
-    for i in 1..=n_url {
+    for i in 1..=columns.urls {
         header.push(format!("Website {i} - Label"));
         header.push(format!("Website {i} - Value"));
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&header)?;
-    let label = |kinds: &[String], label: &Option<String>| -> String {
-        if let Some(l) = label {
-            return l.clone();
-        }
-        let has = |k: &str| kinds.iter().any(|x| x == k);
-        match (has("cell"), has("work"), has("home"), has("fax")) {
-            (true, ..) => "Mobile".into(),
-            (_, true, _, true) => "Work Fax".into(),
-            (_, _, true, true) => "Home Fax".into(),
-            (_, true, ..) => "Work".into(),
-            (_, _, true, _) => "Home".into(),
-            _ => kinds.first().cloned().unwrap_or_default(),
-        }
-    };
-    for card in cards {
-        let name = card.name.clone().unwrap_or_default();
-        let ph = card.phonetic.clone().unwrap_or_default();
-        let mut row: Vec<String> = vec![
-            card.display_name(),
-            name.given,
-            name.additional,
-            name.family,
-            ph.given,
-            ph.family,
-            name.prefixes,
-            name.suffixes,
-            card.nicknames.join(" ::: "),
-            card.org.clone().unwrap_or_default(),
-            card.title.clone().unwrap_or_default(),
-            card.departments.join(" ::: "),
-            card.birthday.clone().unwrap_or_default(),
-            card.note.clone().unwrap_or_default(),
-            card.categories.join(" ::: "),
-        ];
-        for i in 0..n_email {
-            match card.emails.get(i) {
-                Some(e) => row.extend([label(&e.kinds, &e.label), e.value.clone()]),
-                None => row.extend([String::new(), String::new()]),
-            }
-        }
-        for i in 0..n_phone {
-            match card.phones.get(i) {
-                Some(p) => row.extend([label(&p.kinds, &p.label), p.value.clone()]),
-                None => row.extend([String::new(), String::new()]),
-            }
-        }
-        for i in 0..n_addr {
-            match card.addresses.get(i) {
-                Some(a) => row.extend([
-                    label(&a.kinds, &a.label),
-                    a.display(),
-                    a.street.clone(),
-                    a.locality.clone(),
-                    a.po_box.clone(),
-                    a.region.clone(),
-                    a.postal_code.clone(),
-                    a.country.clone(),
-                    a.extended.clone(),
-                ]),
-                None => row.extend(std::iter::repeat_n(String::new(), 9)),
-            }
-        }
-        for i in 0..n_url {
-            match card.urls.get(i) {
-                Some(u) => row.extend([label(&u.kinds, &u.label), u.value.clone()]),
-                None => row.extend([String::new(), String::new()]),
-            }
-        }
-        w.write_record(row.iter().map(|cell| neutralise_cell(cell).into_owned()))?;
+    header
+}
+
+/// The label Google Contacts shows for a number, email, address or website: the card's own
+/// label, else one from its kinds.
+fn column_label(kinds: &[String], label: Option<&str>) -> String {
+    if let Some(l) = label {
+        return l.to_owned();
     }
-    w.into_inner().map_err(|e| e.into_error().into())
+    let has = |k: &str| kinds.iter().any(|x| x == k);
+    match (has("cell"), has("work"), has("home"), has("fax")) {
+        (true, ..) => "Mobile".into(),
+        (_, true, _, true) => "Work Fax".into(),
+        (_, _, true, true) => "Home Fax".into(),
+        (_, true, ..) => "Work".into(),
+        (_, _, true, _) => "Home".into(),
+        _ => kinds.first().cloned().unwrap_or_default(),
+    }
+}
+
+/// One card's cells, as stored (the caller neutralises them).
+fn row(card: &Card, columns: ColumnCounts) -> Vec<String> {
+    let name = card.name.clone().unwrap_or_default();
+    let ph = card.phonetic.clone().unwrap_or_default();
+    let mut row: Vec<String> = vec![
+        card.display_name(),
+        name.given,
+        name.additional,
+        name.family,
+        ph.given,
+        ph.family,
+        name.prefixes,
+        name.suffixes,
+        card.nicknames.join(" ::: "),
+        card.org.clone().unwrap_or_default(),
+        card.title.clone().unwrap_or_default(),
+        card.departments.join(" ::: "),
+        card.birthday.clone().unwrap_or_default(),
+        card.note.clone().unwrap_or_default(),
+        card.categories.join(" ::: "),
+    ];
+    for i in 0..columns.emails {
+        match card.emails.get(i) {
+            Some(e) => row.extend([column_label(&e.kinds, e.label.as_deref()), e.value.clone()]),
+            None => row.extend([String::new(), String::new()]),
+        }
+    }
+    for i in 0..columns.phones {
+        match card.phones.get(i) {
+            Some(p) => row.extend([column_label(&p.kinds, p.label.as_deref()), p.value.clone()]),
+            None => row.extend([String::new(), String::new()]),
+        }
+    }
+    for i in 0..columns.addresses {
+        match card.addresses.get(i) {
+            Some(a) => row.extend([
+                column_label(&a.kinds, a.label.as_deref()),
+                a.display(),
+                a.street.clone(),
+                a.locality.clone(),
+                a.po_box.clone(),
+                a.region.clone(),
+                a.postal_code.clone(),
+                a.country.clone(),
+                a.extended.clone(),
+            ]),
+            None => row.extend(std::iter::repeat_n(String::new(), ADDRESS_PARTS.len())),
+        }
+    }
+    for i in 0..columns.urls {
+        match card.urls.get(i) {
+            Some(u) => row.extend([column_label(&u.kinds, u.label.as_deref()), u.value.clone()]),
+            None => row.extend([String::new(), String::new()]),
+        }
+    }
+    row
 }
 
 #[cfg(test)]

@@ -277,6 +277,9 @@ impl Builder {
         text
     }
 
+    /// Adds one property to the card. Long by design: one arm per property the card models,
+    /// so that what each vCard property becomes is read in one place (splitting it
+    /// would scatter that table across helpers that each take the whole reader).
     fn add(&mut self, content: ContentLine<'_>, line: usize) {
         let name = content.name.as_str();
         if name == "PROFILE" {

@@ -75,76 +75,7 @@ pub(crate) fn write(card: &Card, version: Version, out: &mut String, notes: &mut
     if let Some(role) = &card.role {
         w.line(None, "ROLE", &[], &escape(role));
     }
-    for phone in &card.phones {
-        let params = w.type_params(&phone.kinds, phone.pref, &[]);
-        let value = match version {
-            Version::V4 => format!("tel:{}", phone.value.replace(' ', "-")),
-            Version::V3 => escape(&phone.value).into_owned(),
-        };
-        let params = if version == Version::V4 {
-            with(params, "VALUE", "uri")
-        } else {
-            params
-        };
-        w.labelled("TEL", &params, &value, phone.label.as_deref());
-    }
-    for email in &card.emails {
-        let extra: &[&str] = if version == Version::V3 {
-            &["INTERNET"]
-        } else {
-            &[]
-        };
-        let params = w.type_params(&email.kinds, email.pref, extra);
-        w.labelled(
-            "EMAIL",
-            &params,
-            &escape(&email.value),
-            email.label.as_deref(),
-        );
-    }
-    for adr in &card.addresses {
-        let params = w.type_params(&adr.kinds, adr.pref, &[]);
-        let value = [
-            &adr.po_box,
-            &adr.extended,
-            &adr.street,
-            &adr.locality,
-            &adr.region,
-            &adr.postal_code,
-            &adr.country,
-        ]
-        .map(|p| escape(p).into_owned())
-        .join(";");
-        w.labelled("ADR", &params, &value, adr.label.as_deref());
-    }
-    for url in &card.urls {
-        let params = w.type_params(&url.kinds, false, &[]);
-        w.labelled("URL", &params, &escape(&url.value), url.label.as_deref());
-    }
-    for social in &card.socials {
-        let (name, params) = if social.im {
-            (
-                "IMPP",
-                vec![("X-SERVICE-TYPE".to_owned(), vec![social.service.clone()])],
-            )
-        } else {
-            (
-                "X-SOCIALPROFILE",
-                vec![("TYPE".to_owned(), vec![social.service.clone()])],
-            )
-        };
-        let params = if social.service.is_empty() {
-            Vec::new()
-        } else {
-            params
-        };
-        w.labelled(
-            name,
-            &params,
-            &escape(&social.value),
-            social.label.as_deref(),
-        );
-    }
+    w.contact_points(card);
     if let Some(note) = &card.note {
         w.line(None, "NOTE", &[], &escape(note));
     }
@@ -173,6 +104,97 @@ pub(crate) fn write(card: &Card, version: Version, out: &mut String, notes: &mut
         w.extra(property);
     }
     w.line(None, "END", &[], "VCARD");
+}
+
+impl Writer<'_> {
+    /// TEL, EMAIL, ADR, URL and IMPP / X-SOCIALPROFILE: every way to reach the card's owner.
+    fn contact_points(&mut self, card: &Card) {
+        for phone in &card.phones {
+            let params = self.type_params(&phone.kinds, phone.pref, &[]);
+            let value = match self.version {
+                Version::V4 => format!("tel:{}", phone.value.replace(' ', "-")),
+                Version::V3 => escape(&phone.value).into_owned(),
+            };
+            let params = if self.version == Version::V4 {
+                with(params, "VALUE", "uri")
+            } else {
+                params
+            };
+            self.labelled("TEL", &params, &value, phone.label.as_deref());
+        }
+        for email in &card.emails {
+            let extra: &[&str] = if self.version == Version::V3 {
+                &["INTERNET"]
+            } else {
+                &[]
+            };
+            let params = self.type_params(&email.kinds, email.pref, extra);
+            self.labelled(
+                "EMAIL",
+                &params,
+                &escape(&email.value),
+                email.label.as_deref(),
+            );
+        }
+        for adr in &card.addresses {
+            let params = self.type_params(&adr.kinds, adr.pref, &[]);
+            let value = [
+                &adr.po_box,
+                &adr.extended,
+                &adr.street,
+                &adr.locality,
+                &adr.region,
+                &adr.postal_code,
+                &adr.country,
+            ]
+            .map(|p| escape(p).into_owned())
+            .join(";");
+            self.labelled("ADR", &params, &value, adr.label.as_deref());
+        }
+        for url in &card.urls {
+            let params = self.type_params(&url.kinds, false, &[]);
+            self.labelled("URL", &params, &escape(&url.value), url.label.as_deref());
+        }
+        for social in &card.socials {
+            let (name, params) = if social.im {
+                (
+                    "IMPP",
+                    vec![("X-SERVICE-TYPE".to_owned(), vec![social.service.clone()])],
+                )
+            } else {
+                (
+                    "X-SOCIALPROFILE",
+                    vec![("TYPE".to_owned(), vec![social.service.clone()])],
+                )
+            };
+            let params = if social.service.is_empty() {
+                Vec::new()
+            } else {
+                params
+            };
+            self.labelled(
+                name,
+                &params,
+                &escape(&social.value),
+                social.label.as_deref(),
+            );
+        }
+    }
+}
+
+/// The format a binary property's TYPE names (3.0's `TYPE=JPEG`), if any.
+fn format_type(params: &[(String, Vec<String>)]) -> Option<String> {
+    const FORMATS: [&str; 10] = [
+        "JPEG", "JPG", "PNG", "GIF", "WEBP", "BMP", "WAV", "MP3", "PGP", "X509",
+    ];
+    params
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("TYPE"))
+        .and_then(|(_, v)| {
+            v.iter()
+                .find(|t| FORMATS.contains(&t.to_ascii_uppercase().as_str()))
+                .cloned()
+        })
 }
 
 fn with(
@@ -357,31 +379,6 @@ impl Writer<'_> {
         }
         let binary = BINARY.contains(&upper.as_str());
         let value = p.value.as_str();
-        // The format of a binary value: 4.0's MEDIATYPE, 3.0's TYPE=JPEG, or a data: URI's.
-        let format_type = |params: &[(String, Vec<String>)]| -> Option<String> {
-            params
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("TYPE"))
-                .and_then(|(_, v)| {
-                    v.iter()
-                        .find(|t| {
-                            matches!(
-                                t.to_ascii_uppercase().as_str(),
-                                "JPEG"
-                                    | "JPG"
-                                    | "PNG"
-                                    | "GIF"
-                                    | "WEBP"
-                                    | "BMP"
-                                    | "WAV"
-                                    | "MP3"
-                                    | "PGP"
-                                    | "X509"
-                            )
-                        })
-                        .cloned()
-                })
-        };
         let data = if base64 {
             base64_bytes(value)
         } else if let Some((head, payload)) = value
@@ -399,45 +396,7 @@ impl Writer<'_> {
         };
         if binary || base64 {
             if let Some(bytes) = data {
-                let encoded = STANDARD.encode(&bytes);
-                match self.version {
-                    Version::V3 => {
-                        params.retain(|(k, _)| !k.eq_ignore_ascii_case("VALUE"));
-                        if let Some(subtype) =
-                            media_type.as_deref().and_then(|m| m.split('/').nth(1))
-                            && format_type(&params).is_none()
-                        {
-                            params.push(("TYPE".to_owned(), vec![subtype.to_ascii_uppercase()]));
-                        }
-                        params.insert(0, ("ENCODING".to_owned(), vec!["b".to_owned()]));
-                        self.kept(p, group, &params, &encoded);
-                    }
-                    Version::V4 => {
-                        let mime = media_type.or_else(|| {
-                            format_type(&params).map(|t| match t.to_ascii_lowercase().as_str() {
-                                "jpg" | "jpeg" => "image/jpeg".to_owned(),
-                                "png" | "gif" | "webp" | "bmp" => {
-                                    format!("image/{}", t.to_ascii_lowercase())
-                                }
-                                "wav" => "audio/wav".to_owned(),
-                                "mp3" => "audio/mpeg".to_owned(),
-                                "pgp" => "application/pgp-keys".to_owned(),
-                                _ => "application/pkix-cert".to_owned(),
-                            })
-                        });
-                        let format = format_type(&params);
-                        // The format now lives in the data URI; VALUE has no place beside one.
-                        let format_param = |k: &str, v: &[String]| {
-                            k.eq_ignore_ascii_case("TYPE")
-                                && format.as_ref().is_some_and(|f| v.contains(f))
-                        };
-                        params.retain(|(k, v)| {
-                            !k.eq_ignore_ascii_case("VALUE") && !format_param(k, v)
-                        });
-                        let mime = mime.unwrap_or_else(|| "application/octet-stream".to_owned());
-                        self.kept(p, group, &params, &format!("data:{mime};base64,{encoded}"));
-                    }
-                }
+                self.inline_binary(p, group, params, media_type, &bytes);
                 return;
             }
             let linked = params.iter().any(|(k, v)| {
@@ -468,6 +427,53 @@ impl Writer<'_> {
             params.push(("MEDIATYPE".to_owned(), vec![m]));
         }
         self.kept(p, group, &params, value);
+    }
+
+    /// A binary property (a key, a sound, a picture the card does not model) inline, in the
+    /// target version's only valid form: 3.0 `ENCODING=b` with the subtype as TYPE, 4.0 a data URI.
+    fn inline_binary(
+        &mut self,
+        p: &Property,
+        group: Option<&str>,
+        mut params: Vec<(String, Vec<String>)>,
+        media_type: Option<String>,
+        bytes: &[u8],
+    ) {
+        let encoded = STANDARD.encode(bytes);
+        match self.version {
+            Version::V3 => {
+                params.retain(|(k, _)| !k.eq_ignore_ascii_case("VALUE"));
+                if let Some(subtype) = media_type.as_deref().and_then(|m| m.split('/').nth(1))
+                    && format_type(&params).is_none()
+                {
+                    params.push(("TYPE".to_owned(), vec![subtype.to_ascii_uppercase()]));
+                }
+                params.insert(0, ("ENCODING".to_owned(), vec!["b".to_owned()]));
+                self.kept(p, group, &params, &encoded);
+            }
+            Version::V4 => {
+                let mime = media_type.or_else(|| {
+                    format_type(&params).map(|t| match t.to_ascii_lowercase().as_str() {
+                        "jpg" | "jpeg" => "image/jpeg".to_owned(),
+                        "png" | "gif" | "webp" | "bmp" => {
+                            format!("image/{}", t.to_ascii_lowercase())
+                        }
+                        "wav" => "audio/wav".to_owned(),
+                        "mp3" => "audio/mpeg".to_owned(),
+                        "pgp" => "application/pgp-keys".to_owned(),
+                        _ => "application/pkix-cert".to_owned(),
+                    })
+                });
+                let format = format_type(&params);
+                // The format now lives in the data URI; VALUE has no place beside one.
+                let format_param = |k: &str, v: &[String]| {
+                    k.eq_ignore_ascii_case("TYPE") && format.as_ref().is_some_and(|f| v.contains(f))
+                };
+                params.retain(|(k, v)| !k.eq_ignore_ascii_case("VALUE") && !format_param(k, v));
+                let mime = mime.unwrap_or_else(|| "application/octet-stream".to_owned());
+                self.kept(p, group, &params, &format!("data:{mime};base64,{encoded}"));
+            }
+        }
     }
 
     /// Writes a kept property, noting when its form had to change for the target version.
