@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # test cards).
 PACKAGES=(build-essential pkg-config zbar-tools python3-pip postgresql-client
   file curl libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb xauth webkit2gtk-driver dbus fonts-noto-cjk fonts-dejavu-core tzdata)
+  xvfb xauth webkit2gtk-driver dbus fonts-noto-cjk fonts-dejavu-core tzdata locales)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,6 +22,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The locales the end-to-end test runs the app in (its two people: en_US and zh_CN). Without
+# them GTK falls back to the C locale.
+if ! { locale -a 2>/dev/null | grep -qix 'en_US.utf8' && locale -a | grep -qix 'zh_CN.utf8'; }; then
+  echo "setup: generating the en_US.UTF-8 and zh_CN.UTF-8 locales"
+  $SUDO sed -i -E 's/^# *((en_US|zh_CN)\.UTF-8 UTF-8)/\1/' /etc/locale.gen
+  $SUDO locale-gen >/dev/null
 fi
 
 # Python reference implementations the tests compare against (vobject) and that benchmarks

@@ -25,6 +25,10 @@ echo "== ui: type check (svelte-check, strict TypeScript, the generated bindings
 npm --prefix ui run --silent check
 echo "== app: build the UI and the desktop app (debug, UI embedded)"
 (cd src-tauri && ../ui/node_modules/.bin/tauri build --debug --no-bundle)
+# The end-to-end test drives this build (the UI embedded) from target/e2e-app/: `cargo test
+# --workspace` below builds target/debug/mingpian-app again without the embedded UI (the Tauri
+# CLI adds `tauri/custom-protocol` only to its own builds), which would load a dev server instead.
+bash scripts/e2e-app.sh
 echo "== ui: size budget"
 bash scripts/ui-budget.sh
 echo "== cargo test (under Xvfb: the end-to-end tests drive the real app)"

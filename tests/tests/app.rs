@@ -13,7 +13,8 @@
 //!   `target/e2e-screenshots/`, and checked with axe-core inside the app's web view: no serious
 //!   or critical violation.
 //!
-//! Needs: the app built with `npx tauri build --debug --no-bundle` (scripts/test.sh does it),
+//! Needs: the app built with `tauri build --debug --no-bundle` and kept by `scripts/e2e-app.sh`
+//! (scripts/test.sh does both),
 //! `tauri-driver`, `WebKitWebDriver` and `dbus-daemon` on PATH, and a display (`xvfb-run`).
 
 use std::io::{BufRead as _, BufReader};
@@ -33,11 +34,13 @@ fn repo() -> PathBuf {
         .expect("the repository")
 }
 
+/// The app as `tauri build --debug --no-bundle` builds it (the UI embedded), kept apart by
+/// `scripts/e2e-app.sh`: a plain cargo build of the same binary loads a dev server instead.
 fn app_binary() -> PathBuf {
-    let path = repo().join("target/debug/mingpian-app");
+    let path = repo().join("target/e2e-app/mingpian-app");
     assert!(
         path.exists(),
-        "{} is missing: build the app first with `cd src-tauri && ../ui/node_modules/.bin/tauri build --debug --no-bundle` (scripts/test.sh does)",
+        "{} is missing: build the app first with `(cd src-tauri && ../ui/node_modules/.bin/tauri build --debug --no-bundle) && bash scripts/e2e-app.sh` (scripts/test.sh does)",
         path.display()
     );
     path
@@ -116,6 +119,10 @@ impl Instance {
                 lang.split('.').next().unwrap_or(lang).to_owned(),
             ),
             ("DBUS_SESSION_BUS_ADDRESS", bus.address.clone()),
+            // GTK picks the X input method for zh/ja/ko locales, and Xvfb runs no input-method
+            // server: typed capitals would arrive lower-case. GTK's own simple input method is
+            // what a desktop without an IME uses.
+            ("GTK_IM_MODULE", "gtk-im-context-simple".to_owned()),
             // The named test seams of a debug build: the camera and the native file dialog.
             ("MINGPIAN_FAKE_CAMERA", "1".to_owned()),
             ("MINGPIAN_FAKE_FILE_DIALOG", dir("dialog.json")),
@@ -168,12 +175,45 @@ impl Instance {
     }
 
     async fn el(&self, css: &str) -> WebElement {
-        self.driver
+        match self
+            .driver
             .query(By::Css(css))
             .wait(Duration::from_secs(25), Duration::from_millis(200))
             .first()
             .await
-            .unwrap_or_else(|e| panic!("{}: no {css} on screen: {e}", self.who))
+        {
+            Ok(el) => el,
+            Err(e) => {
+                let page = self.failure_evidence(css).await;
+                panic!(
+                    "{}: no {css} on screen: {e}\nthe screen showed: {page}",
+                    self.who
+                )
+            }
+        }
+    }
+
+    /// On a failed wait: a screenshot in `target/e2e-screenshots/failures/` and the page's text.
+    async fn failure_evidence(&self, what: &str) -> String {
+        let name: String = what
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let _ = self
+            .driver
+            .screenshot(&shots_dir("failures").join(format!("{}-{name}.png", self.who)))
+            .await;
+        match self
+            .driver
+            .execute(
+                "return document.body ? document.body.innerText : '(no body)'",
+                vec![],
+            )
+            .await
+        {
+            Ok(r) => r.json().to_string(),
+            Err(e) => format!("(the page could not be read: {e})"),
+        }
     }
 
     async fn click(&self, css: &str) {
