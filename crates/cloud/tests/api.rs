@@ -239,8 +239,9 @@ async fn live_code_exchange_gives_both_cards_and_streams_to_the_owner(app: &Test
     let stream = app.get(&a.token, "/api/v1/inbox/stream").await;
     assert_eq!(stream.status(), 200);
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    // The stream subscribes before it answers and reads the inbox from the start: no wait
+    // is needed before the exchange.
     let listener = tokio::spawn(read_events(stream, 1, Duration::from_secs(10)));
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
     let codes = app.codes(&a.token, 1).await;
     let response = app
@@ -731,7 +732,6 @@ async fn live_delivery_crosses_instances_on_postgres() {
     let b = second.register("Scanner Across", "138 0000 0021").await;
     let stream = first.get(&a.token, "/api/v1/inbox/stream").await;
     let listener = tokio::spawn(read_events(stream, 1, Duration::from_secs(10)));
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let codes = first.codes(&a.token, 1).await;
     let scanned = codes.live_url.replace(&first.base, &second.base);
     assert_eq!(

@@ -29,6 +29,10 @@ mod sets;
 mod sync;
 mod util;
 
+/// The phone side's clock, in Unix milliseconds (the domain crate reads no clock; the cloud
+/// has its own).
+pub use util::now_ms;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 

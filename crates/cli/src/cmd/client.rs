@@ -505,20 +505,13 @@ pub fn qr_show(w: &Wallet, args: QrShowArgs, out: &Output) -> anyhow::Result<Out
             out.line(format!("wrote {}", path.display()))?;
         }
         if let Some(at) = expires_at {
-            let secs = (at - now_ms()) / 1000;
+            let secs = (at - mingpian_wallet::now_ms()) / 1000;
             out.line(format!(
                 "live code: valid for {secs} s; it shows your whole card"
             ))?;
         }
     }
     Ok(Outcome::Ok)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Describes a received card for people: `Zhang Wei (Huawei, Product Manager) — new contact`.
