@@ -500,8 +500,11 @@ pub(crate) fn add_version(
         .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1")?
         .query_row([card_id], |r| r.get(0))?;
     insert_version(conn, card_id, seq, a, json)?;
+    // `full` says what the current content is: the owner's whole card of this version, or not
+    // (a printed view, or one merged over an older whole card). It follows the content stored,
+    // so that the whole card of this version still replaces a merge when it arrives.
     conn.prepare_cached(
-        "UPDATE cards SET hash = ?2, version = ?3, full = MAX(full, ?4), uid = ?5,
+        "UPDATE cards SET hash = ?2, version = ?3, full = ?4, uid = ?5,
                 name_key = ?6, received_at = ?7, modified_at = ?8, dirty = 1
          WHERE id = ?1",
     )?

@@ -503,3 +503,19 @@ proptest! {
         run_case(steps)?;
     }
 }
+
+/// A sequence the property test found (10,000-case run): the owner's whole card of a version the
+/// wallet held only as a printed view merged over an older whole card. The merge had been
+/// marked whole, so the fields it kept from the older version looked like the owner's.
+#[test]
+fn a_printed_view_merged_over_a_whole_card_gives_way_to_the_owners_whole_card() {
+    let steps = vec![
+        Step::ScanLive(0, 2),
+        Step::OwnerEdits(0, 2, 4),
+        Step::ScanPrinted(0, 2),
+        Step::ScanLive(0, 2),
+    ];
+    if let Err(e) = run_case(steps) {
+        panic!("{e}");
+    }
+}
