@@ -37,7 +37,12 @@ pub fn error(code: ErrorCode, message: impl ToString) -> ErrorBody {
     }
 }
 
+/// A picture the UI sends (base64), bounded before it is decoded: no larger than a picture the
+/// shell itself would read from a file.
 fn bytes(base64: &str) -> Res<Vec<u8>> {
+    if base64.len() as u64 > files::MAX_PICTURE * 4 / 3 + 4 {
+        return Err(error(ErrorCode::TooLarge, "the picture is too large"));
+    }
     STANDARD
         .decode(base64)
         .map_err(|e| error(ErrorCode::Invalid, format!("file data: {e}")))
@@ -211,6 +216,9 @@ fn read_sides(
     region: mingpian_card::Region,
     sides: &[PaperSide],
 ) -> Res<PaperCard> {
+    if sides.len() > 2 {
+        return Err(error(ErrorCode::Invalid, "a paper card has two sides"));
+    }
     let photos = sides
         .iter()
         .map(|s| bytes(&s.base64))
@@ -510,9 +518,6 @@ pub async fn save_picture(
 
 /// A PNG from the UI, checked to be one (and bounded) before it is written anywhere.
 fn png(base64: &str) -> Res<Vec<u8>> {
-    if base64.len() as u64 > files::MAX_PICTURE * 4 / 3 + 4 {
-        return Err(error(ErrorCode::TooLarge, "the picture is too large"));
-    }
     let data = bytes(base64)?;
     if !data.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Err(error(ErrorCode::Invalid, "not a PNG picture"));

@@ -35,28 +35,26 @@ class DevicePlugin(private val activity: Activity) : Plugin(activity) {
      * other phone's camera reads it at once, even in sunlight.
      */
     @Command
-    fun keepAwake(invoke: Invoke) {
-        activity.runOnUiThread {
-            val window = activity.window
-            window.addFlags(WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON)
-            val params = window.attributes
-            params.screenBrightness = WindowManager.LayoutParams.BRIGHTNESS_OVERRIDE_FULL
-            window.attributes = params
-            invoke.resolve()
-        }
-    }
+    fun keepAwake(invoke: Invoke) = setScreen(invoke, showingCode = true)
 
     /**
      * Gives back the user's own brightness (the window's override is removed, so the system
      * setting applies again) and lets the screen sleep.
      */
     @Command
-    fun release(invoke: Invoke) {
+    fun release(invoke: Invoke) = setScreen(invoke, showingCode = false)
+
+    private fun setScreen(invoke: Invoke, showingCode: Boolean) {
         activity.runOnUiThread {
             val window = activity.window
-            window.clearFlags(WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON)
+            val keepOn = WindowManager.LayoutParams.FLAG_KEEP_SCREEN_ON
+            if (showingCode) window.addFlags(keepOn) else window.clearFlags(keepOn)
             val params = window.attributes
-            params.screenBrightness = WindowManager.LayoutParams.BRIGHTNESS_OVERRIDE_NONE
+            params.screenBrightness = if (showingCode) {
+                WindowManager.LayoutParams.BRIGHTNESS_OVERRIDE_FULL
+            } else {
+                WindowManager.LayoutParams.BRIGHTNESS_OVERRIDE_NONE
+            }
             window.attributes = params
             invoke.resolve()
         }
