@@ -288,8 +288,7 @@ pub async fn scan_text(w: W<'_>, text: String, give_set: Option<u32>) -> Res<Sca
 #[tauri::command]
 #[specta::specta]
 pub async fn decode_image(base64: String) -> Res<String> {
-    let data = bytes(&base64)?;
-    blocking(move || mingpian_wallet::code_in_image(&data).map_err(ui)).await
+    blocking(move || mingpian_wallet::code_in_image(&bytes(&base64)?).map_err(ui)).await
 }
 
 #[tauri::command]

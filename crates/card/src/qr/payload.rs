@@ -319,6 +319,12 @@ pub enum Scanned {
 /// Classifies any scanned text. Never panics; text that is not a card is
 /// [`PayloadError::NotACard`].
 pub fn classify(text: &str) -> Result<Scanned, PayloadError> {
+    // The largest QR code holds 2,953 bytes; a pasted or opened link is shorter still. Text
+    // beyond this is not a code and is not parsed.
+    const MAX_SCANNED_BYTES: usize = 16 * 1024;
+    if text.len() > MAX_SCANNED_BYTES {
+        return Err(PayloadError::NotACard);
+    }
     let trimmed = text.trim_start_matches('\u{FEFF}').trim();
     if let Some(link) = CardLink::parse(trimmed)? {
         return Ok(Scanned::Link(link));
@@ -635,5 +641,14 @@ mod tests {
         };
         assert_eq!(card.formatted_name, "Sean Owen");
         assert_eq!(card.title.as_deref(), Some("Software Engineer"));
+    }
+
+    #[test]
+    fn text_longer_than_any_qr_code_is_not_parsed() {
+        let huge = format!(
+            "BEGIN:VCARD\nVERSION:3.0\nFN:{}\nEND:VCARD",
+            "x".repeat(20_000)
+        );
+        assert_eq!(classify(&huge), Err(PayloadError::NotACard));
     }
 }

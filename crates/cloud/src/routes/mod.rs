@@ -57,7 +57,13 @@ pub fn router(state: AppState) -> Router {
                 .get(REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            // The route's pattern, never the path itself: a web card's path holds its code id,
+            // which opens the card to anyone who reads the logs.
+            let route = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or("(no route)", |m| m.as_str());
+            tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route)
         }))
         .layer(axum::middleware::from_fn(request_id))
         // Health checks come every few seconds from every load balancer: not traced.
