@@ -32,13 +32,14 @@ if ! { locale -a 2>/dev/null | grep -qix 'en_US.utf8' && locale -a | grep -qix '
   $SUDO locale-gen >/dev/null
 fi
 
-# Python reference implementations the tests compare against (vobject) and that benchmarks
-# report beside ours (zxing-cpp).
+# Python reference implementations the tests compare against (vobject), that benchmarks
+# report beside ours (zxing-cpp), and a real CardDAV client the address-book test syncs with
+# (vdirsyncer).
 # Pinned, so a comparison never changes under us.
-python_pkgs=(vobject==0.9.9 zxing-cpp==3.1.1 pillow==13.0.0)
+python_pkgs=(vobject==0.9.9 zxing-cpp==3.1.1 pillow==13.0.0 vdirsyncer==0.19.3)
 if ! python3 - <<'PY' 2>/dev/null
 from importlib.metadata import version
-assert (version("vobject"), version("zxing-cpp"), version("pillow")) == ("0.9.9", "3.1.1", "13.0.0")
+assert (version("vobject"), version("zxing-cpp"), version("pillow"), version("vdirsyncer")) == ("0.9.9", "3.1.1", "13.0.0", "0.19.3")
 PY
 then
   echo "setup: installing ${python_pkgs[*]} from PyPI"

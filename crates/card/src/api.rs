@@ -99,6 +99,51 @@ pub struct Device {
     pub current: bool,
 }
 
+/// An app password: opens the account's CardDAV address book, and nothing else, from one
+/// address-book app ("CardDAV on iPhone"). Revoking it is logging that app out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AppPassword {
+    pub id: i64,
+    pub label: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// When an address book last used it.
+    pub last_seen_at: i64,
+}
+
+/// `POST /api/v1/carddav/passwords`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AppPasswordRequest {
+    /// 1 to 64 characters: which app or phone it is for.
+    pub label: String,
+}
+
+/// A new app password, shown this once: only its hash is kept.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NewAppPassword {
+    pub app_password: AppPassword,
+    /// The address book's server address, for the account settings of an address-book app.
+    pub url: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// `GET /api/v1/carddav`: where the address book is, and the app passwords that open it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CardDavAccess {
+    pub url: String,
+    pub username: String,
+    pub passwords: Vec<AppPassword>,
+}
+
 /// Fields a printed code may show. A live code shows the whole card.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

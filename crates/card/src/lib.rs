@@ -14,6 +14,7 @@ pub mod qr;
 #[doc(hidden)]
 pub mod sample;
 pub mod vcard;
+pub mod wallet;
 
 pub use card::{Address, Card, Email, Media, Name, Phone, Property, Social, Url};
 pub use phone::{PhoneError, PhoneNumber, Region};

@@ -81,6 +81,9 @@ enum Command {
     },
     /// Back up the wallet to the cloud and take in changes from your other devices.
     Sync,
+    /// The wallet as your phone's own address book (CardDAV): app passwords and the address.
+    #[command(subcommand)]
+    Carddav(cmd::carddav::CardDavCommand),
     /// Bring back the wallet from the cloud (after logging in on a new phone).
     Restore,
 }
@@ -146,6 +149,7 @@ fn run(cli: Cli, out: &output::Output) -> anyhow::Result<Outcome> {
             contacts,
         } => cmd::wallet::export(&open_wallet(dir)?, &format, &output, &contacts, out),
         Command::Sync => client::sync(&open_wallet(dir)?, false, out),
+        Command::Carddav(c) => cmd::carddav::run(&open_wallet(dir)?, c, out),
         Command::Restore => client::sync(&open_wallet(dir)?, true, out),
     }
 }

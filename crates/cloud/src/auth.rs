@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::secrets::token_hash;
-use crate::store::StoreError;
+use crate::store::{DeviceKind, StoreError};
 
 /// An authenticated request's account and device.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +38,10 @@ impl FromRequestParts<AppState> for Caller {
             ))?;
         // Only the token's hash is stored and looked up, so comparing it leaks nothing useful.
         match state.store.device_by_token(&token_hash(token)).await {
+            // An app password opens the address book only (see `crate::dav`).
+            Ok(device) if device.kind == DeviceKind::CardDav => Err(ApiError::Unauthorized(
+                "an app password opens the CardDAV address book only",
+            )),
             Ok(device) => {
                 // Per account, across all its devices and addresses.
                 state.limiter.check_account(device.user_id).await?;

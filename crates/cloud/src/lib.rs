@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod config;
+pub mod dav;
 pub mod error;
 pub mod heavy;
 pub mod images;

@@ -1,6 +1,9 @@
 //! The account on this device: registering, logging in and out, the devices logged in.
 
-use mingpian_card::api::{Account, LoginRequest, RegisterRequest, Session};
+use mingpian_card::api::{
+    Account, AppPasswordRequest, CardDavAccess, LoginRequest, NewAppPassword, RegisterRequest,
+    Session,
+};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +44,25 @@ impl Wallet {
 
     pub async fn devices(&self) -> Result<Vec<mingpian_card::api::Device>> {
         self.cloud()?.devices().await
+    }
+
+    /// Where the account's CardDAV address book is, and the app passwords that open it.
+    pub async fn carddav(&self) -> Result<CardDavAccess> {
+        self.cloud()?.carddav().await
+    }
+
+    /// A new app password for an address-book app (shown once), labelled by which app it is.
+    pub async fn new_app_password(&self, label: &str) -> Result<NewAppPassword> {
+        self.cloud()?
+            .new_app_password(&AppPasswordRequest {
+                label: label.to_owned(),
+            })
+            .await
+    }
+
+    /// Revokes an app password: its address-book app is logged out.
+    pub async fn revoke_app_password(&self, id: i64) -> Result<()> {
+        self.cloud()?.revoke_app_password(id).await
     }
 }
 fn store_session(c: &Connection, server: &str, session: &Session) -> Result<()> {

@@ -10,9 +10,10 @@ use std::time::Duration;
 use futures_util::{Stream, StreamExt};
 use mingpian_card::CardSetNo;
 use mingpian_card::api::{
-    self, Account, Block, BlockRequest, CardSet, CardSetInput, CardUpdate, CardUpdatesRequest,
-    CodePreview, Codes, Device, Exchange, ExchangeRequest, InboxItem, InboxPage, LoginRequest,
-    PreviewRequest, RegisterRequest, Session, SyncPage, SyncPush, SyncPushResult,
+    self, Account, AppPasswordRequest, Block, BlockRequest, CardDavAccess, CardSet, CardSetInput,
+    CardUpdate, CardUpdatesRequest, CodePreview, Codes, Device, Exchange, ExchangeRequest,
+    InboxItem, InboxPage, LoginRequest, NewAppPassword, PreviewRequest, RegisterRequest, Session,
+    SyncPage, SyncPush, SyncPushResult,
 };
 use reqwest::{Method, RequestBuilder, Response};
 use serde::Serialize;
@@ -133,6 +134,19 @@ impl Cloud {
 
     pub async fn log_out_device(&self, id: i64) -> Result<()> {
         Self::send(self.request(Method::DELETE, &format!("/devices/{id}"))).await?;
+        Ok(())
+    }
+
+    pub async fn carddav(&self) -> Result<CardDavAccess> {
+        Self::call(self.request(Method::GET, "/carddav")).await
+    }
+
+    pub async fn new_app_password(&self, req: &AppPasswordRequest) -> Result<NewAppPassword> {
+        self.post("/carddav/passwords", req).await
+    }
+
+    pub async fn revoke_app_password(&self, id: i64) -> Result<()> {
+        Self::send(self.request(Method::DELETE, &format!("/carddav/passwords/{id}"))).await?;
         Ok(())
     }
 

@@ -1,58 +1,15 @@
 //! What a contact shows: its name, company, title, numbers and emails, derived from its cards by
-//! one rule the user can see and change ([`ShownBy`]): the user's own edit first, then the card
+//! one rule the user can see and change ([`mingpian_card::wallet::shown`]): the user's own edit first, then the card
 //! they chose as primary, then the newest full card of the set met most often. Arrival order
 //! plays no part, and an unverified card never decides what a contact shows.
 
-use mingpian_card::{Card, Region};
+use mingpian_card::Region;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, WalletError};
 use crate::keys;
-use crate::model::{ContactEdit, ShownBy, Trust};
-
-/// One live card of a contact, as the display rule weighs it.
-struct Candidate {
-    id: String,
-    card: Card,
-    full: bool,
-    verified: bool,
-    /// Meetings and deliveries of this card: how much its set is used.
-    uses: i64,
-    /// When the wallet first held it (its first version).
-    received_at: i64,
-}
-
-/// The card a contact shows when the user has not chosen one: among its verified cards (all of
-/// them when none is verified), the full card of the set met most often; on a tie the one held
-/// longest, so a newly arrived card never takes over by arriving.
-fn rule_card(cards: &[Candidate]) -> Option<&Candidate> {
-    let any_verified = cards.iter().any(|c| c.verified);
-    cards
-        .iter()
-        .filter(|c| c.verified || !any_verified)
-        .max_by(|a, b| {
-            (
-                a.full,
-                a.uses,
-                std::cmp::Reverse(a.received_at),
-                std::cmp::Reverse(&a.id),
-            )
-                .cmp(&(
-                    b.full,
-                    b.uses,
-                    std::cmp::Reverse(b.received_at),
-                    std::cmp::Reverse(&b.id),
-                ))
-        })
-}
-
-fn push_unique(list: &mut Vec<String>, values: impl IntoIterator<Item = String>) {
-    for v in values {
-        if !v.trim().is_empty() && !list.contains(&v) {
-            list.push(v);
-        }
-    }
-}
+use crate::model::{ContactEdit, Trust};
+use mingpian_card::wallet::{Candidate, shown};
 
 /// Recomputes what a contact shows and is found by from its live cards (by the display rule,
 /// see the module docs), and its cards' link keys.
@@ -92,51 +49,15 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
         Some(json) => serde_json::from_str(&json)?,
         None => ContactEdit::default(),
     };
-    let primary = primary.and_then(|id| cards.iter().find(|c| c.id == id));
-    let shown = primary.or_else(|| rule_card(&cards));
-    let shown_by = if own.name.is_some() {
-        ShownBy::Own
-    } else if primary.is_some() {
-        ShownBy::Primary
-    } else {
-        ShownBy::Rule
-    };
-    // What may be shown: the shown card first, then the other verified cards (all cards when
-    // none is verified). An unverified card's numbers are never offered beside verified ones.
-    let any_verified = cards.iter().any(|c| c.verified);
-    let mut pool: Vec<&Candidate> = shown.into_iter().collect();
-    pool.extend(cards.iter().filter(|c| {
-        (c.verified || !any_verified) && Some(c.id.as_str()) != shown.map(|s| s.id.as_str())
-    }));
-    let name = own
-        .name
-        .clone()
-        .or_else(|| shown.map(|c| c.card.display_name()))
-        .unwrap_or_default();
-    let org = own
-        .org
-        .clone()
-        .or_else(|| pool.iter().find_map(|c| c.card.org.clone()));
-    let title = own
-        .title
-        .clone()
-        .or_else(|| pool.iter().find_map(|c| c.card.title.clone()));
-    let mut phones: Vec<String> = Vec::new();
-    let mut emails: Vec<String> = Vec::new();
-    if let Some(own_phones) = &own.phones {
-        push_unique(&mut phones, own_phones.iter().cloned());
-    }
-    if let Some(own_emails) = &own.emails {
-        push_unique(&mut emails, own_emails.iter().cloned());
-    }
-    for c in &pool {
-        if own.phones.is_none() {
-            push_unique(&mut phones, c.card.phones.iter().map(|p| p.value.clone()));
-        }
-        if own.emails.is_none() {
-            push_unique(&mut emails, c.card.emails.iter().map(|e| e.value.clone()));
-        }
-    }
+    let shown = shown(&cards, &own, primary.as_deref());
+    let (name, org, title, phones, emails) = (
+        shown.name,
+        shown.org,
+        shown.title,
+        shown.phones,
+        shown.emails,
+    );
+    let shown_card = shown.card.map(|i| cards[i].id.as_str());
     let own_card = (!own.is_empty()).then(|| own.as_card());
     let search = keys::search_text(
         cards.iter().map(|c| &c.card).chain(own_card.as_ref()),
@@ -157,8 +78,8 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
         title,
         serde_json::to_string(&phones)?,
         serde_json::to_string(&emails)?,
-        shown.map(|c| c.id.as_str()),
-        shown_by.as_str()
+        shown_card,
+        shown.by.as_str()
     ])?;
     for c in &cards {
         conn.prepare_cached("DELETE FROM card_keys WHERE card_id = ?1")?

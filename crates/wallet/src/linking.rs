@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::display::refresh_contact;
 use crate::error::Result;
 use crate::keys;
-use crate::model::{LinkedBy, Outcome, Received, Source, Trust};
+use crate::model::{LinkedBy, Outcome, Received, Source};
 use crate::util::{content_hash, new_id, now_ms};
 
 /// A card arriving in the wallet.
@@ -460,7 +460,7 @@ fn insert_card_as(
         linked_by,
         a.received_at,
         now_ms(),
-        Trust::of(a.source).as_str()
+        crate::model::trust_of(a.source).as_str()
     ])?;
     insert_version(conn, id, 1, a, &p.json)
 }

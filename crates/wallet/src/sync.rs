@@ -21,6 +21,7 @@ use crate::linking::{self, Arrival};
 use crate::model::{Source, Trust};
 use crate::util::content_hash;
 use crate::{Wallet, db, keys};
+use mingpian_card::wallet::records as record;
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,109 +46,6 @@ struct Pushed {
     kind: &'static str,
     id: String,
     modified_at: i64,
-}
-
-/// The four record kinds as they travel, one layout each, read and written by serde. Fields
-/// added later carry `#[serde(default)]`, so records written by older apps still read.
-mod record {
-    use serde::{Deserialize, Serialize};
-
-    use crate::model::{ContactEdit, Trust};
-
-    /// A contact: what the user keeps about the person (the rest is derived from its cards).
-    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-    pub struct Contact {
-        #[serde(default)]
-        pub note: String,
-        #[serde(default)]
-        pub tags: Vec<String>,
-        #[serde(default)]
-        pub created_at: i64,
-        #[serde(default)]
-        pub deleted_at: Option<i64>,
-        #[serde(default)]
-        pub primary_card_id: Option<String>,
-        #[serde(default)]
-        pub own: Option<ContactEdit>,
-    }
-
-    /// A card: which contact holds it, where it came from, how far it is trusted.
-    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-    pub struct Card {
-        #[serde(default)]
-        pub contact_id: String,
-        #[serde(default = "manual")]
-        pub source: String,
-        #[serde(default)]
-        pub owner: Option<String>,
-        #[serde(default)]
-        pub set_no: Option<u32>,
-        #[serde(default)]
-        pub uid: Option<String>,
-        #[serde(default = "yes")]
-        pub full: bool,
-        #[serde(default)]
-        pub version: i64,
-        #[serde(default = "new_link")]
-        pub linked_by: String,
-        #[serde(default)]
-        pub received_at: i64,
-        /// Absent in records from before trust levels: then web cards are unverified.
-        #[serde(default)]
-        pub trust: Option<Trust>,
-    }
-
-    /// One version of a card; never changes once made.
-    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-    pub struct CardVersion {
-        #[serde(default)]
-        pub card_id: String,
-        #[serde(default = "one")]
-        pub seq: i64,
-        #[serde(default)]
-        pub version: i64,
-        #[serde(default)]
-        pub card: mingpian_card::Card,
-        #[serde(default)]
-        pub origin: Option<String>,
-        #[serde(default)]
-        pub received_at: i64,
-    }
-
-    /// A meeting or a delivery.
-    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-    pub struct Event {
-        #[serde(default)]
-        pub contact_id: String,
-        #[serde(default)]
-        pub card_id: Option<String>,
-        #[serde(default = "received")]
-        pub kind: String,
-        #[serde(default)]
-        pub code: Option<String>,
-        #[serde(default)]
-        pub place: Option<String>,
-        #[serde(default)]
-        pub at: i64,
-        #[serde(default)]
-        pub origin: Option<String>,
-    }
-
-    fn manual() -> String {
-        "manual".into()
-    }
-    fn yes() -> bool {
-        true
-    }
-    fn new_link() -> String {
-        "new".into()
-    }
-    fn one() -> i64 {
-        1
-    }
-    fn received() -> String {
-        "received".into()
-    }
 }
 
 fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
@@ -377,7 +275,7 @@ fn apply_card(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<(
         .optional()?;
     let trust = d
         .trust
-        .unwrap_or_else(|| Trust::of(Source::parse(&d.source)));
+        .unwrap_or_else(|| crate::model::trust_of(Source::parse(&d.source)));
     c.prepare_cached(
         "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version,
                             hash, name_key, linked_by, received_at, modified_at,

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::routes::limit::Purpose;
 use crate::secrets;
-use crate::store::{FirstSet, Login, NewUser, StoreError, Stored, UserRecord};
+use crate::store::{DeviceKind, FirstSet, Login, NewUser, StoreError, Stored, UserRecord};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -265,7 +265,7 @@ async fn devices(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<api::Device>>> {
-    let devices = state.store.devices(caller.user_id).await?;
+    let devices = state.store.devices(caller.user_id, DeviceKind::App).await?;
     Ok(Json(
         devices
             .into_iter()
@@ -287,7 +287,11 @@ async fn log_out_device(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    match state.store.delete_device(caller.user_id, id).await {
+    match state
+        .store
+        .delete_device(caller.user_id, id, DeviceKind::App)
+        .await
+    {
         Ok(()) => {
             // Its open live streams end now, on every instance.
             state.hub.device_gone(id).await;

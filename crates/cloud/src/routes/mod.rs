@@ -1,6 +1,7 @@
 //! HTTP routes, one module per area, each with its own `router()`.
 
 pub mod accounts;
+pub mod carddav;
 pub mod cards;
 pub mod exchange;
 pub mod inbox;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox::router())
         .merge(sync::router())
         .merge(cards::router())
+        .merge(carddav::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::per_ip_api,
@@ -42,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(web::router())
+        .merge(crate::dav::router())
         .route("/openapi.json", get(openapi::document))
         .route("/.well-known/assetlinks.json", get(assetlinks))
         .route(

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, cards, exchange, inbox, sets, sync, web};
+use super::{accounts, carddav, cards, exchange, inbox, sets, sync, web};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -14,6 +14,7 @@ use super::{accounts, cards, exchange, inbox, sets, sync, web};
         sets::list, sets::create, sets::fetch, sets::replace, sets::code, sets::rotate,
         exchange::exchange, exchange::preview, inbox::page, inbox::stream, inbox::delete_item,
         inbox::blocks, inbox::block, inbox::unblock, sync::push, sync::pull, cards::updates,
+        carddav::access, carddav::create, carddav::revoke,
         web::card_page, web::reply, super::health, super::assetlinks, super::apple_app_site_association,
     ),
     modifiers(&BearerAuth)

@@ -25,7 +25,26 @@ pub struct DeviceRecord {
     pub name: String,
     pub created_at: i64,
     pub last_seen_at: i64,
+    pub kind: DeviceKind,
 }
+
+/// A logged-in app, or an app password that opens the CardDAV address book and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    App,
+    CardDav,
+}
+
+impl DeviceKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::App => "app",
+            DeviceKind::CardDav => "carddav",
+        }
+    }
+}
+
+const DEVICE_COLUMNS: &str = "id, user_id, name, created_at, last_seen_at, kind";
 
 const USER_COLUMNS: &str = "id, public_id, name, phone, email, password_hash";
 
@@ -47,6 +66,11 @@ fn device(row: &AnyRow) -> StoreResult<DeviceRecord> {
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
         last_seen_at: row.try_get("last_seen_at")?,
+        kind: if row.try_get::<String, _>("kind")? == "carddav" {
+            DeviceKind::CardDav
+        } else {
+            DeviceKind::App
+        },
     })
 }
 
@@ -108,7 +132,15 @@ impl Store {
         .await
         .map_err(|e| conflict_or(e, "account"))?;
         let user = user(&row)?;
-        let device = insert_device(&mut tx, user.id, device_name, token_hash, now).await?;
+        let device = insert_device(
+            &mut tx,
+            user.id,
+            device_name,
+            token_hash,
+            now,
+            DeviceKind::App,
+        )
+        .await?;
         super::sets::put_set_in(
             &mut tx,
             &super::SetWrite {
@@ -167,7 +199,15 @@ impl Store {
     ) -> StoreResult<DeviceRecord> {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
-        let device = insert_device(&mut tx, user_id, name, token_hash, now_ms()).await?;
+        let device = insert_device(
+            &mut tx,
+            user_id,
+            name,
+            token_hash,
+            now_ms(),
+            DeviceKind::App,
+        )
+        .await?;
         tx.commit().await?;
         Ok(device)
     }
@@ -175,9 +215,9 @@ impl Store {
     /// The device holding a token (by its hash), marking it seen.
     #[tracing::instrument(skip_all)]
     pub async fn device_by_token(&self, token_hash: &str) -> StoreResult<DeviceRecord> {
-        let row = sqlx::query(
-            "SELECT id, user_id, name, created_at, last_seen_at FROM devices WHERE token_hash = $1",
-        )
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = $1"
+        )))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
@@ -209,22 +249,71 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// A new app password (a device of kind CardDAV), at most `max` per account.
     #[tracing::instrument(skip_all)]
-    pub async fn devices(&self, user_id: i64) -> StoreResult<Vec<DeviceRecord>> {
-        let rows = sqlx::query("SELECT id, user_id, name, created_at, last_seen_at FROM devices WHERE user_id = $1 ORDER BY id")
+    pub async fn add_app_password(
+        &self,
+        user_id: i64,
+        label: &str,
+        token_hash: &str,
+        max: i64,
+    ) -> StoreResult<DeviceRecord> {
+        let _w = self.writer().await;
+        let mut tx = self.pool.begin().await?;
+        // Serialises concurrent creations for one account on PostgreSQL.
+        sqlx::query("UPDATE users SET dav_cursor = dav_cursor WHERE id = $1")
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM devices WHERE user_id = $1 AND kind = 'carddav'",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if count >= max {
+            return Err(StoreError::Conflict("app passwords"));
+        }
+        let device = insert_device(
+            &mut tx,
+            user_id,
+            label,
+            token_hash,
+            now_ms(),
+            DeviceKind::CardDav,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(device)
+    }
+
+    /// The account's devices of one kind, oldest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn devices(&self, user_id: i64, kind: DeviceKind) -> StoreResult<Vec<DeviceRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE user_id = $1 AND kind = $2 ORDER BY id"
+        )))
+        .bind(user_id)
+        .bind(kind.as_str())
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(device).collect()
     }
 
-    /// Logs a device out. Only the account's own devices can be removed.
+    /// Logs a device out (or revokes an app password). Only the account's own devices of that
+    /// kind can be removed.
     #[tracing::instrument(skip_all)]
-    pub async fn delete_device(&self, user_id: i64, device_id: i64) -> StoreResult<()> {
+    pub async fn delete_device(
+        &self,
+        user_id: i64,
+        device_id: i64,
+        kind: DeviceKind,
+    ) -> StoreResult<()> {
         let _w = self.writer().await;
-        let done = sqlx::query("DELETE FROM devices WHERE id = $1 AND user_id = $2")
+        let done = sqlx::query("DELETE FROM devices WHERE id = $1 AND user_id = $2 AND kind = $3")
             .bind(device_id)
             .bind(user_id)
+            .bind(kind.as_str())
             .execute(&self.pool)
             .await?;
         if done.rows_affected() == 0 {
@@ -241,15 +330,17 @@ async fn insert_device(
     name: &str,
     token_hash: &str,
     now: i64,
+    kind: DeviceKind,
 ) -> StoreResult<DeviceRecord> {
-    let row = sqlx::query(
-        "INSERT INTO devices (user_id, name, token_hash, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4) \
-         RETURNING id, user_id, name, created_at, last_seen_at",
-    )
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO devices (user_id, name, token_hash, created_at, last_seen_at, kind) \
+         VALUES ($1, $2, $3, $4, $4, $5) RETURNING {DEVICE_COLUMNS}"
+    )))
     .bind(user_id)
     .bind(name)
     .bind(token_hash)
     .bind(now)
+    .bind(kind.as_str())
     .fetch_one(&mut **tx)
     .await?;
     device(&row)

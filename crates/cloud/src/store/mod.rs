@@ -10,6 +10,7 @@
 //! lock first; reads stay concurrent (WAL). PostgreSQL needs no such lock.
 
 mod accounts;
+mod dav;
 mod exchanges;
 mod sets;
 mod stored;
@@ -22,7 +23,8 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor as _};
 use tokio::sync::{Mutex, MutexGuard};
 
-pub use accounts::{DeviceRecord, FirstSet, Login, NewUser, UserRecord};
+pub use accounts::{DeviceKind, DeviceRecord, FirstSet, Login, NewUser, UserRecord};
+pub use dav::{Builder, CardParts, ContactParts, DavEntry, etag_of};
 pub use exchanges::{BlockRecord, ExchangeOutcome, Gift, InboxCaps, InboxRecord, NewExchange};
 pub use sets::{CodeState, SetRecord, SetWrite};
 pub use stored::Stored;

@@ -133,6 +133,25 @@ impl Store {
         Ok(out)
     }
 
+    /// One record as stored, tombstones included.
+    #[tracing::instrument(skip_all)]
+    pub async fn record(
+        &self,
+        user_id: i64,
+        kind: &str,
+        id: &str,
+    ) -> StoreResult<Option<RecordRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM records WHERE user_id = $1 AND kind = $2 AND id = $3"
+        )))
+        .bind(user_id)
+        .bind(kind)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(record).transpose()
+    }
+
     /// Records changed after `after`, oldest change first: at most `limit` and, past the first,
     /// at most `max_bytes` of data; and whether more wait after them.
     #[tracing::instrument(skip_all)]

@@ -1,0 +1,456 @@
+//! The CardDAV address book's projection of an account's wallet records: one entry per contact,
+//! rebuilt only for the contacts that records changed since the last refresh.
+
+use std::collections::{BTreeSet, HashMap};
+
+use mingpian_card::wallet::records;
+use serde::Deserialize;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row as _};
+
+use super::{Store, StoreResult};
+
+/// One address-book entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DavEntry {
+    pub contact_id: String,
+    /// The published card as JSON; empty when gone.
+    pub card_json: String,
+    pub etag: String,
+    /// The records version at which it last changed.
+    pub changed: i64,
+    pub gone: bool,
+}
+
+/// What one contact is made of, for the entry builder.
+#[derive(Debug, Default)]
+pub struct ContactParts {
+    /// The contact record; `None` when it is missing or a tombstone.
+    pub contact: Option<records::Contact>,
+    pub cards: Vec<CardParts>,
+}
+
+#[derive(Debug)]
+pub struct CardParts {
+    pub id: String,
+    pub card: records::Card,
+    /// Its newest version's content.
+    pub content: Option<mingpian_card::Card>,
+    pub uses: i64,
+    pub first_at: i64,
+}
+
+/// Builds an entry's card JSON from its parts; `None`: the contact is not published.
+pub type Builder = fn(&ContactParts) -> Option<String>;
+
+/// Only what a card version says about its place: the content is read when an entry is built.
+#[derive(Deserialize)]
+struct VersionHead {
+    #[serde(default)]
+    card_id: String,
+    #[serde(default = "one")]
+    seq: i64,
+    #[serde(default)]
+    received_at: i64,
+}
+
+#[derive(Deserialize)]
+struct CardHead {
+    #[serde(default)]
+    contact_id: String,
+}
+
+#[derive(Deserialize)]
+struct EventHead {
+    #[serde(default)]
+    contact_id: String,
+    #[serde(default)]
+    card_id: Option<String>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// Records read per page while taking changes in: card versions carry pictures inline.
+const PAGE: i64 = 100;
+/// Contacts rebuilt per batch of queries.
+const BATCH: usize = 200;
+
+const ENTRY_COLUMNS: &str = "contact_id, card_json, etag, changed, gone";
+
+fn entry(row: &AnyRow) -> StoreResult<DavEntry> {
+    Ok(DavEntry {
+        contact_id: row.try_get("contact_id")?,
+        card_json: row.try_get("card_json")?,
+        etag: row.try_get("etag")?,
+        changed: row.try_get("changed")?,
+        gone: row.try_get::<i64, _>("gone")? != 0,
+    })
+}
+
+/// `$first, $first+1, ...` for an `IN` list of `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// Rows of `sql` (whose `IN` list is the last placeholder group, after `$1` = user id) for each
+/// chunk of `ids`.
+async fn rows_in(
+    tx: &mut Tx<'_>,
+    sql: &str,
+    user_id: i64,
+    ids: &[String],
+) -> StoreResult<Vec<AnyRow>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let sql = sql.replace("{in}", &placeholders(2, chunk.len()));
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(user_id);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        out.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
+/// Rebuilds the entries of `contacts` at `seq`, writing those that changed.
+async fn rebuild(
+    tx: &mut Tx<'_>,
+    user_id: i64,
+    contacts: &[String],
+    seq: i64,
+    build: Builder,
+) -> StoreResult<()> {
+    let mut parts: HashMap<String, ContactParts> = contacts
+        .iter()
+        .map(|id| (id.clone(), ContactParts::default()))
+        .collect();
+    let sql = "SELECT id, deleted, data FROM records WHERE user_id = $1 AND kind = 'contact' AND id IN ({in})";
+    for row in rows_in(tx, sql, user_id, contacts).await? {
+        let id: String = row.try_get("id")?;
+        let deleted = row.try_get::<i64, _>("deleted")? != 0;
+        let data: String = row.try_get("data")?;
+        if let (false, Ok(c), Some(p)) = (deleted, serde_json::from_str(&data), parts.get_mut(&id))
+        {
+            p.contact = Some(c);
+        }
+    }
+    let sql = "SELECT card_id, contact_id, latest_id, first_at FROM dav_cards WHERE user_id = $1 AND contact_id IN ({in})";
+    let mut links: Vec<(String, String, Option<String>, i64)> = Vec::new();
+    for row in rows_in(tx, sql, user_id, contacts).await? {
+        links.push((
+            row.try_get("card_id")?,
+            row.try_get("contact_id")?,
+            row.try_get("latest_id")?,
+            row.try_get("first_at")?,
+        ));
+    }
+    let card_ids: Vec<String> = links.iter().map(|l| l.0.clone()).collect();
+    let mut cards: HashMap<String, records::Card> = HashMap::new();
+    let sql = "SELECT id, data FROM records WHERE user_id = $1 AND kind = 'card' AND deleted = 0 AND id IN ({in})";
+    for row in rows_in(tx, sql, user_id, &card_ids).await? {
+        let data: String = row.try_get("data")?;
+        if let Ok(card) = serde_json::from_str(&data) {
+            cards.insert(row.try_get("id")?, card);
+        }
+    }
+    let latest: Vec<String> = links.iter().filter_map(|l| l.2.clone()).collect();
+    let mut contents: HashMap<String, mingpian_card::Card> = HashMap::new();
+    let sql = "SELECT id, data FROM records WHERE user_id = $1 AND kind = 'card_version' AND id IN ({in})";
+    for row in rows_in(tx, sql, user_id, &latest).await? {
+        let data: String = row.try_get("data")?;
+        if let Ok(v) = serde_json::from_str::<records::CardVersion>(&data) {
+            contents.insert(row.try_get("id")?, v.card);
+        }
+    }
+    let mut uses: HashMap<String, i64> = HashMap::new();
+    let sql = "SELECT card_id, COUNT(*) AS n FROM dav_events WHERE user_id = $1 AND card_id IN ({in}) GROUP BY card_id";
+    for row in rows_in(tx, sql, user_id, &card_ids).await? {
+        uses.insert(row.try_get("card_id")?, row.try_get("n")?);
+    }
+    for (card_id, contact_id, latest_id, first_at) in links {
+        let (Some(card), Some(p)) = (cards.remove(&card_id), parts.get_mut(&contact_id)) else {
+            continue;
+        };
+        p.cards.push(CardParts {
+            content: latest_id.and_then(|l| contents.remove(&l)),
+            uses: uses.get(&card_id).copied().unwrap_or(0),
+            id: card_id,
+            card,
+            first_at,
+        });
+    }
+    let mut stored: HashMap<String, (String, bool)> = HashMap::new();
+    let sql = "SELECT contact_id, etag, gone FROM dav_entries WHERE user_id = $1 AND contact_id IN ({in})";
+    for row in rows_in(tx, sql, user_id, contacts).await? {
+        stored.insert(
+            row.try_get("contact_id")?,
+            (row.try_get("etag")?, row.try_get::<i64, _>("gone")? != 0),
+        );
+    }
+    for id in contacts {
+        let Some(p) = parts.get_mut(id) else { continue };
+        // Cards in the order the wallet weighs them: held longest first.
+        p.cards
+            .sort_by(|a, b| (a.first_at, &a.id).cmp(&(b.first_at, &b.id)));
+        let json = build(p);
+        let etag = json.as_deref().map(etag_of).unwrap_or_default();
+        let gone = json.is_none();
+        match stored.get(id) {
+            Some((old, was_gone)) if *old == etag && *was_gone == gone => continue,
+            None if gone => continue,
+            _ => {}
+        }
+        sqlx::query(
+            "INSERT INTO dav_entries (user_id, contact_id, card_json, etag, changed, gone) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, contact_id) DO UPDATE SET \
+             card_json = excluded.card_json, etag = excluded.etag, changed = excluded.changed, \
+             gone = excluded.gone",
+        )
+        .bind(user_id)
+        .bind(id)
+        .bind(json.unwrap_or_default())
+        .bind(etag)
+        .bind(seq)
+        .bind(i64::from(gone))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A strong ETag's value (without quotes) for an entry's content.
+pub fn etag_of(json: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(json.as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Takes one page of records in: updates the card and event maps, notes affected contacts and
+/// touched cards. Returns the last version read, or `None` when no record is left.
+async fn take_in(
+    tx: &mut Tx<'_>,
+    user_id: i64,
+    after: i64,
+    upto: i64,
+    affected: &mut BTreeSet<String>,
+    touched: &mut BTreeSet<String>,
+) -> StoreResult<Option<i64>> {
+    let rows = sqlx::query(
+        "SELECT kind, id, version, data FROM records WHERE user_id = $1 AND version > $2 \
+         AND version <= $3 ORDER BY version LIMIT $4",
+    )
+    .bind(user_id)
+    .bind(after)
+    .bind(upto)
+    .bind(PAGE)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut last = None;
+    for row in &rows {
+        last = Some(row.try_get::<i64, _>("version")?);
+        let kind: String = row.try_get("kind")?;
+        let id: String = row.try_get("id")?;
+        let data: String = row.try_get("data")?;
+        match kind.as_str() {
+            "contact" => {
+                affected.insert(id);
+            }
+            "card" => {
+                let head: CardHead = serde_json::from_str(&data).unwrap_or(CardHead {
+                    contact_id: String::new(),
+                });
+                let old: Option<String> = sqlx::query_scalar(
+                    "SELECT contact_id FROM dav_cards WHERE user_id = $1 AND card_id = $2",
+                )
+                .bind(user_id)
+                .bind(&id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO dav_cards (user_id, card_id, contact_id, latest_id, latest_seq, first_at) \
+                     VALUES ($1, $2, $3, NULL, 0, $4) ON CONFLICT (user_id, card_id) \
+                     DO UPDATE SET contact_id = excluded.contact_id",
+                )
+                .bind(user_id)
+                .bind(&id)
+                .bind(&head.contact_id)
+                .bind(i64::MAX)
+                .execute(&mut **tx)
+                .await?;
+                affected.extend(old);
+                affected.insert(head.contact_id);
+            }
+            "card_version" => {
+                let Ok(head) = serde_json::from_str::<VersionHead>(&data) else {
+                    continue;
+                };
+                sqlx::query(
+                    "INSERT INTO dav_cards (user_id, card_id, contact_id, latest_id, latest_seq, first_at) \
+                     VALUES ($1, $2, '', $3, $4, $5) ON CONFLICT (user_id, card_id) DO UPDATE SET \
+                     latest_id = CASE WHEN excluded.latest_seq >= dav_cards.latest_seq \
+                       THEN excluded.latest_id ELSE dav_cards.latest_id END, \
+                     latest_seq = CASE WHEN excluded.latest_seq >= dav_cards.latest_seq \
+                       THEN excluded.latest_seq ELSE dav_cards.latest_seq END, \
+                     first_at = CASE WHEN excluded.first_at < dav_cards.first_at \
+                       THEN excluded.first_at ELSE dav_cards.first_at END",
+                )
+                .bind(user_id)
+                .bind(&head.card_id)
+                .bind(&id)
+                .bind(head.seq)
+                .bind(head.received_at)
+                .execute(&mut **tx)
+                .await?;
+                touched.insert(head.card_id);
+            }
+            "event" => {
+                let Ok(head) = serde_json::from_str::<EventHead>(&data) else {
+                    continue;
+                };
+                sqlx::query(
+                    "INSERT INTO dav_events (user_id, event_id, card_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id, event_id) DO UPDATE SET card_id = excluded.card_id",
+                )
+                .bind(user_id)
+                .bind(&id)
+                .bind(&head.card_id)
+                .execute(&mut **tx)
+                .await?;
+                affected.insert(head.contact_id);
+            }
+            _ => {}
+        }
+    }
+    Ok(last)
+}
+
+impl Store {
+    /// Brings the account's address book up to its wallet records and returns its sync token
+    /// (the records version it stands at). Cheap when nothing changed: one row read.
+    #[tracing::instrument(skip_all)]
+    pub async fn dav_refresh(&self, user_id: i64, build: Builder) -> StoreResult<i64> {
+        let (cursor, seq): (i64, i64) =
+            sqlx::query_as("SELECT dav_cursor, sync_seq FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+        if cursor >= seq {
+            return Ok(cursor);
+        }
+        let _w = self.writer().await;
+        let mut tx = self.pool.begin().await?;
+        // The account's row lock serialises refreshes (and pushes) on PostgreSQL; every record
+        // up to `seq` is committed once it is held.
+        let (cursor, seq): (i64, i64) = sqlx::query_as(
+            "UPDATE users SET dav_cursor = dav_cursor WHERE id = $1 RETURNING dav_cursor, sync_seq",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut affected = BTreeSet::new();
+        let mut touched = BTreeSet::new();
+        let mut after = cursor;
+        while let Some(last) =
+            take_in(&mut tx, user_id, after, seq, &mut affected, &mut touched).await?
+        {
+            after = last;
+        }
+        let touched: Vec<String> = touched.into_iter().collect();
+        let sql = "SELECT contact_id FROM dav_cards WHERE user_id = $1 AND card_id IN ({in})";
+        for row in rows_in(&mut tx, sql, user_id, &touched).await? {
+            affected.insert(row.try_get("contact_id")?);
+        }
+        affected.remove("");
+        let affected: Vec<String> = affected.into_iter().collect();
+        for batch in affected.chunks(BATCH) {
+            rebuild(&mut tx, user_id, batch, seq, build).await?;
+        }
+        sqlx::query("UPDATE users SET dav_cursor = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Entries after `after_id` in contact-id order: live ones only, or (with `since`) every
+    /// entry that changed after `since` and up to `upto`, gone ones included.
+    #[tracing::instrument(skip_all)]
+    pub async fn dav_entries(
+        &self,
+        user_id: i64,
+        since: Option<(i64, i64)>,
+        after_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<DavEntry>> {
+        let rows =
+            match since {
+                None => {
+                    sqlx::query(AssertSqlSafe(format!(
+                        "SELECT {ENTRY_COLUMNS} FROM dav_entries WHERE user_id = $1 AND gone = 0 \
+                 AND contact_id > $2 ORDER BY contact_id LIMIT $3"
+                    )))
+                    .bind(user_id)
+                    .bind(after_id)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+                Some((since, upto)) => sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {ENTRY_COLUMNS} FROM dav_entries WHERE user_id = $1 AND changed > $4 \
+                 AND changed <= $5 AND contact_id > $2 ORDER BY contact_id LIMIT $3"
+                )))
+                .bind(user_id)
+                .bind(after_id)
+                .bind(limit)
+                .bind(since)
+                .bind(upto)
+                .fetch_all(&self.pool)
+                .await?,
+            };
+        rows.iter().map(entry).collect()
+    }
+
+    /// The entries of these contacts that exist (gone ones included).
+    #[tracing::instrument(skip_all)]
+    pub async fn dav_entries_by_id(
+        &self,
+        user_id: i64,
+        ids: &[String],
+    ) -> StoreResult<Vec<DavEntry>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {ENTRY_COLUMNS} FROM dav_entries WHERE user_id = $1 AND contact_id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(user_id);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                out.push(entry(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many live entries the address book holds.
+    #[tracing::instrument(skip_all)]
+    pub async fn dav_count(&self, user_id: i64) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM dav_entries WHERE user_id = $1 AND gone = 0")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}
