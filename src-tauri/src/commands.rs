@@ -8,7 +8,9 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mingpian_card::Card;
-use mingpian_card::api::{CardField, Device, LoginRequest, RegisterRequest};
+use mingpian_card::api::{
+    CardDavAccess, CardField, Device, LoginRequest, NewAppPassword, RegisterRequest,
+};
 use mingpian_card::phone::PhoneNumber;
 use mingpian_wallet::{
     CardVersion, CodeView, Contact, ContactDetail, ContactEdit, ExportFormat, Exported,
@@ -150,6 +152,25 @@ pub async fn logout(w: W<'_>) -> Res<()> {
 #[specta::specta]
 pub async fn devices(w: W<'_>) -> Res<Vec<Device>> {
     w.devices().await.map_err(ui)
+}
+
+/// The phone's address book over CardDAV: where it is and the app passwords that open it.
+#[tauri::command]
+#[specta::specta]
+pub async fn carddav(w: W<'_>) -> Res<CardDavAccess> {
+    w.carddav().await.map_err(ui)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn new_app_password(w: W<'_>, label: String) -> Res<NewAppPassword> {
+    w.new_app_password(&label).await.map_err(ui)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn revoke_app_password(w: W<'_>, id: i64) -> Res<()> {
+    w.revoke_app_password(id).await.map_err(ui)
 }
 
 #[tauri::command]

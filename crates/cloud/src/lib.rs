@@ -123,6 +123,14 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let store = state.store.clone();
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // No Nagle: a streamed answer (a live inbox event, a CardDAV multistatus page) goes out as
+    // it is written, instead of waiting on the client's delayed ACK (40 ms on Linux).
+    let listener =
+        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

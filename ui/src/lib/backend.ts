@@ -16,7 +16,9 @@ import {
   type Contact_Serialize,
   type ContactDetail_Serialize,
   type ContactEdit_Deserialize,
+  type CardDavAccess,
   type Device,
+  type NewAppPassword,
   type ErrorBody_Serialize,
   type ErrorCode_Serialize,
   type EventKind_Serialize,
@@ -72,8 +74,8 @@ export type Settings = Settings_Serialize;
 export type ShownBy = ShownBy_Serialize;
 export type Source = Source_Serialize;
 export type StoredCard = StoredCard_Serialize;
-export type { Device, ExportFormat, Exported, ImportReport, PictureUse, Platform, Progress, ShareItem, SyncReport };
-export type { PickedFile } from "./bindings";
+export type { CardDavAccess, Device, NewAppPassword, ExportFormat, Exported, ImportReport, PictureUse, Platform, Progress, ShareItem, SyncReport };
+export type { AppPassword, PickedFile } from "./bindings";
 import type { PickedFile } from "./bindings";
 
 /** A point in a photo, in its pixels (a UI value, not the shell's). */
@@ -89,6 +91,10 @@ export interface Backend {
   login(server: string, login: string, password: string): Promise<SessionInfo>;
   logout(): Promise<void>;
   devices(): Promise<Device[]>;
+  /** The wallet as the phone's address book (CardDAV): its address and app passwords. */
+  carddav(): Promise<CardDavAccess>;
+  newAppPassword(label: string): Promise<NewAppPassword>;
+  revokeAppPassword(id: number): Promise<void>;
   mySets(refresh: boolean): Promise<MySet[]>;
   /** Where the card is in a photo (read on the device). */
   findCardFrame(base64: string): Promise<FoundFrame>;
@@ -175,6 +181,9 @@ export const tauriBackend: Backend = {
   login: (server, login, password) => ok(commands.login(server, { login, password, device_name: null })),
   logout: () => done(commands.logout()),
   devices: () => ok(commands.devices()),
+  carddav: () => ok(commands.carddav()),
+  newAppPassword: (label) => ok(commands.newAppPassword(label)),
+  revokeAppPassword: (id) => done(commands.revokeAppPassword(id)),
   mySets: (refresh) => ok(commands.mySets(refresh)),
   findCardFrame: (base64) => ok(commands.findCardFrame(base64)),
   readPaperCard: (sides) => ok(commands.readPaperCard(sides)),

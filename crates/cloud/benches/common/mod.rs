@@ -46,6 +46,15 @@ impl Server {
     }
 }
 
+/// A benchmark that panics still stops its server (which would otherwise hold the terminal's
+/// output open).
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -42,4 +42,4 @@ CREATE TABLE dav_entries (
     gone       BIGINT NOT NULL,
     PRIMARY KEY (user_id, contact_id)
 );
-CREATE INDEX dav_entries_changed ON dav_entries (user_id, changed);
+CREATE INDEX dav_entries_changed ON dav_entries (user_id, changed, contact_id);

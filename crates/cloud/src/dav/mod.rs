@@ -592,10 +592,10 @@ impl Ctx {
         };
         let body = async_stream::stream! {
             yield Ok::<Bytes, std::io::Error>(Bytes::from(head));
-            let mut after = String::new();
+            let mut after = (0i64, String::new());
             let mut sent = 0usize;
             loop {
-                let page = match ctx.state.store.dav_entries(ctx.user.id, since, &after, PAGE).await {
+                let page = match ctx.state.store.dav_entries(ctx.user.id, since, (after.0, &after.1), PAGE).await {
                     Ok(page) => page,
                     Err(e) => {
                         tracing::error!(error = ?e, "reading the address book");
@@ -605,7 +605,7 @@ impl Ctx {
                     }
                 };
                 let Some(last) = page.last() else { break };
-                after = last.contact_id.clone();
+                after = (last.changed, last.contact_id.clone());
                 let mut chunk = String::new();
                 for e in &page {
                     let href = href_of(&e.contact_id);

@@ -1,7 +1,7 @@
 //! The CardDAV address book's projection of an account's wallet records: one entry per contact,
 //! rebuilt only for the contacts that records changed since the last refresh.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use mingpian_card::wallet::records;
 use serde::Deserialize;
@@ -72,8 +72,10 @@ fn one() -> i64 {
     1
 }
 
-/// Records read per page while taking changes in: card versions carry pictures inline.
-const PAGE: i64 = 100;
+/// Records read per page while taking changes in.
+const PAGE: i64 = 1000;
+/// Most record data per page past its first record: card versions carry pictures inline.
+const PAGE_BYTES: i64 = 16 * 1024 * 1024;
 /// Contacts rebuilt per batch of queries.
 const BATCH: usize = 200;
 
@@ -194,6 +196,7 @@ async fn rebuild(
             (row.try_get("etag")?, row.try_get::<i64, _>("gone")? != 0),
         );
     }
+    let mut writes: Vec<(&String, String, String, bool)> = Vec::new();
     for id in contacts {
         let Some(p) = parts.get_mut(id) else { continue };
         // Cards in the order the wallet weighs them: held longest first.
@@ -207,20 +210,26 @@ async fn rebuild(
             None if gone => continue,
             _ => {}
         }
-        sqlx::query(
+        writes.push((id, json.unwrap_or_default(), etag, gone));
+    }
+    for chunk in writes.chunks(ROWS) {
+        let sql = format!(
             "INSERT INTO dav_entries (user_id, contact_id, card_json, etag, changed, gone) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, contact_id) DO UPDATE SET \
+             VALUES {} ON CONFLICT (user_id, contact_id) DO UPDATE SET \
              card_json = excluded.card_json, etag = excluded.etag, changed = excluded.changed, \
              gone = excluded.gone",
-        )
-        .bind(user_id)
-        .bind(id)
-        .bind(json.unwrap_or_default())
-        .bind(etag)
-        .bind(seq)
-        .bind(i64::from(gone))
-        .execute(&mut **tx)
-        .await?;
+            value_groups(chunk.len(), 5, "($1, ${0}, ${1}, ${2}, ${3}, ${4})")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(user_id);
+        for (id, json, etag, gone) in chunk {
+            q = q
+                .bind(*id)
+                .bind(json)
+                .bind(etag)
+                .bind(seq)
+                .bind(i64::from(*gone));
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -232,8 +241,144 @@ pub fn etag_of(json: &str) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Takes one page of records in: updates the card and event maps, notes affected contacts and
-/// touched cards. Returns the last version read, or `None` when no record is left.
+/// Multi-row `VALUES` groups: `width` placeholders per row after `$1` (the user id), e.g.
+/// `($1, $2, $3), ($1, $4, $5)`; `fixed` is inserted after the user id in each group.
+fn value_groups(rows: usize, width: usize, shape: &str) -> String {
+    (0..rows)
+        .map(|r| {
+            let mut group = shape.to_owned();
+            for i in (0..width).rev() {
+                group = group.replace(&format!("${{{i}}}"), &format!("${}", 2 + r * width + i));
+            }
+            group
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rows per multi-row statement.
+const ROWS: usize = 200;
+
+/// What one page of records changes in the card and event maps.
+#[derive(Default)]
+struct PageChanges {
+    /// card id → the contact it is in now.
+    cards: BTreeMap<String, String>,
+    /// card id → (its newest version's record id, that version's seq, the earliest arrival).
+    versions: BTreeMap<String, (String, i64, i64)>,
+    /// event id → its card.
+    events: BTreeMap<String, Option<String>>,
+}
+
+impl PageChanges {
+    fn take(&mut self, kind: &str, id: String, data: &str, affected: &mut BTreeSet<String>) {
+        match kind {
+            "contact" => {
+                affected.insert(id);
+            }
+            "card" => {
+                let contact = serde_json::from_str::<CardHead>(data)
+                    .map(|h| h.contact_id)
+                    .unwrap_or_default();
+                affected.insert(contact.clone());
+                self.cards.insert(id, contact);
+            }
+            "card_version" => {
+                let Ok(head) = serde_json::from_str::<VersionHead>(data) else {
+                    return;
+                };
+                let entry = self.versions.entry(head.card_id).or_insert((
+                    id.clone(),
+                    head.seq,
+                    head.received_at,
+                ));
+                if head.seq >= entry.1 {
+                    entry.0 = id;
+                    entry.1 = head.seq;
+                }
+                entry.2 = entry.2.min(head.received_at);
+            }
+            "event" => {
+                if let Ok(head) = serde_json::from_str::<EventHead>(data) {
+                    affected.insert(head.contact_id);
+                    self.events.insert(id, head.card_id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the page's changes in a few multi-row statements; notes the contacts that cards
+    /// left, and the cards whose versions changed.
+    async fn write(
+        self,
+        tx: &mut Tx<'_>,
+        user_id: i64,
+        affected: &mut BTreeSet<String>,
+        touched: &mut BTreeSet<String>,
+    ) -> StoreResult<()> {
+        let moved: Vec<String> = self.cards.keys().cloned().collect();
+        let sql = "SELECT contact_id FROM dav_cards WHERE user_id = $1 AND card_id IN ({in})";
+        for row in rows_in(tx, sql, user_id, &moved).await? {
+            affected.insert(row.try_get("contact_id")?);
+        }
+        let cards: Vec<(String, String)> = self.cards.into_iter().collect();
+        for chunk in cards.chunks(ROWS) {
+            let sql = format!(
+                "INSERT INTO dav_cards (user_id, card_id, contact_id, latest_id, latest_seq, first_at) \
+                 VALUES {} ON CONFLICT (user_id, card_id) DO UPDATE SET contact_id = excluded.contact_id",
+                value_groups(
+                    chunk.len(),
+                    2,
+                    "($1, ${0}, ${1}, NULL, 0, 9223372036854775807)"
+                )
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(user_id);
+            for (card, contact) in chunk {
+                q = q.bind(card).bind(contact);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        let versions: Vec<(String, (String, i64, i64))> = self.versions.into_iter().collect();
+        for chunk in versions.chunks(ROWS) {
+            let sql = format!(
+                "INSERT INTO dav_cards (user_id, card_id, contact_id, latest_id, latest_seq, first_at) \
+                 VALUES {} ON CONFLICT (user_id, card_id) DO UPDATE SET \
+                 latest_id = CASE WHEN excluded.latest_seq >= dav_cards.latest_seq \
+                   THEN excluded.latest_id ELSE dav_cards.latest_id END, \
+                 latest_seq = CASE WHEN excluded.latest_seq >= dav_cards.latest_seq \
+                   THEN excluded.latest_seq ELSE dav_cards.latest_seq END, \
+                 first_at = CASE WHEN excluded.first_at < dav_cards.first_at \
+                   THEN excluded.first_at ELSE dav_cards.first_at END",
+                value_groups(chunk.len(), 4, "($1, ${0}, '', ${1}, ${2}, ${3})")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(user_id);
+            for (card, (latest, seq, first)) in chunk {
+                q = q.bind(card).bind(latest).bind(seq).bind(first);
+            }
+            q.execute(&mut **tx).await?;
+            touched.extend(chunk.iter().map(|(card, _)| card.clone()));
+        }
+        let events: Vec<(String, Option<String>)> = self.events.into_iter().collect();
+        for chunk in events.chunks(ROWS) {
+            let sql = format!(
+                "INSERT INTO dav_events (user_id, event_id, card_id) VALUES {} \
+                 ON CONFLICT (user_id, event_id) DO UPDATE SET card_id = excluded.card_id",
+                value_groups(chunk.len(), 2, "($1, ${0}, ${1})")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(user_id);
+            for (event, card) in chunk {
+                q = q.bind(event).bind(card);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Takes one page of records in (at most [`PAGE`] records and, past the first, [`PAGE_BYTES`]
+/// of data: card versions carry pictures inline). Returns the last version read, or `None`
+/// when no record is left.
 async fn take_in(
     tx: &mut Tx<'_>,
     user_id: i64,
@@ -242,8 +387,8 @@ async fn take_in(
     affected: &mut BTreeSet<String>,
     touched: &mut BTreeSet<String>,
 ) -> StoreResult<Option<i64>> {
-    let rows = sqlx::query(
-        "SELECT kind, id, version, data FROM records WHERE user_id = $1 AND version > $2 \
+    let sizes: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT version, bytes FROM records WHERE user_id = $1 AND version > $2 \
          AND version <= $3 ORDER BY version LIMIT $4",
     )
     .bind(user_id)
@@ -252,83 +397,26 @@ async fn take_in(
     .bind(PAGE)
     .fetch_all(&mut **tx)
     .await?;
-    let mut last = None;
+    let Some(last) = super::exchanges::last_within(&sizes, PAGE_BYTES) else {
+        return Ok(None);
+    };
+    let rows = sqlx::query(
+        "SELECT kind, id, data FROM records WHERE user_id = $1 AND version > $2 \
+         AND version <= $3 ORDER BY version",
+    )
+    .bind(user_id)
+    .bind(after)
+    .bind(last)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut page = PageChanges::default();
     for row in &rows {
-        last = Some(row.try_get::<i64, _>("version")?);
         let kind: String = row.try_get("kind")?;
-        let id: String = row.try_get("id")?;
         let data: String = row.try_get("data")?;
-        match kind.as_str() {
-            "contact" => {
-                affected.insert(id);
-            }
-            "card" => {
-                let head: CardHead = serde_json::from_str(&data).unwrap_or(CardHead {
-                    contact_id: String::new(),
-                });
-                let old: Option<String> = sqlx::query_scalar(
-                    "SELECT contact_id FROM dav_cards WHERE user_id = $1 AND card_id = $2",
-                )
-                .bind(user_id)
-                .bind(&id)
-                .fetch_optional(&mut **tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO dav_cards (user_id, card_id, contact_id, latest_id, latest_seq, first_at) \
-                     VALUES ($1, $2, $3, NULL, 0, $4) ON CONFLICT (user_id, card_id) \
-                     DO UPDATE SET contact_id = excluded.contact_id",
-                )
-                .bind(user_id)
-                .bind(&id)
-                .bind(&head.contact_id)
-                .bind(i64::MAX)
-                .execute(&mut **tx)
-                .await?;
-                affected.extend(old);
-                affected.insert(head.contact_id);
-            }
-            "card_version" => {
-                let Ok(head) = serde_json::from_str::<VersionHead>(&data) else {
-                    continue;
-                };
-                sqlx::query(
-                    "INSERT INTO dav_cards (user_id, card_id, contact_id, latest_id, latest_seq, first_at) \
-                     VALUES ($1, $2, '', $3, $4, $5) ON CONFLICT (user_id, card_id) DO UPDATE SET \
-                     latest_id = CASE WHEN excluded.latest_seq >= dav_cards.latest_seq \
-                       THEN excluded.latest_id ELSE dav_cards.latest_id END, \
-                     latest_seq = CASE WHEN excluded.latest_seq >= dav_cards.latest_seq \
-                       THEN excluded.latest_seq ELSE dav_cards.latest_seq END, \
-                     first_at = CASE WHEN excluded.first_at < dav_cards.first_at \
-                       THEN excluded.first_at ELSE dav_cards.first_at END",
-                )
-                .bind(user_id)
-                .bind(&head.card_id)
-                .bind(&id)
-                .bind(head.seq)
-                .bind(head.received_at)
-                .execute(&mut **tx)
-                .await?;
-                touched.insert(head.card_id);
-            }
-            "event" => {
-                let Ok(head) = serde_json::from_str::<EventHead>(&data) else {
-                    continue;
-                };
-                sqlx::query(
-                    "INSERT INTO dav_events (user_id, event_id, card_id) VALUES ($1, $2, $3) \
-                     ON CONFLICT (user_id, event_id) DO UPDATE SET card_id = excluded.card_id",
-                )
-                .bind(user_id)
-                .bind(&id)
-                .bind(&head.card_id)
-                .execute(&mut **tx)
-                .await?;
-                affected.insert(head.contact_id);
-            }
-            _ => {}
-        }
+        page.take(&kind, row.try_get("id")?, &data, affected);
     }
-    Ok(last)
+    page.write(tx, user_id, affected, touched).await?;
+    Ok(Some(last))
 }
 
 impl Store {
@@ -381,14 +469,16 @@ impl Store {
         Ok(seq)
     }
 
-    /// Entries after `after_id` in contact-id order: live ones only, or (with `since`) every
-    /// entry that changed after `since` and up to `upto`, gone ones included.
+    /// Entries after the cursor `after` (a changed version and a contact id): every live entry
+    /// in contact-id order (`since` = `None`; the version part of the cursor is unused), or every
+    /// entry that changed after `since.0` and up to `since.1`, gone ones included, in the order
+    /// they changed.
     #[tracing::instrument(skip_all)]
     pub async fn dav_entries(
         &self,
         user_id: i64,
         since: Option<(i64, i64)>,
-        after_id: &str,
+        after: (i64, &str),
         limit: i64,
     ) -> StoreResult<Vec<DavEntry>> {
         let rows =
@@ -399,20 +489,22 @@ impl Store {
                  AND contact_id > $2 ORDER BY contact_id LIMIT $3"
                     )))
                     .bind(user_id)
-                    .bind(after_id)
+                    .bind(after.1)
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?
                 }
                 Some((since, upto)) => sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {ENTRY_COLUMNS} FROM dav_entries WHERE user_id = $1 AND changed > $4 \
-                 AND changed <= $5 AND contact_id > $2 ORDER BY contact_id LIMIT $3"
+                    "SELECT {ENTRY_COLUMNS} FROM dav_entries WHERE user_id = $1 AND changed > $2 \
+                 AND changed <= $3 AND (changed > $4 OR (changed = $4 AND contact_id > $5)) \
+                 ORDER BY changed, contact_id LIMIT $6"
                 )))
                 .bind(user_id)
-                .bind(after_id)
-                .bind(limit)
                 .bind(since)
                 .bind(upto)
+                .bind(after.0)
+                .bind(after.1)
+                .bind(limit)
                 .fetch_all(&self.pool)
                 .await?,
             };
