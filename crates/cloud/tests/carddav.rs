@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     ios_contacts_adds_the_account_and_syncs,
     unaccepted_web_replies_and_other_accounts_stay_out,
+    hostile_requests_are_bounded,
 );
 
 /// The address book's app password for a registered account.
@@ -555,4 +556,91 @@ async fn unaccepted_web_replies_and_other_accounts_stay_out(cloud: &TestCloud) {
         .send("GET", "/dav/addressbooks/wallet/c-web.vcf", &[], "")
         .await;
     assert_eq!(status, 401);
+}
+
+async fn hostile_requests_are_bounded(cloud: &TestCloud) {
+    let a = cloud.register("Zhang Wei", "+86 138 0013 8000").await;
+    let phones: Vec<Value> = (0..500)
+        .map(|i| json!({ "value": format!("+86 138 0000 {i:04}") }))
+        .collect();
+    let mut huge = version_record("k-huge", "Many Numbers", "+86 138 0000 0000");
+    huge["data"]["card"]["phones"] = json!(phones);
+    push(
+        cloud,
+        &a.token,
+        vec![
+            contact_record("c-li", ""),
+            card_record("k-li", "c-li", "exchange", "verified"),
+            version_record("k-li", "Li Lei", "+86 139 0000 0001"),
+            contact_record("c-huge", ""),
+            card_record("k-huge", "c-huge", "exchange", "verified"),
+            huge,
+        ],
+    )
+    .await;
+    let made = app_password(cloud, &a.token, "iPhone").await;
+    let dav = Dav {
+        cloud,
+        client: reqwest::Client::new(),
+        user: "Zhang Wei".into(),
+        password: made["password"].as_str().expect("pw").to_owned(),
+    };
+    // A card past the card limits (500 numbers) is not published; the others are.
+    let listed = dav.sync_collection("").await;
+    assert_eq!(
+        all_between(&listed, "d:href"),
+        ["/dav/addressbooks/wallet/c-li.vcf"]
+    );
+    // One href asked 5,000 times is answered once.
+    let hrefs = "<A:href>/dav/addressbooks/wallet/c-li.vcf</A:href>".repeat(5000);
+    let (status, got) = dav
+        .report(&format!(
+            r#"<B:addressbook-multiget xmlns:A="DAV:" xmlns:B="urn:ietf:params:xml:ns:carddav"><A:prop><B:address-data/><B:address-data/></A:prop>{hrefs}</B:addressbook-multiget>"#
+        ))
+        .await;
+    assert_eq!(status, 207);
+    assert_eq!(
+        got.matches("BEGIN:VCARD").count(),
+        1,
+        "one answer per entry"
+    );
+    // Too many distinct properties, or query filters, are refused.
+    let props: String = (0..100)
+        .map(|i| format!("<X:p{i} xmlns:X=\"urn:x\"/>"))
+        .collect();
+    let (status, _, _) = dav
+        .send(
+            "PROPFIND",
+            "/dav/addressbooks/wallet/",
+            &[("Depth", "0")],
+            &format!(r#"<A:propfind xmlns:A="DAV:"><A:prop>{props}</A:prop></A:propfind>"#),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let filters =
+        r#"<C:prop-filter name="FN"><C:text-match>a</C:text-match></C:prop-filter>"#.repeat(40);
+    let (status, _) = dav
+        .report(&format!(
+            r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop><C:filter>{filters}</C:filter></C:addressbook-query>"#
+        ))
+        .await;
+    assert_eq!(status, 422);
+    // `If-None-Match: *` sees a contact that exists even when it is not published.
+    let (status, _, _) = dav
+        .send(
+            "PUT",
+            "/dav/addressbooks/wallet/c-huge.vcf",
+            &[("If-None-Match", "*")],
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Overwrite\r\nEND:VCARD\r\n",
+        )
+        .await;
+    assert_eq!(status, 412);
+    // Malformed XML and a body past the limit are refused, not guessed at.
+    let (status, _) = dav
+        .report("<A:sync-collection xmlns:A=\"DAV:\"><A:sync-token>")
+        .await;
+    assert_eq!(status, 422);
+    let big = "x".repeat(3 * 1024 * 1024);
+    let (status, _) = dav.report(&big).await;
+    assert_eq!(status, 413);
 }

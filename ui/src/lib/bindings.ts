@@ -14,6 +14,10 @@ export const commands = {
 	login: (server: string, request: LoginRequest_Deserialize) => typedError<SessionInfo_Serialize, ErrorBody_Serialize>(__TAURI_INVOKE("login", { server, request })),
 	logout: () => typedError<null, ErrorBody_Serialize>(__TAURI_INVOKE("logout")),
 	devices: () => typedError<Device[], ErrorBody_Serialize>(__TAURI_INVOKE("devices")),
+	/**  The phone's address book over CardDAV: where it is and the app passwords that open it. */
+	carddav: () => typedError<CardDavAccess, ErrorBody_Serialize>(__TAURI_INVOKE("carddav")),
+	newAppPassword: (label: string) => typedError<NewAppPassword, ErrorBody_Serialize>(__TAURI_INVOKE("new_app_password", { label })),
+	revokeAppPassword: (id: number) => typedError<null, ErrorBody_Serialize>(__TAURI_INVOKE("revoke_app_password", { id })),
 	mySets: (refresh: boolean) => typedError<MySet_Serialize[], ErrorBody_Serialize>(__TAURI_INVOKE("my_sets", { refresh })),
 	findCardFrame: (base64: string) => typedError<FoundFrame_Serialize, ErrorBody_Serialize>(__TAURI_INVOKE("find_card_frame", { base64 })),
 	/**  A draft card read from photos of a paper card, on the device: nothing leaves the phone. */
@@ -139,8 +143,28 @@ export type Address_Serialize = {
 	label: string | null,
 };
 
+/**
+ *  An app password: opens the account's CardDAV address book, and nothing else, from one
+ *  address-book app ("CardDAV on iPhone"). Revoking it is logging that app out.
+ */
+export type AppPassword = {
+	id: number,
+	label: string,
+	/**  Unix milliseconds. */
+	created_at: number,
+	/**  When an address book last used it. */
+	last_seen_at: number,
+};
+
 /**  One business card. */
 export type Card = Card_Serialize | Card_Deserialize;
+
+/**  `GET /api/v1/carddav`: where the address book is, and the app passwords that open it. */
+export type CardDavAccess = {
+	url: string,
+	username: string,
+	passwords: AppPassword[],
+};
 
 /**  Fields a printed code may show. A live code shows the whole card. */
 export type CardField = CardField_Serialize | CardField_Deserialize;
@@ -703,6 +727,15 @@ export type Name_Serialize = {
 	additional: string,
 	prefixes: string,
 	suffixes: string,
+};
+
+/**  A new app password, shown this once: only its hash is kept. */
+export type NewAppPassword = {
+	app_password: AppPassword,
+	/**  The address book's server address, for the account settings of an address-book app. */
+	url: string,
+	username: string,
+	password: string,
 };
 
 /**  What storing one arriving card did. */

@@ -4,12 +4,14 @@
 
 use mingpian_card::vcard::{self, Version};
 use mingpian_card::wallet::{Candidate, ContactEdit, Trust, records, shown};
-use mingpian_card::{Card, Email, Media, Phone};
+use mingpian_card::{Card, Email, Media, Phone, limits};
 
 use crate::store::ContactParts;
 
 /// Largest inline photo published: address books show a thumbnail.
-const MAX_PHOTO_BYTES: usize = 1024 * 1024;
+const MAX_PHOTO_BYTES: usize = 256 * 1024;
+/// Most cards of one contact an entry is made from (the ones held longest).
+const MAX_CARDS: usize = 50;
 
 fn trust(card: &records::Card) -> Trust {
     card.trust.unwrap_or(if card.source == "web" {
@@ -27,10 +29,18 @@ pub fn build(parts: &ContactParts) -> Option<String> {
         return None;
     }
     let own = contact.own.clone().unwrap_or_default();
+    // Records arrive by sync, where only their size was checked: a card past the card limits
+    // (thousands of numbers, say) is not published rather than weighed.
     let candidates: Vec<Candidate> = parts
         .cards
         .iter()
         .filter(|c| trust(&c.card) == Trust::Verified)
+        .filter(|c| {
+            c.content
+                .as_ref()
+                .is_some_and(|card| limits::check(card).is_ok())
+        })
+        .take(MAX_CARDS)
         .filter_map(|c| {
             Some(Candidate {
                 id: c.id.clone(),

@@ -54,7 +54,11 @@ const MAX_BODY: usize = 2 * 1024 * 1024;
 /// Largest vCard taken by PUT.
 const MAX_VCARD: usize = 1024 * 1024;
 /// Entries read per page while streaming a multistatus.
-const PAGE: i64 = 500;
+const PAGE: i64 = 200;
+/// Most distinct entries one multiget may ask for (clients ask for tens to hundreds).
+const MAX_HREFS: usize = 10_000;
+/// A streamed answer is sent on in pieces of about this size.
+const CHUNK: usize = 1024 * 1024;
 
 /// RFC 6764: the well-known address leads to the context path.
 async fn well_known() -> Response {
@@ -100,13 +104,18 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Whether a contact id can name an entry: what wallets and address-book apps make (UUIDs,
-/// their own ids), never a path.
+/// Whether a contact id can name an entry: 1 to 128 bytes, no control character, no `/`, not
+/// starting with a dot. Ids are only database keys here (never file names), but they travel to
+/// the phone's address book, where `.` and `..` mean something.
 fn valid_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-@+=~".contains(&b))
+        && !id.starts_with('.')
+        && !id.chars().any(|c| c.is_control() || c == '/')
+}
+
+/// Bytes an href carries as they are; every other byte is percent-encoded.
+fn plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"._-@+=~".contains(&b)
 }
 
 /// The resource a path (or an href, absolute or not) names.
@@ -133,7 +142,16 @@ fn resource(path: &str) -> Option<Res> {
 }
 
 fn href_of(contact_id: &str) -> String {
-    format!("{BOOK}{contact_id}.vcf")
+    let mut href = String::from(BOOK);
+    for b in contact_id.bytes() {
+        if plain(b) {
+            href.push(char::from(b));
+        } else {
+            href.push_str(&format!("%{b:02X}"));
+        }
+    }
+    href.push_str(".vcf");
+    href
 }
 
 fn sync_token(state: &AppState, token: i64) -> String {
@@ -292,6 +310,17 @@ fn parse_xml(body: &str) -> ApiResult<Option<Node>> {
     xml::parse(body).map_err(|e| ApiError::Invalid(format!("unreadable XML: {e}")))
 }
 
+/// The properties a request asks for, refused past [`xml::MAX_PROPS`].
+fn props(parent: Option<&Node>) -> ApiResult<Props> {
+    match xml::props_of(parent) {
+        Props::Some(p) if p.len() > xml::MAX_PROPS => Err(ApiError::Invalid(format!(
+            "ask for at most {} properties at once",
+            xml::MAX_PROPS
+        ))),
+        other => Ok(other),
+    }
+}
+
 /// The vCard version an `address-data` element (inside `parent`'s `prop`) asks for.
 fn address_version(parent: Option<&Node>) -> Version {
     let asked = parent
@@ -333,8 +362,13 @@ fn content_type(version: Version) -> &'static str {
     }
 }
 
-/// `If-Match` / `If-None-Match` against the entry's current tag (`None`: it does not exist).
-fn preconditions(headers: &HeaderMap, current: Option<&DavEntry>) -> Result<(), Response> {
+/// `If-Match` / `If-None-Match` against the entry's current tag (`None`: not published);
+/// `exists`: the contact exists (published or not), which `*` asks about.
+fn preconditions(
+    headers: &HeaderMap,
+    current: Option<&DavEntry>,
+    exists: bool,
+) -> Result<(), Response> {
     let tags = |name: header::HeaderName| -> Option<Vec<String>> {
         headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
             v.split(',')
@@ -348,9 +382,8 @@ fn preconditions(headers: &HeaderMap, current: Option<&DavEntry>) -> Result<(), 
         })
     };
     let matches = |tags: &[String]| {
-        current.is_some_and(|e| {
-            tags.iter()
-                .any(|t| t == "*" || t.trim_end_matches("-4") == e.etag)
+        tags.iter().any(|t| {
+            (t == "*" && exists) || current.is_some_and(|e| t.trim_end_matches("-4") == e.etag)
         })
     };
     let failed = || status(StatusCode::PRECONDITION_FAILED, "the entry changed since");
@@ -531,7 +564,7 @@ impl Ctx {
                 "expected a propfind element",
             ));
         }
-        let props = xml::props_of(root.as_ref());
+        let props = props(root.as_ref())?;
         let version = address_version(root.as_ref());
         let depth_one = headers
             .get("depth")
@@ -624,8 +657,14 @@ impl Ctx {
                     }
                     sent += 1;
                     chunk.push_str(&ctx.response(&href, &Target::Item(e, version), &props));
+                    if chunk.len() >= CHUNK {
+                        yield Ok(Bytes::from(std::mem::take(&mut chunk)));
+                    }
                 }
                 yield Ok(Bytes::from(chunk));
+                if filter.as_ref().and_then(|f| f.limit).is_some_and(|n| sent >= n) {
+                    break;
+                }
             }
             yield Ok(Bytes::from(tail));
         };
@@ -641,7 +680,7 @@ impl Ctx {
                 "reports run on the address book",
             ));
         }
-        let props = xml::props_of(Some(&root));
+        let props = props(Some(&root))?;
         let version = address_version(Some(&root));
         let token = self.refresh().await?;
         if root.is(CARDDAV, "addressbook-multiget") {
@@ -695,10 +734,17 @@ impl Ctx {
 
     /// `addressbook-multiget`: the asked entries in the order asked, unknown ones as 404.
     async fn multiget(&self, root: &Node, props: Props, version: Version) -> ApiResult<Response> {
+        let mut seen = std::collections::HashSet::new();
         let hrefs: Vec<String> = root
             .all(DAV, "href")
             .map(|h| h.text.trim().to_owned())
+            .filter(|h| seen.insert(h.clone()))
             .collect();
+        if hrefs.len() > MAX_HREFS {
+            return Err(ApiError::TooLarge(format!(
+                "ask for at most {MAX_HREFS} entries at once"
+            )));
+        }
         let ctx = Ctx {
             state: self.state.clone(),
             user: self.user.clone(),
@@ -732,6 +778,9 @@ impl Ctx {
                     match entry {
                         Some(e) => out.push_str(&ctx.response(href, &Target::Item(e, version), &props)),
                         None => out.push_str(&xml::status_response(href, "404 Not Found")),
+                    }
+                    if out.len() >= CHUNK {
+                        yield Ok(Bytes::from(std::mem::take(&mut out)));
                     }
                 }
                 yield Ok(Bytes::from(out));
@@ -789,6 +838,7 @@ impl Ctx {
             device: format!("device-{}", self.user.device_id),
             deleted: false,
             data,
+            strict: true,
         }
     }
 
@@ -856,15 +906,15 @@ impl Ctx {
         limits::check(&sent).map_err(|e| ApiError::TooLarge(e.to_string()))?;
         self.refresh().await?;
         let current = live(self.entry(&id).await?);
-        if let Err(r) = preconditions(headers, current.as_ref()) {
-            return Ok(r);
-        }
         let stored = self
             .state
             .store
             .record(self.user.id, "contact", &id)
             .await?
             .filter(|r| !r.deleted);
+        if let Err(r) = preconditions(headers, current.as_ref(), stored.is_some()) {
+            return Ok(r);
+        }
         let created = stored.is_none();
         let changes = match stored {
             Some(row) => {
@@ -891,22 +941,9 @@ impl Ctx {
             None => self.new_contact(&id, sent)?,
         };
         if !changes.is_empty() {
-            let results = self
-                .state
-                .store
-                .push_records(
-                    self.user.id,
-                    &changes,
-                    self.state.config.quotas.backup_bytes,
-                )
-                .await?;
-            if results.iter().any(|(_, accepted)| !accepted) {
-                return Ok(status(
-                    StatusCode::PRECONDITION_FAILED,
-                    "the contact changed meanwhile",
-                ));
+            if let Some(response) = self.write(&changes).await? {
+                return Ok(response);
             }
-            self.refresh().await?;
         }
         // No ETag: the entry as stored is the wallet's rendering, not the bytes sent (RFC 6352
         // 6.3.2.3), so the client reads it back.
@@ -918,6 +955,28 @@ impl Ctx {
         .into_response())
     }
 
+    /// Writes changes made under a precondition, all or none, each only from the version the
+    /// precondition saw: `Some(412)` when the contact changed meanwhile.
+    async fn write(&self, changes: &[Change]) -> ApiResult<Option<Response>> {
+        let quota = self.state.config.quotas.backup_bytes;
+        match self
+            .state
+            .store
+            .push_records(self.user.id, changes, quota)
+            .await
+        {
+            Ok(_) => {
+                self.refresh().await?;
+                Ok(None)
+            }
+            Err(StoreError::Conflict(_)) => Ok(Some(status(
+                StatusCode::PRECONDITION_FAILED,
+                "the contact changed meanwhile",
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn delete(&self, res: Res, headers: &HeaderMap) -> ApiResult<Response> {
         let Res::Item(id) = res else {
             return Ok(status(StatusCode::FORBIDDEN, "only entries can be deleted"));
@@ -927,7 +986,7 @@ impl Ctx {
         if current.is_none() {
             return Ok(status(StatusCode::NOT_FOUND, "no such contact"));
         }
-        if let Err(r) = preconditions(headers, current.as_ref()) {
+        if let Err(r) = preconditions(headers, current.as_ref(), true) {
             return Ok(r);
         }
         let Some(row) = self
@@ -947,22 +1006,9 @@ impl Ctx {
             row.version,
             serde_json::to_string(&contact)?,
         );
-        let results = self
-            .state
-            .store
-            .push_records(
-                self.user.id,
-                &[change],
-                self.state.config.quotas.backup_bytes,
-            )
-            .await?;
-        if results.iter().any(|(_, accepted)| !accepted) {
-            return Ok(status(
-                StatusCode::PRECONDITION_FAILED,
-                "the contact changed meanwhile",
-            ));
+        if let Some(response) = self.write(&[change]).await? {
+            return Ok(response);
         }
-        self.refresh().await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     }
 }
@@ -975,6 +1021,9 @@ fn multistatus(body: Body) -> Response {
     )
         .into_response()
 }
+
+/// Most property filters in a query, and text matches in each.
+const MAX_FILTERS: usize = 16;
 
 /// An `addressbook-query` filter (RFC 6352 10.5): property filters with text matches.
 #[derive(Debug, Clone)]
@@ -1003,7 +1052,7 @@ impl Filter {
     fn read(root: &Node) -> ApiResult<Filter> {
         let all_of = |n: &Node| n.attr("test") == Some("allof");
         let filter = root.child(CARDDAV, "filter");
-        let props = filter
+        let props: Vec<PropFilter> = filter
             .map(|f| {
                 f.all(CARDDAV, "prop-filter")
                     .map(|p| PropFilter {
@@ -1022,6 +1071,11 @@ impl Filter {
                     .collect()
             })
             .unwrap_or_default();
+        if props.len() > MAX_FILTERS || props.iter().any(|p| p.matches.len() > MAX_FILTERS) {
+            return Err(ApiError::Invalid(format!(
+                "a query holds at most {MAX_FILTERS} property filters of at most {MAX_FILTERS} text matches"
+            )));
+        }
         let limit = root
             .child(CARDDAV, "limit")
             .and_then(|l| l.child(CARDDAV, "nresults"))
@@ -1074,15 +1128,13 @@ impl PropFilter {
         if self.matches.is_empty() {
             return values.iter().any(|v| !v.is_empty());
         }
+        let values: Vec<String> = values.iter().map(|v| v.to_lowercase()).collect();
         let one = |t: &TextMatch| {
-            let hit = values.iter().any(|v| {
-                let v = v.to_lowercase();
-                match t.how.as_str() {
-                    "equals" => v == t.text,
-                    "starts-with" => v.starts_with(&t.text),
-                    "ends-with" => v.ends_with(&t.text),
-                    _ => v.contains(&t.text),
-                }
+            let hit = values.iter().any(|v| match t.how.as_str() {
+                "equals" => *v == t.text,
+                "starts-with" => v.starts_with(&t.text),
+                "ends-with" => v.ends_with(&t.text),
+                _ => v.contains(&t.text),
             });
             hit != t.negate
         };
@@ -1111,6 +1163,11 @@ mod tests {
             Some(Res::Item("a@b".into()))
         );
         assert_eq!(resource("/dav/addressbooks/wallet/..%2Fx.vcf"), None);
+        assert_eq!(resource("/dav/addressbooks/wallet/..vcf"), None);
+        // Any id a wallet made goes out and comes back as the same resource.
+        for id in ["3f2a-9c", "a b?c#d%e", "名片"] {
+            assert_eq!(resource(&href_of(id)), Some(Res::Item(id.into())), "{id}");
+        }
         assert_eq!(resource("/dav/addressbooks/wallet/a/b.vcf"), None);
         assert_eq!(resource("/dav/addressbooks/wallet/x.txt"), None);
         assert_eq!(resource("/dav/elsewhere"), None);

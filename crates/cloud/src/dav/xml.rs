@@ -12,6 +12,8 @@ pub const CS: &str = "http://calendarserver.org/ns/";
 /// fits; anything deeper or larger is not a WebDAV request).
 const MAX_DEPTH: usize = 32;
 const MAX_NODES: usize = 50_000;
+/// Most distinct properties one request may name (clients name at most a few dozen).
+pub const MAX_PROPS: usize = 64;
 
 /// One element: its namespace, local name, attributes (by local name), text and children.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -176,12 +178,20 @@ pub fn props_of(parent: Option<&Node>) -> Props {
         return Props::Names;
     }
     match parent.child(DAV, "prop") {
-        Some(prop) => Props::Some(
-            prop.children
-                .iter()
-                .map(|c| (c.ns.clone(), c.name.clone()))
-                .collect(),
-        ),
+        Some(prop) => {
+            // Each property once: a request naming one property 50,000 times gets it once.
+            let mut props: Vec<Prop> = Vec::new();
+            for c in &prop.children {
+                let p = (c.ns.clone(), c.name.clone());
+                if !props.contains(&p) {
+                    props.push(p);
+                }
+                if props.len() > MAX_PROPS {
+                    break;
+                }
+            }
+            Props::Some(props)
+        }
         None => Props::All,
     }
 }

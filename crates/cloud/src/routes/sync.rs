@@ -85,6 +85,7 @@ async fn push(
             device: format!("device-{}", caller.device_id),
             deleted: change.deleted,
             data,
+            strict: false,
         });
     }
     let results = state

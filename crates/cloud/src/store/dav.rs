@@ -77,7 +77,7 @@ const PAGE: i64 = 1000;
 /// Most record data per page past its first record: card versions carry pictures inline.
 const PAGE_BYTES: i64 = 16 * 1024 * 1024;
 /// Contacts rebuilt per batch of queries.
-const BATCH: usize = 200;
+const BATCH: usize = 100;
 
 const ENTRY_COLUMNS: &str = "contact_id, card_json, etag, changed, gone";
 
@@ -164,11 +164,35 @@ async fn rebuild(
     }
     let latest: Vec<String> = links.iter().filter_map(|l| l.2.clone()).collect();
     let mut contents: HashMap<String, mingpian_card::Card> = HashMap::new();
-    let sql = "SELECT id, data FROM records WHERE user_id = $1 AND kind = 'card_version' AND id IN ({in})";
+    // Versions carry pictures inline: read in groups bounded in bytes, and keep only what an
+    // entry can publish (no card images or logo).
+    let sql = "SELECT id, bytes FROM records WHERE user_id = $1 AND kind = 'card_version' AND id IN ({in})";
+    let mut sizes: Vec<(String, i64)> = Vec::new();
     for row in rows_in(tx, sql, user_id, &latest).await? {
-        let data: String = row.try_get("data")?;
-        if let Ok(v) = serde_json::from_str::<records::CardVersion>(&data) {
-            contents.insert(row.try_get("id")?, v.card);
+        sizes.push((row.try_get("id")?, row.try_get("bytes")?));
+    }
+    let mut group: Vec<String> = Vec::new();
+    let mut group_bytes = 0;
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    for (id, bytes) in sizes {
+        if !group.is_empty() && group_bytes + bytes > PAGE_BYTES {
+            groups.push(std::mem::take(&mut group));
+            group_bytes = 0;
+        }
+        group_bytes += bytes;
+        group.push(id);
+    }
+    groups.push(group);
+    let sql = "SELECT id, data FROM records WHERE user_id = $1 AND kind = 'card_version' AND id IN ({in})";
+    for group in groups.iter().filter(|g| !g.is_empty()) {
+        for row in rows_in(tx, sql, user_id, group).await? {
+            let data: String = row.try_get("data")?;
+            if let Ok(v) = serde_json::from_str::<records::CardVersion>(&data) {
+                let mut card = v.card;
+                card.card_images.clear();
+                card.logo = None;
+                contents.insert(row.try_get("id")?, card);
+            }
         }
     }
     let mut uses: HashMap<String, i64> = HashMap::new();

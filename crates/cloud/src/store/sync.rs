@@ -27,6 +27,10 @@ pub struct Change {
     pub device: String,
     pub deleted: bool,
     pub data: String,
+    /// Taken only from exactly `base_version` (0: only when no live record exists); otherwise
+    /// the whole push changes nothing and is [`StoreError::Conflict`]. For writers that checked
+    /// a precondition (CardDAV's `If-Match`), which a later clock must not override.
+    pub strict: bool,
 }
 
 fn record(row: &AnyRow) -> StoreResult<RecordRow> {
@@ -80,6 +84,15 @@ impl Store {
                 None => 0,
             };
             let stored = stored.as_ref().map(record).transpose()?;
+            if change.strict {
+                let seen = stored
+                    .as_ref()
+                    .filter(|s| !s.deleted)
+                    .map_or(0, |s| s.version);
+                if seen != change.base_version {
+                    return Err(StoreError::Conflict("the record changed meanwhile"));
+                }
+            }
             // A change that loses to the stored record is answered with that record.
             if let Some(s) = stored
                 && s.version != change.base_version
