@@ -275,8 +275,20 @@ impl Instance {
     /// A screenshot at phone size (360×640) and desktop size (1280×800), each checked with
     /// axe-core: no serious or critical accessibility violation.
     async fn shots(&self, screen: &str) {
+        self.shots_of(screen, None).await;
+    }
+
+    /// As [`Self::shots`], with `css` scrolled into view at each size.
+    async fn shots_of(&self, screen: &str, css: Option<&str>) {
         for (label, w, h) in [("phone-360x640", 360, 640), ("desktop-1280x800", 1280, 800)] {
             self.resize(w, h).await;
+            if let Some(css) = css {
+                self.js(
+                    "document.querySelector(arguments[0]).scrollIntoView({block: 'start'})",
+                    vec![json!(css)],
+                )
+                .await;
+            }
             self.driver
                 .screenshot(&shots_dir(label).join(format!("{}-{screen}.png", self.who)))
                 .await
@@ -704,6 +716,14 @@ async fn two_people_swap_cards_on_their_phones() {
         who.click("#tab-settings").await;
         who.el("#sync-now").await;
         who.shots("17-me").await;
+        // The phone's address book: an app password made, shown once, with the server and
+        // user name an account screen asks for.
+        who.click("#dav-create").await;
+        who.el("#dav-new-password").await;
+        who.wait_text("#address-book", "iPhone").await;
+        who.wait_text("#dav-url", "/dav/").await;
+        who.shots_of("17-phone-contacts", Some("#address-book"))
+            .await;
         who.click("#settings-io").await;
         who.el("#import-files").await;
         who.shots("18-import-export").await;

@@ -25,8 +25,8 @@ fn records(i: usize) -> Vec<Value> {
     let (contact, card) = (format!("c{i:06}"), format!("k{i:06}"));
     vec![
         json!({ "kind": "contact", "id": contact, "modified_at": 1, "data": {
-            "note": if i % 7 == 0 { "met at the Canton Fair" } else { "" },
-            "tags": if i % 5 == 0 { vec!["client"] } else { vec![] }, "created_at": 1 } }),
+            "note": if i.is_multiple_of(7) { "met at the Canton Fair" } else { "" },
+            "tags": if i.is_multiple_of(5) { vec!["client"] } else { vec![] }, "created_at": 1 } }),
         json!({ "kind": "card", "id": card, "modified_at": 1, "data": {
             "contact_id": contact, "source": "exchange", "full": true, "version": 1,
             "linked_by": "new", "received_at": 1, "trust": "verified" } }),

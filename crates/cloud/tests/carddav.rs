@@ -263,11 +263,9 @@ async fn ios_contacts_adds_the_account_and_syncs(cloud: &TestCloud) {
     assert_eq!(token1, token0);
 
     // 6. The entries themselves, by multiget.
-    let get = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<B:addressbook-multiget xmlns:A="DAV:" xmlns:B="urn:ietf:params:xml:ns:carddav"><A:prop><A:getetag/><B:address-data/></A:prop><A:href>/dav/addressbooks/wallet/c-li.vcf</A:href><A:href>/dav/addressbooks/wallet/c-han.vcf</A:href><A:href>/dav/addressbooks/wallet/nobody.vcf</A:href></B:addressbook-multiget>"#
-    );
-    let (status, got) = dav.report(&get).await;
+    let get = r#"<?xml version="1.0" encoding="UTF-8"?>
+<B:addressbook-multiget xmlns:A="DAV:" xmlns:B="urn:ietf:params:xml:ns:carddav"><A:prop><A:getetag/><B:address-data/></A:prop><A:href>/dav/addressbooks/wallet/c-li.vcf</A:href><A:href>/dav/addressbooks/wallet/c-han.vcf</A:href><A:href>/dav/addressbooks/wallet/nobody.vcf</A:href></B:addressbook-multiget>"#;
+    let (status, got) = dav.report(get).await;
     assert_eq!(status, 207);
     let cards = all_between(&got, "card:address-data");
     assert_eq!(cards.len(), 2, "{got}");

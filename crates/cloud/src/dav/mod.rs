@@ -362,13 +362,9 @@ fn content_type(version: Version) -> &'static str {
     }
 }
 
-/// `If-Match` / `If-None-Match` against the entry's current tag (`None`: not published);
-/// `exists`: the contact exists (published or not), which `*` asks about.
-fn preconditions(
-    headers: &HeaderMap,
-    current: Option<&DavEntry>,
-    exists: bool,
-) -> Result<(), Response> {
+/// Whether `If-Match` / `If-None-Match` hold against the entry's current tag (`None`: not
+/// published); `exists`: the contact exists (published or not), which `*` asks about.
+fn preconditions(headers: &HeaderMap, current: Option<&DavEntry>, exists: bool) -> bool {
     let tags = |name: header::HeaderName| -> Option<Vec<String>> {
         headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
             v.split(',')
@@ -386,18 +382,13 @@ fn preconditions(
             (t == "*" && exists) || current.is_some_and(|e| t.trim_end_matches("-4") == e.etag)
         })
     };
-    let failed = || status(StatusCode::PRECONDITION_FAILED, "the entry changed since");
-    if let Some(tags) = tags(header::IF_MATCH)
-        && !matches(&tags)
-    {
-        return Err(failed());
-    }
-    if let Some(tags) = tags(header::IF_NONE_MATCH)
-        && matches(&tags)
-    {
-        return Err(failed());
-    }
-    Ok(())
+    let if_match = tags(header::IF_MATCH).is_none_or(|t| matches(&t));
+    let if_none_match = tags(header::IF_NONE_MATCH).is_none_or(|t| !matches(&t));
+    if_match && if_none_match
+}
+
+fn precondition_failed() -> Response {
+    status(StatusCode::PRECONDITION_FAILED, "the entry changed since")
 }
 
 /// The entry of a wallet contact, if the address book holds it now.
@@ -912,8 +903,8 @@ impl Ctx {
             .record(self.user.id, "contact", &id)
             .await?
             .filter(|r| !r.deleted);
-        if let Err(r) = preconditions(headers, current.as_ref(), stored.is_some()) {
-            return Ok(r);
+        if !preconditions(headers, current.as_ref(), stored.is_some()) {
+            return Ok(precondition_failed());
         }
         let created = stored.is_none();
         let changes = match stored {
@@ -940,10 +931,10 @@ impl Ctx {
             }
             None => self.new_contact(&id, sent)?,
         };
-        if !changes.is_empty() {
-            if let Some(response) = self.write(&changes).await? {
-                return Ok(response);
-            }
+        if !changes.is_empty()
+            && let Some(response) = self.write(&changes).await?
+        {
+            return Ok(response);
         }
         // No ETag: the entry as stored is the wallet's rendering, not the bytes sent (RFC 6352
         // 6.3.2.3), so the client reads it back.
@@ -986,8 +977,8 @@ impl Ctx {
         if current.is_none() {
             return Ok(status(StatusCode::NOT_FOUND, "no such contact"));
         }
-        if let Err(r) = preconditions(headers, current.as_ref(), true) {
-            return Ok(r);
+        if !preconditions(headers, current.as_ref(), true) {
+            return Ok(precondition_failed());
         }
         let Some(row) = self
             .state
