@@ -1,4 +1,5 @@
-//! CardDAV at 10,000 contacts, against a release `mingpian-cloud` process on SQLite: the first
+//! CardDAV at 10,000 contacts, against a release `mingpian-cloud` process on SQLite (or
+//! PostgreSQL with `MINGPIAN_DAV_DB`): the first
 //! sync of a new address-book account (`sync-collection` from nothing, which builds the address
 //! book from the wallet records, then one `addressbook-multiget` of every entry), and an
 //! incremental sync after one change. Prints wall time on loopback (the server's time plus the
@@ -8,6 +9,7 @@
 //!
 //! ```text
 //! cargo bench -p mingpian-cloud --bench carddav      # MINGPIAN_DAV_CONTACTS to change 10,000
+//! MINGPIAN_DAV_DB=postgres://postgres@localhost/postgres cargo bench -p mingpian-cloud --bench carddav
 //! ```
 //! Goals (issue 14): initial ≤ 2 s and ≤ 200 MB; incremental ≤ 20 ms.
 
@@ -15,7 +17,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{env_or, free_port, register_all, start_server};
+use common::{ScratchDb, env_or, free_port, register_all, start_server};
 use serde_json::{Value, json};
 
 const BOOK: &str = "/dav/addressbooks/wallet/";
@@ -71,7 +73,12 @@ async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let contacts: usize = env_or("MINGPIAN_DAV_CONTACTS", 10_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = start_server(dir.path(), None, free_port()).await;
+    let scratch = match std::env::var("MINGPIAN_DAV_DB") {
+        Ok(admin) => Some(ScratchDb::create(&admin, "mingpian_dav").await),
+        Err(_) => None,
+    };
+    let database_url = scratch.as_ref().map(|db| db.url.clone());
+    let server = start_server(dir.path(), database_url.as_deref(), free_port()).await;
     let base = server.base.clone();
     let client = reqwest::Client::new();
     let user = register_all(&client, &base, &["Zhang Wei".to_owned()])
@@ -125,7 +132,12 @@ async fn main() {
         b
     };
     println!(
-        "CardDAV, SQLite, {contacts} contacts ({} wallet records)",
+        "CardDAV, {}, {contacts} contacts ({} wallet records)",
+        if scratch.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         all.len()
     );
 
@@ -266,4 +278,7 @@ async fn main() {
         times[2], times[0], times[4]
     );
     server.stop();
+    if let Some(db) = scratch {
+        db.drop_now().await;
+    }
 }

@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{env_or, free_port, register_all, report, slowest_spans, start_server_traced};
+use common::{
+    ScratchDb, env_or, free_port, register_all, report, slowest_spans, start_server_traced,
+};
 use mingpian_card::api;
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -32,25 +34,11 @@ async fn main() {
     let database_url = std::env::var("MINGPIAN_LOAD_DB").ok();
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let (pg_db, db_url) = match &database_url {
-        Some(admin) => {
-            use sqlx::Connection as _;
-            let name = format!("mingpian_load_{}", std::process::id());
-            let mut conn = sqlx::PgConnection::connect(admin)
-                .await
-                .expect("PostgreSQL reachable");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .expect("create db");
-            let url = format!(
-                "{}/{name}",
-                admin.rsplit_once('/').expect("URL ends in /db").0
-            );
-            (Some((admin.clone(), name)), Some(url))
-        }
-        None => (None, None),
+    let pg_db = match &database_url {
+        Some(admin) => Some(ScratchDb::create(admin, "mingpian_load").await),
+        None => None,
     };
+    let db_url = pg_db.as_ref().map(|db| db.url.clone());
     let trace_log = dir.path().join("server-trace.jsonl");
     let mut server =
         start_server_traced(dir.path(), db_url.as_deref(), port, Some(&trace_log)).await;
@@ -281,15 +269,8 @@ async fn main() {
     );
     let _ = server.child.kill();
     let _ = server.child.wait();
-    if let Some((admin, name)) = pg_db {
-        use sqlx::Connection as _;
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut conn)
-            .await;
-        }
+    if let Some(db) = pg_db {
+        db.drop_now().await;
     }
     assert_eq!(missing, 0, "every answered exchange must be stored");
 }

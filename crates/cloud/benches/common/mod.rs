@@ -55,6 +55,47 @@ impl Drop for Server {
     }
 }
 
+/// A scratch PostgreSQL database for one benchmark run, made on the server at `admin` (a URL
+/// ending in a database name); dropped by [`ScratchDb::drop_now`].
+pub struct ScratchDb {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl ScratchDb {
+    pub async fn create(admin: &str, prefix: &str) -> ScratchDb {
+        use sqlx::Connection as _;
+        let name = format!("{prefix}_{}", std::process::id());
+        let mut conn = sqlx::PgConnection::connect(admin)
+            .await
+            .expect("PostgreSQL reachable");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create db");
+        let url = format!(
+            "{}/{name}",
+            admin.rsplit_once('/').expect("URL ends in /db").0
+        );
+        ScratchDb {
+            admin: admin.to_owned(),
+            name,
+            url,
+        }
+    }
+
+    pub async fn drop_now(self) {
+        use sqlx::Connection as _;
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
+            let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -34,7 +34,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::limit::Purpose;
 use crate::secrets::token_hash;
-use crate::store::{Change, DavEntry, DeviceKind, StoreError, now_ms};
+use crate::store::{Change, DavEntry, DeviceKind, StoreError, UserRecord, now_ms};
 use xml::{CARDDAV, CS, DAV, Node, Prop, Props};
 
 pub fn router() -> Router<AppState> {
@@ -179,7 +179,28 @@ fn unauthorized() -> Response {
         .into_response()
 }
 
-/// HTTP Basic: the account name and one of its app passwords.
+/// Whether a Basic-auth user name names this account: its name or email (any case), or its phone
+/// number (spaces and dashes ignored).
+fn signs_in_as(user: &UserRecord, name: &str) -> bool {
+    let name = name.trim();
+    let digits = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c == '+' || c.is_ascii_digit())
+            .collect()
+    };
+    user.name.to_lowercase() == name.to_lowercase()
+        || user
+            .email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(name))
+        || user.phone.as_deref().is_some_and(|p| {
+            name.chars()
+                .all(|c| c == '+' || c == ' ' || c == '-' || c.is_ascii_digit())
+                && digits(p) == digits(name)
+        })
+}
+
+/// HTTP Basic: the account's name, email or phone, and one of its app passwords.
 async fn authenticate(
     state: &AppState,
     peer: Option<SocketAddr>,
@@ -209,13 +230,11 @@ async fn authenticate(
     {
         Ok(device) if device.kind == DeviceKind::CardDav => {
             match state.store.user_by_id(device.user_id).await {
-                Ok(user) if user.name.to_lowercase() == name.trim().to_lowercase() => {
-                    Some(DavUser {
-                        id: user.id,
-                        name: user.name,
-                        device_id: device.id,
-                    })
-                }
+                Ok(user) if signs_in_as(&user, name) => Some(DavUser {
+                    id: user.id,
+                    name: user.name,
+                    device_id: device.id,
+                }),
                 Ok(_) | Err(StoreError::NotFound) => None,
                 Err(e) => return Err(ApiError::from(e).into_response()),
             }

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::secrets;
-use crate::store::{DeviceKind, DeviceRecord, StoreError};
+use crate::store::{DeviceKind, DeviceRecord, StoreError, UserRecord};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,6 +31,16 @@ fn app_password(d: DeviceRecord) -> api::AppPassword {
         created_at: d.created_at,
         last_seen_at: d.last_seen_at,
     }
+}
+
+/// The user name an address-book app signs in with: the account's email or phone number when it
+/// has one (ASCII, which every client's Basic auth can send: some encode user names as Latin-1,
+/// and "张伟" would not survive), else its name. [`crate::dav`] takes any of the three.
+pub fn username(user: &UserRecord) -> String {
+    user.email
+        .clone()
+        .or_else(|| user.phone.clone())
+        .unwrap_or_else(|| user.name.clone())
 }
 
 fn url(state: &AppState) -> String {
@@ -66,7 +76,7 @@ pub async fn access(
         .await?;
     Ok(Json(api::CardDavAccess {
         url: url(&state),
-        username: user.name,
+        username: username(&user),
         passwords: passwords.into_iter().map(app_password).collect(),
     }))
 }
@@ -109,7 +119,7 @@ pub async fn create(
         Json(api::NewAppPassword {
             app_password: app_password(device),
             url: url(&state),
-            username: user.name,
+            username: username(&user),
             password,
         }),
     ))
