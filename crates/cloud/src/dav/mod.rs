@@ -37,6 +37,18 @@ use crate::secrets::token_hash;
 use crate::store::{Change, DavEntry, DeviceKind, StoreError, UserRecord, now_ms};
 use xml::{CARDDAV, CS, DAV, Node, Prop, Props};
 
+/// Brings an account's address book up to date off the request path: after a sync push (when
+/// the account has an app password) and when an app password is made, so a client's first
+/// sync finds the book built. Requests still refresh first; both take the same lock.
+pub fn refresh_in_background(state: &AppState, user_id: i64) {
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.dav_refresh(user_id, entry::build).await {
+            tracing::warn!(error = ?e, "building the address book");
+        }
+    });
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/.well-known/carddav", any(well_known))

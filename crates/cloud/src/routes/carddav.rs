@@ -114,6 +114,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     let user = state.store.user_by_id(caller.user_id).await?;
+    crate::dav::refresh_in_background(&state, caller.user_id);
     Ok((
         StatusCode::CREATED,
         Json(api::NewAppPassword {

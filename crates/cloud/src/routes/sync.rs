@@ -92,6 +92,9 @@ async fn push(
         .store
         .push_records(caller.user_id, &changes, state.config.quotas.backup_bytes)
         .await?;
+    if state.store.has_app_password(caller.user_id).await? {
+        crate::dav::refresh_in_background(&state, caller.user_id);
+    }
     Ok(Json(api::SyncPushResult {
         results: results
             .into_iter()
