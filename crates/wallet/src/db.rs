@@ -10,6 +10,7 @@ use crate::error::Result;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_trust_and_display.sql"),
+    include_str!("../migrations/0003_search_log.sql"),
 ];
 
 pub fn open(path: &Path) -> Result<Connection> {

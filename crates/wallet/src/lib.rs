@@ -59,7 +59,7 @@ pub const DB_FILE: &str = "wallet.sqlite3";
 pub struct Wallet {
     dir: PathBuf,
     conn: Mutex<Connection>,
-    /// Built on the first search after a change; `None` while stale.
+    /// Built on the first search, then caught up from `search_log` on each search.
     index: Mutex<Option<Arc<SearchIndex>>>,
 }
 
@@ -101,14 +101,15 @@ impl Wallet {
         f(&self.conn())
     }
 
-    /// Writes, in one transaction; the search index goes stale.
+    /// Writes, in one transaction. Contacts it changes reach the search index through
+    /// `search_log` on the next search.
     fn write<T>(&self, f: impl FnOnce(&Connection, Region) -> Result<T>) -> Result<T> {
         let mut conn = self.conn();
         let region = region_of(&conn)?;
         let tx = conn.transaction()?;
         let out = f(&tx, region)?;
+        search::prune_log(&tx)?;
         tx.commit()?;
-        *self.index.lock().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(out)
     }
 
@@ -178,13 +179,21 @@ impl Wallet {
         Ok(SearchResult { contacts, total })
     }
 
+    /// The search index, caught up with every change logged since it was built (in this
+    /// process or another with the same wallet open).
     fn search_index(&self) -> Result<Arc<SearchIndex>> {
-        if let Some(index) = self.index.lock().unwrap_or_else(|p| p.into_inner()).clone() {
-            return Ok(index);
+        let mut slot = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_mut() {
+            Some(index) => {
+                if self.read(|c| index.is_behind(c))? {
+                    // Copies only when a search still holds the old one.
+                    let index = Arc::make_mut(index);
+                    self.read(|c| index.catch_up(c))?;
+                }
+            }
+            None => *slot = Some(Arc::new(self.read(SearchIndex::build)?)),
         }
-        let index = Arc::new(self.read(SearchIndex::build)?);
-        *self.index.lock().unwrap_or_else(|p| p.into_inner()) = Some(index.clone());
-        Ok(index)
+        Ok(slot.clone().unwrap_or_default())
     }
 
     /// Adds a card typed in or read from a paper card; linked by phone or email like any other.

@@ -5,11 +5,12 @@
 //! most Chinese names are two or three. Why not `LIKE`: it reads every row through SQLite's VM.
 //! Instead the search texts of all contacts sit in one buffer, in list order, and a SIMD
 //! substring search (`memchr::memmem`) runs over it: 100,000 contacts are ~10 MB, scanned in
-//! about a millisecond, and results come out already in list order. The index is rebuilt from the
-//! database after a change, on the next search.
+//! about a millisecond, and results come out already in list order. The index is built once and
+//! then catches up from `search_log` (filled by triggers on `contacts`): a search after an edit
+//! updates that contact's entry; a write that touches no contact changes nothing.
 
 use memchr::memmem;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension as _};
 
 use crate::error::Result;
 use crate::keys::normalize_query;
@@ -17,30 +18,129 @@ use crate::keys::normalize_query;
 /// Separates contacts in the buffer; never appears in a search text.
 const ENTRY_SEP: u8 = 0;
 
-#[derive(Debug, Default)]
+/// One contact as search sees it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    /// List order: (sort key, id), as `ORDER BY sort_key, id` sorts (bytewise).
+    sort_key: String,
+    id: String,
+    search: String,
+}
+
+#[derive(Debug, Default, Clone)]
 pub struct SearchIndex {
+    /// In list order.
+    entries: Vec<Entry>,
     text: Vec<u8>,
-    /// Start of each contact's text in `text`, ascending, with its id.
+    /// Start of each entry's text in `text`, ascending.
     starts: Vec<usize>,
-    ids: Vec<String>,
+    /// The last `search_log` row this index includes.
+    seq: i64,
+}
+
+/// Past this many logged changes, rebuilding reads less than catching up.
+const CATCH_UP_MAX: i64 = 2_000;
+/// The log keeps at least this many rows; past twice as many, older rows are pruned.
+const LOG_KEEP: i64 = 10_000;
+
+fn log_bounds(conn: &Connection) -> Result<(i64, i64)> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM search_log",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+/// Drops old log rows (after a write): an index that had not read them rebuilds.
+pub fn prune_log(conn: &Connection) -> Result<()> {
+    let (min, max) = log_bounds(conn)?;
+    if max - min > 2 * LOG_KEEP {
+        conn.execute("DELETE FROM search_log WHERE seq <= ?1", [max - LOG_KEEP])?;
+    }
+    Ok(())
 }
 
 impl SearchIndex {
     pub fn build(conn: &Connection) -> Result<SearchIndex> {
-        let mut index = SearchIndex::default();
+        // The log position first: a change made while the contacts are read is applied again
+        // on the next catch-up, which reads the contact as it then is.
+        let (_, seq) = log_bounds(conn)?;
         let mut stmt = conn.prepare_cached(
-            "SELECT id, search FROM contacts WHERE deleted_at IS NULL ORDER BY sort_key, id",
+            "SELECT sort_key, id, search FROM contacts WHERE deleted_at IS NULL ORDER BY sort_key, id",
         )?;
         let mut rows = stmt.query([])?;
+        let mut entries = Vec::new();
         while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let search = r.get_ref(1)?.as_str().unwrap_or_default();
-            index.starts.push(index.text.len());
-            index.ids.push(id);
-            index.text.extend_from_slice(search.as_bytes());
-            index.text.push(ENTRY_SEP);
+            entries.push(Entry {
+                sort_key: r.get(0)?,
+                id: r.get(1)?,
+                search: r.get(2)?,
+            });
         }
+        let mut index = SearchIndex {
+            entries,
+            seq,
+            ..SearchIndex::default()
+        };
+        index.lay_out();
         Ok(index)
+    }
+
+    /// Whether changes were logged since this index was built or last caught up.
+    pub fn is_behind(&self, conn: &Connection) -> Result<bool> {
+        Ok(log_bounds(conn)?.1 != self.seq)
+    }
+
+    /// Brings the index up to the log: the logged contacts' entries are read again, or the whole
+    /// index is rebuilt when that is cheaper or the rows it needs were pruned.
+    pub fn catch_up(&mut self, conn: &Connection) -> Result<()> {
+        let (min, max) = log_bounds(conn)?;
+        if max == self.seq {
+            return Ok(());
+        }
+        if max - self.seq > CATCH_UP_MAX || min > self.seq + 1 || max < self.seq {
+            *self = SearchIndex::build(conn)?;
+            return Ok(());
+        }
+        let mut changed: Vec<String> = conn
+            .prepare_cached("SELECT DISTINCT id FROM search_log WHERE seq > ?1 AND seq <= ?2")?
+            .query_map([self.seq, max], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        changed.sort();
+        self.entries
+            .retain(|e| changed.binary_search(&e.id).is_err());
+        let mut stmt = conn.prepare_cached(
+            "SELECT sort_key, id, search FROM contacts WHERE id = ?1 AND deleted_at IS NULL",
+        )?;
+        for id in &changed {
+            let found = stmt
+                .query_row([id], |r| {
+                    Ok(Entry {
+                        sort_key: r.get(0)?,
+                        id: r.get(1)?,
+                        search: r.get(2)?,
+                    })
+                })
+                .optional()?;
+            if let Some(entry) = found {
+                let at = self.entries.partition_point(|e| *e < entry);
+                self.entries.insert(at, entry);
+            }
+        }
+        self.seq = max;
+        self.lay_out();
+        Ok(())
+    }
+
+    /// The search buffer from the entries.
+    fn lay_out(&mut self) {
+        self.text.clear();
+        self.starts.clear();
+        for e in &self.entries {
+            self.starts.push(self.text.len());
+            self.text.extend_from_slice(e.search.as_bytes());
+            self.text.push(ENTRY_SEP);
+        }
     }
 
     /// Ids of contacts matching the query, in list order, at most `limit`, and how many match in
@@ -48,8 +148,13 @@ impl SearchIndex {
     pub fn search(&self, query: &str, limit: usize) -> (Vec<String>, usize) {
         let needle = normalize_query(query);
         if needle.is_empty() {
-            let ids = self.ids.iter().take(limit).cloned().collect();
-            return (ids, self.ids.len());
+            let ids = self
+                .entries
+                .iter()
+                .take(limit)
+                .map(|e| e.id.clone())
+                .collect();
+            return (ids, self.entries.len());
         }
         let finder = memmem::Finder::new(needle.as_bytes());
         let mut out = Vec::new();
@@ -61,7 +166,7 @@ impl SearchIndex {
             let entry = self.starts.partition_point(|&s| s <= at) - 1;
             total += 1;
             if out.len() < limit {
-                out.push(self.ids[entry].clone());
+                out.push(self.entries[entry].id.clone());
             }
             // One hit per contact: go on from the next contact's text.
             pos = self

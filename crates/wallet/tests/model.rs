@@ -347,6 +347,24 @@ async fn run(case: &mut Case, step: &Step) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// The search index, caught up from the change log step by step, finds exactly what an index
+/// built from scratch (a second process opening the same wallet) finds, in the same order.
+fn search_agrees(w: &Wallet) -> Result<(), TestCaseError> {
+    let fresh = Wallet::open(w.dir()).expect("the same wallet, opened again");
+    for q in ["", "my name", "noted", "1", "a", "+86"] {
+        let ids = |w: &Wallet| -> Vec<String> {
+            w.search(q, 100_000)
+                .expect("search")
+                .contacts
+                .into_iter()
+                .map(|c| c.id)
+                .collect()
+        };
+        prop_assert_eq!(ids(w), ids(&fresh), "search {:?}", q);
+    }
+    Ok(())
+}
+
 /// The invariants after a step (see the module docs). `current` is every number the owners'
 /// sets hold now.
 fn check(
@@ -457,6 +475,7 @@ fn run_case(steps: Vec<Step>) -> Result<(), TestCaseError> {
                 .map(|p| p.value.replace(' ', ""))
                 .collect();
             check(&before, &after, &current, step)?;
+            search_agrees(&case.wallet)?;
             for card in after.values() {
                 if let Some(owner) = &card.owner {
                     case.held_sets.insert(format!("{owner}/{:?}", card.set_no));

@@ -1,0 +1,86 @@
+//! The search index after the first search: it catches up from the wallet's change log, in this
+//! process and from another that has the same wallet open, and finds what a fresh index finds.
+
+mod common;
+
+use common::wallet;
+use mingpian_card::{Card, Phone};
+use mingpian_wallet::{ContactEdit, Wallet};
+
+fn card(name: &str, phone: &str) -> Card {
+    Card {
+        formatted_name: name.into(),
+        phones: vec![Phone {
+            value: phone.into(),
+            ..Phone::default()
+        }],
+        ..Card::default()
+    }
+}
+
+fn names(w: &Wallet, q: &str) -> Vec<String> {
+    w.search(q, 100)
+        .expect("search")
+        .contacts
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
+}
+
+#[test]
+fn search_follows_edits_deletions_and_other_processes() {
+    let (w, _dir) = wallet();
+    let li = w
+        .add_card(card("Li Lei", "+86 138 0013 8000"))
+        .expect("add")
+        .contact_id;
+    w.add_card(card("Anna Berg", "+49 151 2345 6789"))
+        .expect("add");
+    w.add_card(card("Zhou Min", "+86 139 0000 0001"))
+        .expect("add");
+    assert_eq!(
+        names(&w, ""),
+        ["Anna Berg", "Li Lei", "Zhou Min"],
+        "the index is built"
+    );
+
+    // A rename moves the contact in list order and changes what finds it.
+    w.edit_contact(
+        &li,
+        &ContactEdit {
+            name: Some("Yang Li".into()),
+            ..ContactEdit::default()
+        },
+    )
+    .expect("edit");
+    assert_eq!(names(&w, ""), ["Anna Berg", "Yang Li", "Zhou Min"]);
+    assert_eq!(names(&w, "yang"), ["Yang Li"]);
+    // The card itself is still Li Lei's, and still found by it.
+    assert_eq!(names(&w, "li lei"), ["Yang Li"]);
+
+    // The bin, and back.
+    w.delete_contact(&li).expect("delete");
+    assert_eq!(names(&w, "yang"), Vec::<String>::new());
+    w.undelete_contact(&li).expect("undelete");
+    assert_eq!(names(&w, "yang"), ["Yang Li"]);
+
+    // Another process with the same wallet open: its changes reach this index.
+    let other = Wallet::open(w.dir()).expect("the same wallet, opened again");
+    other.set_tags(&li, &["vip".into()]).expect("tag");
+    other
+        .add_card(card("Wang Fang", "+86 10 8888 6666"))
+        .expect("add");
+    assert_eq!(names(&w, "vip"), ["Yang Li"]);
+    assert_eq!(names(&w, "wang"), ["Wang Fang"]);
+
+    // Past the catch-up limit the index is rebuilt, with the same result.
+    for i in 0..2_100 {
+        other.set_tags(&li, &[format!("t{i}")]).expect("tag");
+    }
+    assert_eq!(names(&w, "t2099"), ["Yang Li"]);
+    assert_eq!(names(&w, "vip"), Vec::<String>::new());
+    let fresh = Wallet::open(w.dir()).expect("reopen");
+    for q in ["", "a", "86", "t20"] {
+        assert_eq!(names(&w, q), names(&fresh, q), "{q:?}");
+    }
+}
