@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
-use super::{Store, StoreResult};
+use super::{Store, StoreError, StoreResult};
 
 /// One address-book entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,13 +110,32 @@ async fn rows_in(
     ids: &[String],
 ) -> StoreResult<Vec<AnyRow>> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        let sql = sql.replace("{in}", &placeholders(2, chunk.len()));
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(user_id);
-        for id in chunk {
-            q = q.bind(id);
+    if tx.backend_name() == "PostgreSQL" {
+        // One placeholder per id: PostgreSQL plans an `IN` list of parameters as index probes
+        // (a set-returning function over a JSON array made it hash whole tables: 50 s builds).
+        for chunk in ids.chunks(500) {
+            let sql = sql.replace("{in}", &placeholders(2, chunk.len()));
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(user_id);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            out.extend(q.fetch_all(&mut **tx).await?);
         }
-        out.extend(q.fetch_all(&mut **tx).await?);
+        return Ok(out);
+    }
+    // SQLite: the ids travel as one JSON array expanded by `json_each`, one statement text and
+    // one bound value whatever their number (binding hundreds of placeholders showed at the top
+    // of the build's profile; a 10,000-contact build went from 2.4x to 1.8x the time of the
+    // sync API's restore of the same records).
+    let sql = sql.replace("{in}", "SELECT value FROM json_each($2)");
+    for chunk in ids.chunks(1000) {
+        let json = serde_json::to_string(chunk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let rows = sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(user_id)
+            .bind(json)
+            .fetch_all(&mut **tx)
+            .await?;
+        out.extend(rows);
     }
     Ok(out)
 }
