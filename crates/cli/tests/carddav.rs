@@ -3,34 +3,15 @@
 //! files, both ways, against a real cloud on port 0; the wallet side is the real `mingpian`
 //! binary. A missing `vdirsyncer` fails the test.
 
+mod common;
+
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
+use common::run;
 use mingpian_testkit::ThreadCloud;
 use serde_json::Value;
-
-fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mingpian"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mingpian runs");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("mingpian ends")
-}
 
 fn ok(dir: &Path, args: &[&str]) -> Value {
     let out = run(dir, &[&["--json"], args].concat(), None);

@@ -1,10 +1,12 @@
 //! The client commands as a user runs them: the real `mingpian` binary, separate data dirs, a
 //! real cloud on port 0.
 
-use std::io::Write as _;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::path::Path;
+use std::process::Command;
+
+use common::run;
 use mingpian_testkit::ThreadCloud;
 use serde_json::Value;
 
@@ -12,28 +14,6 @@ use serde_json::Value;
 /// can run the binary synchronously.
 fn cloud() -> ThreadCloud {
     ThreadCloud::sqlite(|_| {})
-}
-
-fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mingpian"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mingpian runs");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
 }
 
 fn ok(dir: &Path, args: &[&str], stdin: Option<&str>) -> Value {

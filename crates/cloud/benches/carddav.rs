@@ -64,6 +64,26 @@ fn token(text: &str) -> String {
         .to_owned()
 }
 
+/// A request's answer, read as text.
+async fn text(req: reqwest::RequestBuilder) -> String {
+    req.send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body")
+}
+
+/// A request's answer, read as JSON.
+async fn json_of(req: reqwest::RequestBuilder) -> Value {
+    req.send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 fn reset_peak(pid: u32) {
     // Writing 5 to clear_refs resets VmHWM (Linux ≥ 4.0).
     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
@@ -109,15 +129,12 @@ async fn main() {
     let started = Instant::now();
     let (mut after, mut restored) = (0i64, 0usize);
     loop {
-        let page: Value = client
-            .get(format!("{base}/api/v1/sync?after={after}&limit=1000"))
-            .bearer_auth(&user.token)
-            .send()
-            .await
-            .expect("pull")
-            .json()
-            .await
-            .expect("page");
+        let page: Value = json_of(
+            client
+                .get(format!("{base}/api/v1/sync?after={after}&limit=1000"))
+                .bearer_auth(&user.token),
+        )
+        .await;
         restored += page["records"].as_array().map_or(0, Vec::len);
         after = page["next_cursor"].as_i64().unwrap_or(after);
         if page["more"] != true {
@@ -130,26 +147,26 @@ async fn main() {
         baseline.as_secs_f64() * 1e3
     );
 
-    let made: Value = client
-        .post(format!("{base}/api/v1/carddav/passwords"))
-        .bearer_auth(&user.token)
-        .json(&json!({ "label": "bench" }))
-        .send()
-        .await
-        .expect("app password")
-        .json()
-        .await
-        .expect("JSON");
-    let password = made["password"].as_str().expect("password").to_owned();
-    let dav = |method: &str, path: &str, body: String| {
+    let made: Value = json_of(
         client
-            .request(
-                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
-                format!("{base}{path}"),
-            )
-            .basic_auth("Zhang Wei", Some(&password))
-            .header("Depth", "1")
-            .body(body)
+            .post(format!("{base}/api/v1/carddav/passwords"))
+            .bearer_auth(&user.token)
+            .json(&json!({ "label": "bench" })),
+    )
+    .await;
+    let password = made["password"].as_str().expect("password").to_owned();
+    // A REPORT on the address book, answered as text.
+    let report = |body: String| {
+        text(
+            client
+                .request(
+                    reqwest::Method::from_bytes(b"REPORT").expect("method"),
+                    format!("{base}{BOOK}"),
+                )
+                .basic_auth("Zhang Wei", Some(&password))
+                .header("Depth", "1")
+                .body(body),
+        )
     };
     let sync_body = |t: &str| {
         format!(
@@ -173,13 +190,7 @@ async fn main() {
     reset_peak(pid);
     let (rss_before, _) = server.memory_mb();
     let built_at = Instant::now();
-    let first = dav("REPORT", BOOK, sync_body(""))
-        .send()
-        .await
-        .expect("sync-collection")
-        .text()
-        .await
-        .expect("body");
+    let first = report(sync_body("")).await;
     let build = built_at.elapsed();
     assert_eq!(hrefs(&first).len(), contacts, "every contact listed");
     println!(
@@ -189,24 +200,12 @@ async fn main() {
 
     // A new client's first sync: list everything, then fetch everything.
     let started = Instant::now();
-    let listed = dav("REPORT", BOOK, sync_body(""))
-        .send()
-        .await
-        .expect("sync-collection")
-        .text()
-        .await
-        .expect("body");
+    let listed = report(sync_body("")).await;
     let listing = started.elapsed();
     let all_hrefs = hrefs(&listed);
     let first_token = token(&listed);
     let started = Instant::now();
-    let fetched = dav("REPORT", BOOK, multiget_body(&all_hrefs))
-        .send()
-        .await
-        .expect("multiget")
-        .text()
-        .await
-        .expect("body");
+    let fetched = report(multiget_body(&all_hrefs)).await;
     let multiget = started.elapsed();
     let (_, peak) = server.memory_mb();
     let cards = fetched.matches("BEGIN:VCARD").count();
@@ -226,15 +225,12 @@ async fn main() {
     // changed since its token and fetches that one entry. Five rounds.
     let mut times = Vec::new();
     let mut sync_token = first_token;
-    let first: Value = client
-        .get(format!("{base}/api/v1/sync?after=0&limit=1"))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .expect("pull")
-        .json()
-        .await
-        .expect("page");
+    let first: Value = json_of(
+        client
+            .get(format!("{base}/api/v1/sync?after=0&limit=1"))
+            .bearer_auth(&user.token),
+    )
+    .await;
     let mut record = first["records"][0].clone();
     assert_eq!(record["kind"], "contact");
     for round in 0..5 {
@@ -242,34 +238,19 @@ async fn main() {
         change["base_version"] = record["version"].clone();
         change["modified_at"] = json!(10 + round);
         change["data"]["note"] = json!(format!("edited {round}"));
-        let r: Value = client
-            .post(format!("{base}/api/v1/sync"))
-            .bearer_auth(&user.token)
-            .json(&json!({ "changes": [change] }))
-            .send()
-            .await
-            .expect("push")
-            .json()
-            .await
-            .expect("pushed");
+        let r: Value = json_of(
+            client
+                .post(format!("{base}/api/v1/sync"))
+                .bearer_auth(&user.token)
+                .json(&json!({ "changes": [change] })),
+        )
+        .await;
         assert_eq!(r["results"][0]["accepted"], true, "{r}");
         record = r["results"][0]["record"].clone();
         let started = Instant::now();
-        let changes = dav("REPORT", BOOK, sync_body(&sync_token))
-            .send()
-            .await
-            .expect("sync")
-            .text()
-            .await
-            .expect("body");
+        let changes = report(sync_body(&sync_token)).await;
         let changed = hrefs(&changes);
-        let one = dav("REPORT", BOOK, multiget_body(&changed))
-            .send()
-            .await
-            .expect("multiget")
-            .text()
-            .await
-            .expect("body");
+        let one = report(multiget_body(&changed)).await;
         times.push(started.elapsed().as_secs_f64() * 1e3);
         assert_eq!(changed.len(), 1, "one change: {changes}");
         assert!(one.contains(&format!("NOTE:edited {round}")));

@@ -80,39 +80,52 @@ pub fn build(parts: &ContactParts) -> Option<String> {
         card.socials = base.socials.clone();
         card.birthday = base.birthday.clone();
     }
-    card.phones = shown
-        .phones
-        .iter()
-        .map(|v| {
-            pool.iter()
-                .flat_map(|c| &c.phones)
-                .find(|p| p.value == *v)
-                .cloned()
-                .unwrap_or_else(|| Phone {
-                    value: v.clone(),
-                    ..Phone::default()
-                })
-        })
-        .collect();
-    card.emails = shown
-        .emails
-        .iter()
-        .map(|v| {
-            pool.iter()
-                .flat_map(|c| &c.emails)
-                .find(|e| e.value == *v)
-                .cloned()
-                .unwrap_or_else(|| Email {
-                    value: v.clone(),
-                    ..Email::default()
-                })
-        })
-        .collect();
+    card.phones = with_kinds(
+        &shown.phones,
+        &pool,
+        |c| &c.phones,
+        |p| &p.value,
+        |value| Phone {
+            value,
+            ..Phone::default()
+        },
+    );
+    card.emails = with_kinds(
+        &shown.emails,
+        &pool,
+        |c| &c.emails,
+        |e| &e.value,
+        |value| Email {
+            value,
+            ..Email::default()
+        },
+    );
     card.photo = pool.iter().find_map(|c| match &c.photo {
         Some(Media::Inline { data, .. }) if data.len() > MAX_PHOTO_BYTES => None,
         other => other.clone(),
     });
     serde_json::to_string(&card).ok()
+}
+
+/// Each shown value as the first card of `pool` that has it writes it (its kinds, label,
+/// preference), or plain when none does (the user's own edit).
+fn with_kinds<T: Clone>(
+    shown: &[String],
+    pool: &[&Card],
+    of: fn(&Card) -> &Vec<T>,
+    value: fn(&T) -> &String,
+    plain: fn(String) -> T,
+) -> Vec<T> {
+    shown
+        .iter()
+        .map(|v| {
+            pool.iter()
+                .flat_map(|c| of(c))
+                .find(|item| value(item) == v)
+                .cloned()
+                .unwrap_or_else(|| plain(v.clone()))
+        })
+        .collect()
 }
 
 /// An entry as a vCard, its UID the contact's id (stable for as long as the contact lives).
