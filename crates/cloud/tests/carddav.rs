@@ -633,6 +633,16 @@ async fn hostile_requests_are_bounded(cloud: &TestCloud) {
         )
         .await;
     assert_eq!(status, 412);
+    // Without a precondition too: the client's copy of a contact it cannot see is stale.
+    let (status, _, _) = dav
+        .send(
+            "PUT",
+            "/dav/addressbooks/wallet/c-huge.vcf",
+            &[],
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Overwrite\r\nEND:VCARD\r\n",
+        )
+        .await;
+    assert_eq!(status, 412);
     // Malformed XML and a body past the limit are refused, not guessed at.
     let (status, _) = dav
         .report("<A:sync-collection xmlns:A=\"DAV:\"><A:sync-token>")

@@ -112,6 +112,7 @@ impl SearchIndex {
         let mut stmt = conn.prepare_cached(
             "SELECT sort_key, id, search FROM contacts WHERE id = ?1 AND deleted_at IS NULL",
         )?;
+        let mut fresh = Vec::new();
         for id in &changed {
             let found = stmt
                 .query_row([id], |r| {
@@ -122,11 +123,12 @@ impl SearchIndex {
                     })
                 })
                 .optional()?;
-            if let Some(entry) = found {
-                let at = self.entries.partition_point(|e| *e < entry);
-                self.entries.insert(at, entry);
-            }
+            fresh.extend(found);
         }
+        // Two sorted runs merged in one pass (the sort finds the runs), not one insert each.
+        fresh.sort();
+        self.entries.extend(fresh);
+        self.entries.sort();
         self.seq = max;
         self.lay_out();
         Ok(())

@@ -41,11 +41,26 @@ use xml::{CARDDAV, CS, DAV, Node, Prop, Props};
 /// the account has an app password) and when an app password is made, so a client's first
 /// sync finds the book built. Requests still refresh first; both take the same lock.
 pub fn refresh_in_background(state: &AppState, user_id: i64) {
+    // One background refresh per account (and server) at a time: a running one goes on until
+    // the book is current, so pushes arriving meanwhile add no work and no tasks.
+    static RUNNING: std::sync::Mutex<Vec<(usize, i64)>> = std::sync::Mutex::new(Vec::new());
+    let key = (std::sync::Arc::as_ptr(&state.store) as usize, user_id);
+    {
+        let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        if running.contains(&key) {
+            return;
+        }
+        running.push(key);
+    }
     let store = state.store.clone();
     tokio::spawn(async move {
         if let Err(e) = store.dav_refresh(user_id, entry::build).await {
             tracing::warn!(error = ?e, "building the address book");
         }
+        RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|k| *k != key);
     });
 }
 
@@ -926,15 +941,24 @@ impl Ctx {
         }
         let sent = read.cards.remove(0);
         limits::check(&sent).map_err(|e| ApiError::TooLarge(e.to_string()))?;
-        self.refresh().await?;
-        let current = live(self.entry(&id).await?);
+        // The record first, then the entry: a wallet push between the two either changes the
+        // entry's tag (the precondition fails) or the record's version (the strict write
+        // fails); it is never overwritten unseen.
         let stored = self
             .state
             .store
             .record(self.user.id, "contact", &id)
             .await?
             .filter(|r| !r.deleted);
+        self.refresh().await?;
+        let current = live(self.entry(&id).await?);
         if !preconditions(headers, current.as_ref(), stored.is_some()) {
+            return Ok(precondition_failed());
+        }
+        // A contact that exists but is not published (in the bin, or only unaccepted web
+        // replies): the client's copy is stale, and comparing against nothing would pin every
+        // field as the user's own edit.
+        if stored.is_some() && current.is_none() {
             return Ok(precondition_failed());
         }
         let created = stored.is_none();
@@ -947,8 +971,6 @@ impl Ctx {
                     .and_then(|e| serde_json::from_str(&e.card_json).ok())
                     .unwrap_or_default();
                 entry::apply_edit(&published, &sent, &mut contact);
-                // A contact in the bin that the address book writes to comes back.
-                contact.deleted_at = None;
                 if contact == before {
                     Vec::new()
                 } else {
@@ -1003,14 +1025,7 @@ impl Ctx {
         let Res::Item(id) = res else {
             return Ok(status(StatusCode::FORBIDDEN, "only entries can be deleted"));
         };
-        self.refresh().await?;
-        let current = live(self.entry(&id).await?);
-        if current.is_none() {
-            return Ok(status(StatusCode::NOT_FOUND, "no such contact"));
-        }
-        if !preconditions(headers, current.as_ref(), true) {
-            return Ok(precondition_failed());
-        }
+        // The record before the entry, as in `put`.
         let Some(row) = self
             .state
             .store
@@ -1019,6 +1034,14 @@ impl Ctx {
         else {
             return Ok(status(StatusCode::NOT_FOUND, "no such contact"));
         };
+        self.refresh().await?;
+        let current = live(self.entry(&id).await?);
+        if current.is_none() {
+            return Ok(status(StatusCode::NOT_FOUND, "no such contact"));
+        }
+        if !preconditions(headers, current.as_ref(), true) {
+            return Ok(precondition_failed());
+        }
         let mut contact: records::Contact = serde_json::from_str(&row.data)?;
         // Into the wallet's bin, where the user can undo it.
         contact.deleted_at = Some(now_ms());

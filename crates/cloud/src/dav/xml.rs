@@ -57,6 +57,9 @@ fn entity(name: &str) -> Option<char> {
     }
 }
 
+/// Longest element name or namespace taken: unknown properties are echoed back in answers.
+const MAX_NAME: usize = 256;
+
 fn element(ns: &ResolveResult<'_>, e: &quick_xml::events::BytesStart<'_>) -> Result<Node, String> {
     let ns = match ns {
         ResolveResult::Bound(n) => n.0.to_owned(),
@@ -70,9 +73,13 @@ fn element(ns: &ResolveResult<'_>, e: &quick_xml::events::BytesStart<'_>) -> Res
             .map_err(|e| e.to_string())?;
         attrs.push((a.key.local_name().as_ref().to_owned(), value.into_owned()));
     }
+    let name = e.local_name().as_ref().to_owned();
+    if name.len() > MAX_NAME || ns.len() > MAX_NAME {
+        return Err("an element name or namespace is too long".into());
+    }
     Ok(Node {
         ns,
-        name: e.local_name().as_ref().to_owned(),
+        name,
         attrs,
         ..Node::default()
     })
@@ -205,6 +212,10 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\r' => out.push_str("&#13;"),
+            // Characters XML 1.0 forbids (a card may carry them): one would make a strict
+            // client reject the whole multistatus, so every other contact with it.
+            '\t' | '\n' => out.push(c),
+            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             _ => out.push(c),
         }
     }
@@ -317,5 +328,17 @@ mod tests {
         assert!(parse("<a><b></a>").is_err());
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert!(parse(&deep).is_err(), "too deep");
+        assert!(
+            parse(&format!("<{0}/>", "n".repeat(300))).is_err(),
+            "name too long"
+        );
+    }
+
+    #[test]
+    fn escaping_never_writes_a_character_xml_forbids() {
+        assert_eq!(
+            escape("Bob\u{1}<&>\"\t\n\u{FFFF}"),
+            "Bob\u{FFFD}&lt;&amp;&gt;&quot;\t\n\u{FFFD}"
+        );
     }
 }

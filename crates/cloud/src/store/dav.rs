@@ -76,6 +76,11 @@ fn one() -> i64 {
 const PAGE: i64 = 1000;
 /// Most record data per page past its first record: card versions carry pictures inline.
 const PAGE_BYTES: i64 = 16 * 1024 * 1024;
+/// Most cards of one contact read for its entry (the entry weighs at most 50 verified ones).
+const CARDS_READ: usize = 100;
+/// A card version larger than this is not read for an entry (a 256 KB photo and 64 KB of text
+/// are what an entry can publish; card images and logos are dropped).
+const MAX_VERSION_BYTES: i64 = 2 * 1024 * 1024;
 /// Contacts rebuilt per batch of queries.
 const BATCH: usize = 100;
 
@@ -181,6 +186,16 @@ async fn rebuild(
             cards.insert(row.try_get("id")?, card);
         }
     }
+    // The cards an entry may weigh, before any version is read: live ones, the ones held
+    // longest first, at most `CARDS_READ` per contact.
+    links.retain(|l| cards.contains_key(&l.0));
+    links.sort_by(|a, b| (&a.1, a.3, &a.0).cmp(&(&b.1, b.3, &b.0)));
+    let mut per_contact: HashMap<String, usize> = HashMap::new();
+    links.retain(|l| {
+        let n = per_contact.entry(l.1.clone()).or_default();
+        *n += 1;
+        *n <= CARDS_READ
+    });
     let latest: Vec<String> = links.iter().filter_map(|l| l.2.clone()).collect();
     let mut contents: HashMap<String, mingpian_card::Card> = HashMap::new();
     // Versions carry pictures inline: read in groups bounded in bytes, and keep only what an
@@ -194,6 +209,10 @@ async fn rebuild(
     let mut group_bytes = 0;
     let mut groups: Vec<Vec<String>> = Vec::new();
     for (id, bytes) in sizes {
+        if bytes > MAX_VERSION_BYTES {
+            // Not published: far past the card limits, pictures included.
+            continue;
+        }
         if !group.is_empty() && group_bytes + bytes > PAGE_BYTES {
             groups.push(std::mem::take(&mut group));
             group_bytes = 0;
