@@ -10,8 +10,9 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # for the desktop app (Tauri v2 on WebKitGTK) and its end-to-end tests: the webkit/gtk -dev
 # packages, Xvfb, WebKitWebDriver, a D-Bus daemon (one session bus per app instance: the desktop
 # app allows one running instance per session), and CJK and Latin fonts (screenshots; generated OCR
-# test cards).
-PACKAGES=(build-essential pkg-config zbar-tools python3-pip postgresql-client
+# test cards); HAProxy, the load balancer in front of two instances (scripts/run-cluster.sh and the
+# cluster benchmark).
+PACKAGES=(build-essential pkg-config zbar-tools python3-pip postgresql-client haproxy
   file curl libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver dbus fonts-noto-cjk fonts-dejavu-core tzdata locales)
 missing=()

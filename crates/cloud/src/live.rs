@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 
 use crate::store::{Backend, Store};
 
-const CHANNEL: &str = "mingpian_inbox";
+pub(crate) const CHANNEL: &str = "mingpian_inbox";
 
 /// What a stream is woken for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub enum Wake {
 }
 
 impl Wake {
-    fn payload(self) -> String {
+    pub(crate) fn payload(self) -> String {
         match self {
             Wake::Inbox(user) => format!("i:{user}"),
             Wake::DeviceGone(device) => format!("d:{device}"),
@@ -80,6 +80,12 @@ impl Hub {
     /// Wakes every stream of `user_id`, on this instance and (PostgreSQL) on all others.
     pub async fn delivered(&self, user_id: i64) {
         self.send(Wake::Inbox(user_id)).await;
+    }
+
+    /// Wakes `user_id`'s streams on this instance only: the store already notified the others
+    /// (on PostgreSQL, inside the transaction that delivered the card).
+    pub fn delivered_here(&self, user_id: i64) {
+        let _ = self.local.send(Wake::Inbox(user_id));
     }
 
     /// Ends every stream of a logged-out device, on every instance.

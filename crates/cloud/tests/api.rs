@@ -17,6 +17,7 @@ on_both_backends!(
     live_code_exchange_gives_both_cards_and_streams_to_the_owner,
     printed_code_shows_only_printed_fields_but_still_delivers,
     retried_exchange_never_makes_two,
+    concurrent_deliveries_keep_the_inbox_totals_exact,
     inbox_catches_up_from_a_cursor,
     rotated_code_answers_gone,
     web_card_page_vcf_and_share_back,
@@ -389,6 +390,63 @@ async fn retried_exchange_never_makes_two(app: &TestApp) {
         1,
         "the owner received the card once"
     );
+}
+
+/// Many scanners, each from two devices at once, exchange with one owner while the owner's
+/// items are replaced under them: one item per sender, and the owner's running totals (what
+/// the caps are checked against) equal what the inbox holds.
+async fn concurrent_deliveries_keep_the_inbox_totals_exact(app: &TestApp) {
+    use sqlx::Connection as _;
+    let owner = app.register("Busy Owner", "138 0000 0701").await;
+    let live = app.codes(&owner.token, 1).await.live_url;
+    let mut scanners = Vec::new();
+    for i in 0..5 {
+        scanners.push(
+            app.register(&format!("Busy Scanner {i}"), &format!("138 0000 071{i}"))
+                .await,
+        );
+    }
+    let tasks: Vec<_> = scanners
+        .iter()
+        .flat_map(|s| (0..8).map(move |n| (s.token.clone(), n)))
+        .map(|(token, n)| {
+            let (client, url, live) = (app.client.clone(), app.url("/api/v1/exchanges"), live.clone());
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "scanned": live, "give_set": 1, "idempotency_key": format!("busy-key-{n:04}") }))
+                    .send()
+                    .await
+                    .expect("post")
+                    .status()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.expect("task"), 200);
+    }
+    let inbox = app.inbox(&owner.token, 0).await;
+    assert_eq!(inbox.items.len(), 5, "one item per sender");
+    assert!(
+        inbox.items.windows(2).all(|w| w[0].cursor < w[1].cursor),
+        "cursors ascend"
+    );
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url())
+        .await
+        .expect("database");
+    let (items, bytes, held, held_bytes): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT u.inbox_items, u.inbox_bytes, \
+           (SELECT COUNT(*) FROM inbox i WHERE i.user_id = u.id), \
+           (SELECT CAST(COALESCE(SUM(i.bytes), 0) AS BIGINT) FROM inbox i WHERE i.user_id = u.id) \
+         FROM users u WHERE u.name = 'Busy Owner'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("totals");
+    assert_eq!((items, bytes), (held, held_bytes), "running totals agree");
+    assert_eq!(items, 5);
 }
 
 async fn inbox_catches_up_from_a_cursor(app: &TestApp) {

@@ -6,8 +6,10 @@
     reason = "each benchmark uses a different part of the fixture"
 )]
 
+use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use mingpian_card::api;
 use serde_json::json;
@@ -103,6 +105,9 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Rate limits off: a benchmark is one address.
+pub const LIMITS_OFF: &str = "[rate_limit]\napi_per_ip = 0\napi_per_account = 0\nauth_per_ip = 0\nweb_reply_per_ip = 0\nweb_card_per_ip = 0\n";
+
 /// Starts the release server on `port` with rate limits off (a benchmark is one address).
 pub async fn start_server(
     data_dir: &std::path::Path,
@@ -120,12 +125,21 @@ pub async fn start_server_traced(
     port: u16,
     trace_log: Option<&std::path::Path>,
 ) -> Server {
+    start_server_with(data_dir, database_url, port, LIMITS_OFF, &[], trace_log).await
+}
+
+/// The release server on `port` with `config` (TOML) and extra environment variables.
+pub async fn start_server_with(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    port: u16,
+    config_toml: &str,
+    env: &[(&str, &str)],
+    trace_log: Option<&std::path::Path>,
+) -> Server {
+    std::fs::create_dir_all(data_dir).expect("data dir");
     let config = data_dir.join("cloud.toml");
-    std::fs::write(
-        &config,
-        "[rate_limit]\napi_per_ip = 0\napi_per_account = 0\nauth_per_ip = 0\nweb_reply_per_ip = 0\nweb_card_per_ip = 0\n",
-    )
-    .expect("config");
+    std::fs::write(&config, config_toml).expect("config");
     let mut command = Command::new(env!("CARGO_BIN_EXE_mingpian-cloud"));
     command
         .args([
@@ -137,6 +151,7 @@ pub async fn start_server_traced(
         ])
         .args(["--data-dir", &data_dir.display().to_string()])
         .env("MINGPIAN_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     if let Some(path) = trace_log {
@@ -156,21 +171,30 @@ pub async fn start_server_traced(
     }
     let mut child = command.spawn().expect("mingpian-cloud starts");
     let base = format!("http://127.0.0.1:{port}");
+    if wait_healthy(&base, Duration::from_secs(10)).await {
+        return Server { child, base };
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("mingpian-cloud did not answer /health at {base}");
+}
+
+/// Whether `base` answers `/health` within `within`.
+pub async fn wait_healthy(base: &str, within: Duration) -> bool {
     let client = reqwest::Client::new();
-    for _ in 0..200 {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
         if client
             .get(format!("{base}/health"))
             .send()
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return Server { child, base };
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("mingpian-cloud did not answer /health at {base}");
+    false
 }
 
 /// A registered user, their session and their set 1's codes.
@@ -299,4 +323,263 @@ pub fn slowest_spans(
     spans.sort_by(|a, b| b.1.total_cmp(&a.1));
     spans.truncate(n);
     (in_server, spans)
+}
+
+/// How [`drive_exchanges`] sends exchanges.
+#[derive(Debug, Clone)]
+pub struct Drive {
+    pub base: String,
+    pub seconds: f64,
+    /// Exchanges per second across all users (each user paced evenly); `None`: each user sends
+    /// its next exchange as soon as the last was answered.
+    pub per_second: Option<f64>,
+    /// Retry a failed exchange with the same idempotency key (a phone on a flaky network),
+    /// for up to this long; `None`: count the failure and move on.
+    pub retry_for: Option<Duration>,
+    /// Every `n`th answered exchange is sent again, unchanged, straight to an instance other
+    /// than the one that answered it (`(name, base URL)`; the balancer names the instance that
+    /// answered in `X-Served-By`): the answer must be the same exchange.
+    pub duplicates_to: Option<(u64, Vec<(String, String)>)>,
+}
+
+/// One answered exchange.
+#[derive(Debug, Clone, Copy)]
+pub struct Answered {
+    pub owner: usize,
+    pub scanner: usize,
+    pub exchange_id: i64,
+    /// Seconds since the drive started, when it was answered.
+    pub at: f64,
+    pub ms: f64,
+}
+
+/// What [`drive_exchanges`] saw.
+#[derive(Debug, Default)]
+pub struct Driven {
+    pub answered: Vec<Answered>,
+    /// Exchanges given up on (after retrying, when retrying).
+    pub errors: u64,
+    /// Failed attempts retried with the same key.
+    pub retries: u64,
+    /// Duplicates answered with the same exchange, and with another (must be 0).
+    pub duplicates_same: u64,
+    pub duplicates_other: u64,
+    /// The slowest exchange answered: (ms, the server's request id).
+    pub slowest: (f64, String),
+    pub elapsed: f64,
+}
+
+impl Driven {
+    pub fn latencies(&self) -> Vec<f64> {
+        self.answered.iter().map(|a| a.ms).collect()
+    }
+}
+
+/// One exchange attempt: `Ok((exchange id, request id, served by))`, `Err(retryable)`.
+async fn exchange_once(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> Result<(i64, String, String), bool> {
+    let response = client
+        .post(format!("{base}/api/v1/exchanges"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .map_err(|_| true)?;
+    let status = response.status();
+    if !status.is_success() {
+        // A dead or restarting instance behind the balancer: 502/503/504. Anything else is a
+        // real error.
+        return Err(status.is_server_error());
+    }
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (request_id, served_by) = (header("x-request-id"), header("x-served-by"));
+    let exchange: api::Exchange = response.json().await.map_err(|_| true)?;
+    Ok((exchange.exchange_id, request_id, served_by))
+}
+
+/// Every user exchanges with random others for `drive.seconds`.
+pub async fn drive_exchanges(
+    client: &reqwest::Client,
+    users: &Arc<Vec<User>>,
+    drive: &Drive,
+) -> Driven {
+    let driven = Arc::new(tokio::sync::Mutex::new(Driven::default()));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(drive.seconds);
+    let n_users = users.len();
+    let workers: Vec<_> = (0..n_users)
+        .map(|me| {
+            let (client, users, driven, drive) =
+                (client.clone(), users.clone(), driven.clone(), drive.clone());
+            tokio::spawn(async move {
+                let mut mine = Driven::default();
+                let mut n = 0u64;
+                let mut rng = (me as u64 + 1) * 0x9E37_79B9_7F4A_7C15;
+                let mut pace = drive.per_second.map(|rate| {
+                    let period = Duration::from_secs_f64(n_users as f64 / rate);
+                    // Users start spread over one period, not all at once.
+                    let first =
+                        tokio::time::Instant::now() + period.mul_f64(me as f64 / n_users as f64);
+                    let mut interval = tokio::time::interval_at(first, period);
+                    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    interval
+                });
+                while Instant::now() < deadline {
+                    if let Some(pace) = pace.as_mut() {
+                        pace.tick().await;
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                    }
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let mut other = (rng as usize) % n_users;
+                    if other == me {
+                        other = (other + 1) % n_users;
+                    }
+                    n += 1;
+                    let body = json!({
+                        "scanned": users[other].live_url,
+                        "give_set": 1,
+                        "idempotency_key": format!("load-{me}-{n}-{}", std::process::id()),
+                    });
+                    let start = Instant::now();
+                    let give_up = start + drive.retry_for.unwrap_or_default();
+                    let outcome = loop {
+                        match exchange_once(&client, &drive.base, &users[me].token, &body).await {
+                            Ok(answer) => break Some(answer),
+                            Err(retryable) => {
+                                if retryable && Instant::now() < give_up {
+                                    mine.retries += 1;
+                                    tokio::time::sleep(Duration::from_millis(50)).await;
+                                } else {
+                                    break None;
+                                }
+                            }
+                        }
+                    };
+                    let Some((exchange_id, request_id, served_by)) = outcome else {
+                        mine.errors += 1;
+                        continue;
+                    };
+                    let ms = start.elapsed().as_secs_f64() * 1e3;
+                    if ms > mine.slowest.0 {
+                        mine.slowest = (ms, request_id);
+                    }
+                    mine.answered.push(Answered {
+                        owner: other,
+                        scanner: me,
+                        exchange_id,
+                        at: started.elapsed().as_secs_f64(),
+                        ms,
+                    });
+                    // The same request again, to an instance other than the one that answered.
+                    if let Some((every, bases)) = &drive.duplicates_to
+                        && n.is_multiple_of(*every)
+                    {
+                        let other_base = bases
+                            .iter()
+                            .find(|(name, _)| *name != served_by)
+                            .map_or(&drive.base, |(_, base)| base);
+                        if let Ok((again, _, _)) =
+                            exchange_once(&client, other_base, &users[me].token, &body).await
+                        {
+                            if again == exchange_id {
+                                mine.duplicates_same += 1;
+                            } else {
+                                mine.duplicates_other += 1;
+                            }
+                        }
+                    }
+                }
+                let mut all = driven.lock().await;
+                all.answered.extend(mine.answered);
+                all.errors += mine.errors;
+                all.retries += mine.retries;
+                all.duplicates_same += mine.duplicates_same;
+                all.duplicates_other += mine.duplicates_other;
+                if mine.slowest.0 > all.slowest.0 {
+                    all.slowest = mine.slowest;
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("exchange worker");
+    }
+    let mut driven = std::mem::take(&mut *driven.lock().await);
+    driven.elapsed = started.elapsed().as_secs_f64();
+    driven
+}
+
+/// The latest exchange answered from each scanner to each owner: `(owner, scanner) -> id`.
+pub fn latest_answered(answered: &[Answered]) -> HashMap<(usize, usize), i64> {
+    let mut latest: HashMap<(usize, usize), i64> = HashMap::new();
+    for a in answered {
+        let slot = latest.entry((a.owner, a.scanner)).or_default();
+        *slot = (*slot).max(a.exchange_id);
+    }
+    latest
+}
+
+/// How many answered exchanges are missing from their owners' inboxes: an inbox keeps one item
+/// per sender's set, so the owner's item from that scanner must be that exchange or a later one.
+pub async fn missing_from_inboxes(
+    client: &reqwest::Client,
+    base: &str,
+    users: &[User],
+    answered: &[Answered],
+) -> usize {
+    let latest = latest_answered(answered);
+    let by_name: HashMap<&str, usize> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.name.as_str(), i))
+        .collect();
+    let mut missing = 0usize;
+    for (owner, user) in users.iter().enumerate() {
+        let mut held: HashMap<usize, i64> = HashMap::new();
+        let mut after = 0i64;
+        loop {
+            let page: api::InboxPage = client
+                .get(format!("{base}/api/v1/inbox?after={after}&limit=500"))
+                .bearer_auth(&user.token)
+                .send()
+                .await
+                .expect("inbox")
+                .json()
+                .await
+                .expect("inbox page");
+            if page.items.is_empty() {
+                break;
+            }
+            for item in &page.items {
+                if let (Some(&scanner), Some(id)) = (
+                    by_name.get(item.card.formatted_name.as_str()),
+                    item.exchange_id,
+                ) {
+                    let slot = held.entry(scanner).or_default();
+                    *slot = (*slot).max(id);
+                }
+            }
+            after = page.next_cursor;
+        }
+        missing += latest
+            .iter()
+            .filter(|((o, scanner), id)| *o == owner && held.get(scanner).is_none_or(|h| h < *id))
+            .count();
+    }
+    missing
 }

@@ -36,15 +36,28 @@ fn link_of(scanned: &str) -> ApiResult<CardLink> {
 /// The set behind a link, and whether its live token lets the scanner see it whole.
 #[tracing::instrument(skip_all)]
 async fn resolve(state: &AppState, link: &CardLink) -> ApiResult<(SetRecord, bool)> {
-    let set = match state
+    let code = match state
         .store
         .resolve_code(link.public_id.as_str(), i64::from(link.set_no.get()))
         .await
     {
-        Ok(CodeState::Active(set)) => set,
-        Ok(CodeState::Rotated) => return Err(ApiError::Gone),
-        Err(StoreError::NotFound) => return Err(ApiError::NotFound("no card behind this code")),
+        Ok(code) => Some(code),
+        Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
+    };
+    active(state, link, code)
+}
+
+/// What a code's state means for its scanner: its set and whether the scanner sees it whole.
+fn active(
+    state: &AppState,
+    link: &CardLink,
+    code: Option<CodeState>,
+) -> ApiResult<(SetRecord, bool)> {
+    let set = match code {
+        Some(CodeState::Active(set)) => set,
+        Some(CodeState::Rotated) => return Err(ApiError::Gone),
+        None => return Err(ApiError::NotFound("no card behind this code")),
     };
     let full = link.token.as_ref().is_some_and(|t| {
         state.live_token_ok(t.as_str(), link.public_id.as_str(), link.set_no.get())
@@ -81,25 +94,28 @@ async fn exchange(
         ));
     }
     let link = link_of(&request.scanned)?;
-    let (owner_set, full) = resolve(&state, &link).await?;
+    // The code, the set given back and an earlier attempt with this key: one round trip.
+    let reads = state
+        .store
+        .exchange_reads(
+            link.public_id.as_str(),
+            i64::from(link.set_no.get()),
+            caller.user_id,
+            (!request.save_only).then(|| i64::from(request.give_set.get())),
+            key,
+        )
+        .await?;
+    let (owner_set, full) = active(&state, &link, reads.code)?;
     if owner_set.user_id == caller.user_id {
         return Err(ApiError::Invalid("this is your own card".into()));
     }
-    let scanner_set = if request.save_only {
-        None
-    } else {
-        match state
-            .store
-            .set(caller.user_id, i64::from(request.give_set.get()))
-            .await
-        {
-            Ok(set) => Some(set),
-            Err(StoreError::NotFound) => {
-                return Err(ApiError::NotFound(
-                    "you have no card set with that number to give",
-                ));
-            }
-            Err(e) => return Err(e.into()),
+    let scanner_set = match (request.save_only, reads.gift) {
+        (true, _) => None,
+        (false, Some(set)) => Some(set),
+        (false, None) => {
+            return Err(ApiError::NotFound(
+                "you have no card set with that number to give",
+            ));
         }
     };
     let place = request
@@ -114,26 +130,33 @@ async fn exchange(
                 .collect::<String>()
         })
         .filter(|p| !p.is_empty());
-    let outcome = state
-        .store
-        .record_exchange(&NewExchange {
-            scanner_id: caller.user_id,
-            owner_id: owner_set.user_id,
-            owner_set_no: owner_set.set_no,
-            give: scanner_set.as_ref().map(|s| Gift {
-                set_no: s.set_no,
-                version: s.version,
-                card: &s.card,
-            }),
-            owner_version: owner_set.version,
-            idempotency_key: key,
-            full_card: full,
-            place: place.as_deref(),
-            caps: state.inbox_caps(),
-        })
-        .await?;
+    let outcome = match reads.previous {
+        // A retry: answered as the first attempt was.
+        Some(previous) => previous,
+        None => {
+            state
+                .store
+                .record_exchange(&NewExchange {
+                    scanner_id: caller.user_id,
+                    owner_id: owner_set.user_id,
+                    owner_set_no: owner_set.set_no,
+                    give: scanner_set.as_ref().map(|s| Gift {
+                        set_no: s.set_no,
+                        version: s.version,
+                        card: &s.card,
+                    }),
+                    owner_version: owner_set.version,
+                    idempotency_key: key,
+                    full_card: full,
+                    place: place.as_deref(),
+                    caps: state.inbox_caps(),
+                })
+                .await?
+        }
+    };
     if outcome.created && outcome.delivered {
-        state.hub.delivered(owner_set.user_id).await;
+        // Other instances were notified with the delivery itself.
+        state.hub.delivered_here(owner_set.user_id);
     }
     // A retry is answered from the set the first attempt recorded, as that attempt saw it.
     let answered_set = if outcome.created

@@ -3,15 +3,17 @@
 //! The inbox is bounded: one item per sender's set (a repeat exchange replaces it, so a scanner
 //! hammering one code leaves one item), and each owner's item count and bytes are kept as running
 //! totals checked against the caps in the same statement that raises them. Exchange rows keep no
-//! copy of the card they answered, and only the latest [`KEEP_PER_PAIR`] between the same two sets
-//! are kept (enough for any retry), so neither table grows with a flood.
+//! copy of the card they answered, and only the latest between the same two sets are kept (at
+//! least [`KEEP_PER_PAIR`], enough for any retry; pruned in batches), so neither table grows with
+//! a flood.
 
 use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 
 use mingpian_card::Card;
 
-use super::{Store, StoreError, StoreResult, Stored, now_ms};
+use super::sets::{CodeState, SetRecord, set_at};
+use super::{Backend, Store, StoreError, StoreResult, Stored, now_ms};
 
 /// Exchange rows kept between the same two sets; older ones are pruned on the next exchange.
 pub const KEEP_PER_PAIR: i64 = 16;
@@ -64,6 +66,17 @@ pub struct ExchangeOutcome {
     pub delivered: bool,
 }
 
+/// What an exchange reads before it writes ([`Store::exchange_reads`]).
+#[derive(Debug, Clone)]
+pub struct ExchangeReads {
+    /// Where the scanned code leads; `None`: nowhere.
+    pub code: Option<CodeState>,
+    /// The scanner's set given in return, when it exists.
+    pub gift: Option<SetRecord>,
+    /// The scanner's exchange recorded earlier with the same idempotency key.
+    pub previous: Option<ExchangeOutcome>,
+}
+
 /// A row of a user's inbox.
 #[derive(Debug, Clone)]
 pub struct InboxRecord {
@@ -89,16 +102,49 @@ pub struct BlockRecord {
 
 type Tx<'t> = sqlx::Transaction<'t, sqlx::Any>;
 
-/// Puts one card in an owner's inbox, replacing the item with the same `dedupe_key` and keeping
-/// the owner's totals within `caps`. Returns the new cursor, or `None` when the inbox is full.
+/// Locks the owner's row for a delivery. On PostgreSQL this orders concurrent deliveries to one
+/// owner, so the item sizes a statement reads after it are the ones it replaces. A row lock
+/// writes no new row version; NO KEY, as an UPDATE of the totals would take: the key-share locks
+/// that other exchanges' foreign keys hold on this row do not block it (FOR UPDATE would
+/// deadlock with them). On SQLite the store's write lock already orders every write.
+async fn lock_owner(tx: &mut Tx<'_>, backend: Backend, owner_id: i64) -> StoreResult<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(owner_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The size of the owner's item under `dedupe_key`, which a new one would replace.
+async fn replaced_bytes(
+    tx: &mut Tx<'_>,
+    owner_id: i64,
+    dedupe_key: &str,
+) -> StoreResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT bytes FROM inbox WHERE user_id = $1 AND dedupe_key = $2")
+            .bind(owner_id)
+            .bind(dedupe_key)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
+/// Puts one card in an owner's inbox, replacing the item with the same `dedupe_key` (whose size,
+/// read after [`lock_owner`], is `replaced`) and keeping the owner's totals within `caps`.
+/// Returns the new cursor, or `None` when the inbox is full.
 #[expect(
     clippy::too_many_arguments,
     reason = "the columns of one inbox row; a struct would only rename them"
 )]
 async fn put_inbox_item(
     tx: &mut Tx<'_>,
+    backend: Backend,
     owner_id: i64,
     dedupe_key: &str,
+    replaced: Option<i64>,
     card: &Stored<Card>,
     via: &str,
     from: Option<(i64, i64, i64, i64)>,
@@ -106,21 +152,9 @@ async fn put_inbox_item(
     now: i64,
     caps: InboxCaps,
 ) -> StoreResult<Option<i64>> {
-    // The owner's row first: on PostgreSQL this lock orders concurrent deliveries to one owner,
-    // so the sizes read below are the ones replaced.
-    sqlx::query("UPDATE users SET inbox_items = inbox_items WHERE id = $1")
-        .bind(owner_id)
-        .execute(&mut **tx)
-        .await?;
-    let replaced: Vec<i64> =
-        sqlx::query_scalar("SELECT bytes FROM inbox WHERE user_id = $1 AND dedupe_key = $2")
-            .bind(owner_id)
-            .bind(dedupe_key)
-            .fetch_all(&mut **tx)
-            .await?;
     let bytes = card.len() as i64;
-    let items_delta = 1 - replaced.len() as i64;
-    let bytes_delta = bytes - replaced.iter().sum::<i64>();
+    let items_delta = i64::from(replaced.is_none());
+    let bytes_delta = bytes - replaced.unwrap_or(0);
     // Raise the totals only while they stay within the caps (a replacement that grows nothing
     // always fits). Nothing is removed before this says the new card fits.
     let fits: Option<i64> = sqlx::query_scalar(
@@ -138,35 +172,47 @@ async fn put_inbox_item(
     if fits.is_none() {
         return Ok(None);
     }
-    if !replaced.is_empty() {
-        sqlx::query("DELETE FROM inbox WHERE user_id = $1 AND dedupe_key = $2")
-            .bind(owner_id)
-            .bind(dedupe_key)
-            .execute(&mut **tx)
-            .await?;
-    }
     let (exchange_id, from_user, from_set, from_version) = match from {
         Some((x, u, s, v)) => (Some(x), Some(u), Some(s), Some(v)),
         None => (None, None, None, None),
     };
-    let cursor: i64 = sqlx::query_scalar(
-        "INSERT INTO inbox (user_id, exchange_id, from_user_id, card_json, via, place, created_at, \
-           from_set_no, from_version, dedupe_key, bytes) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-    )
-    .bind(owner_id)
-    .bind(exchange_id)
-    .bind(from_user)
-    .bind(card.as_str())
-    .bind(via)
-    .bind(place)
-    .bind(now)
-    .bind(from_set)
-    .bind(from_version)
-    .bind(dedupe_key)
-    .bind(bytes)
-    .fetch_one(&mut **tx)
-    .await?;
+    // The item replaces the one with the same key in one statement, under a new cursor (a
+    // replaced card is news to the owner's devices). The two backends spell that differently:
+    // SQLite's REPLACE deletes the old row and inserts the new one with the next id; PostgreSQL
+    // updates the old row in place, giving it the next id of the sequence.
+    let sql = match backend {
+        Backend::Sqlite => {
+            "INSERT OR REPLACE INTO inbox (user_id, exchange_id, from_user_id, card_json, via, place, \
+               created_at, from_set_no, from_version, dedupe_key, bytes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
+        }
+        Backend::Postgres => {
+            "INSERT INTO inbox (user_id, exchange_id, from_user_id, card_json, via, place, \
+               created_at, from_set_no, from_version, dedupe_key, bytes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (user_id, dedupe_key) DO UPDATE SET \
+               id = nextval(pg_get_serial_sequence('inbox', 'id')), \
+               exchange_id = EXCLUDED.exchange_id, from_user_id = EXCLUDED.from_user_id, \
+               card_json = EXCLUDED.card_json, via = EXCLUDED.via, place = EXCLUDED.place, \
+               created_at = EXCLUDED.created_at, from_set_no = EXCLUDED.from_set_no, \
+               from_version = EXCLUDED.from_version, bytes = EXCLUDED.bytes \
+             RETURNING id"
+        }
+    };
+    let cursor: i64 = sqlx::query_scalar(sql)
+        .bind(owner_id)
+        .bind(exchange_id)
+        .bind(from_user)
+        .bind(card.as_str())
+        .bind(via)
+        .bind(place)
+        .bind(now)
+        .bind(from_set)
+        .bind(from_version)
+        .bind(dedupe_key)
+        .bind(bytes)
+        .fetch_one(&mut **tx)
+        .await?;
     Ok(Some(cursor))
 }
 
@@ -187,26 +233,104 @@ async fn release(tx: &mut Tx<'_>, owner_id: i64, removed: &[i64]) -> StoreResult
 }
 
 impl Store {
+    /// Everything an exchange reads before it writes, in one round trip: where the scanned code
+    /// leads, the scanner's set given in return (`give_set_no`; `None`: save only) and the
+    /// scanner's earlier exchange with the same idempotency key (a retry).
+    #[tracing::instrument(skip_all)]
+    pub async fn exchange_reads(
+        &self,
+        public_id: &str,
+        set_no: i64,
+        scanner_id: i64,
+        give_set_no: Option<i64>,
+        key: &str,
+    ) -> StoreResult<ExchangeReads> {
+        // One row always (the `one` table), with each part's columns NULL where it is missing.
+        let row = sqlx::query(
+            "SELECT c.rotated_at, s.user_id, s.set_no, s.card_id, s.card_json, s.printed_fields, \
+               s.version, s.updated_at, \
+               g.user_id AS g_user_id, g.set_no AS g_set_no, g.card_id AS g_card_id, \
+               g.card_json AS g_card_json, g.printed_fields AS g_printed_fields, \
+               g.version AS g_version, g.updated_at AS g_updated_at, \
+               x.id AS x_id, x.owner_id AS x_owner_id, x.owner_set_no AS x_owner_set_no, \
+               x.full_card AS x_full_card, x.created_at AS x_created_at, \
+               (SELECT COUNT(*) FROM inbox i WHERE i.exchange_id = x.id) AS x_delivered \
+             FROM (SELECT 1 AS one) AS one \
+             LEFT JOIN codes c ON c.public_id = $1 AND c.set_no = $2 \
+             LEFT JOIN card_sets s ON s.user_id = c.user_id AND s.set_no = c.set_no \
+             LEFT JOIN card_sets g ON g.user_id = $3 AND g.set_no = $4 \
+             LEFT JOIN exchanges x ON x.scanner_id = $3 AND x.idempotency_key = $5",
+        )
+        .bind(public_id)
+        .bind(set_no)
+        .bind(scanner_id)
+        // Set numbers start at 1: 0 finds no set (save only).
+        .bind(give_set_no.unwrap_or(0))
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await?;
+        let code = match row.try_get::<Option<i64>, _>("user_id")? {
+            None => None,
+            Some(_) if row.try_get::<Option<i64>, _>("rotated_at")?.is_some() => {
+                Some(CodeState::Rotated)
+            }
+            Some(_) => Some(CodeState::Active(set_at(&row, "")?)),
+        };
+        let gift = match row.try_get::<Option<i64>, _>("g_user_id")? {
+            Some(_) => Some(set_at(&row, "g_")?),
+            None => None,
+        };
+        let previous = match row.try_get::<Option<i64>, _>("x_id")? {
+            Some(id) => Some(ExchangeOutcome {
+                exchange_id: id,
+                owner_id: row.try_get("x_owner_id")?,
+                owner_set_no: row.try_get("x_owner_set_no")?,
+                full_card: row.try_get::<i64, _>("x_full_card")? != 0,
+                created_at: row.try_get("x_created_at")?,
+                created: false,
+                delivered: row.try_get::<i64, _>("x_delivered")? > 0,
+            }),
+            None => None,
+        };
+        Ok(ExchangeReads {
+            code,
+            gift,
+            previous,
+        })
+    }
+
     /// Records the exchange and puts the scanner's card in the owner's inbox, in one transaction
-    /// (claim 1: the server sends each side the other's card at the same moment). A second call
-    /// with the same scanner and idempotency key changes nothing and returns the first outcome.
+    /// (claim 1: the server sends each side the other's card at the same moment); on PostgreSQL
+    /// the owner's instances are notified in it too, so the wake-up leaves exactly when the card
+    /// is there to read. The caller has looked for an earlier exchange with the same key
+    /// ([`Store::exchange_reads`]); one recorded concurrently since is returned instead, as the
+    /// outcome of a retry.
     #[tracing::instrument(skip_all, fields(scanner = new.scanner_id, owner = new.owner_id), err)]
     pub async fn record_exchange(&self, new: &NewExchange<'_>) -> StoreResult<ExchangeOutcome> {
-        if let Some(previous) = self
-            .previous_exchange(new.scanner_id, new.idempotency_key)
-            .await?
-        {
-            return Ok(previous);
-        }
         let _w = self.writer().await;
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let scanner_set_no = new.give.map_or(0, |g| g.set_no);
-        let inserted: Option<i64> = sqlx::query_scalar(
+        let dedupe_key = new
+            .give
+            .map(|g| format!("x:{}:{}", new.scanner_id, g.set_no));
+        if new.give.is_some() {
+            lock_owner(&mut tx, self.backend, new.owner_id).await?;
+        }
+        // The exchange row and, in the same statement: whether the owner blocked the scanner,
+        // the size of the item this card would replace, and how many exchanges between these two
+        // sets are kept (this one aside on PostgreSQL, whose subqueries see the statement's
+        // snapshot; with it on SQLite).
+        let inserted: Option<(i64, i64, Option<i64>, i64)> = sqlx::query_as(
             "INSERT INTO exchanges (scanner_id, owner_id, owner_set_no, scanner_set_no, idempotency_key, full_card, \
                place, response_json, created_at, owner_version, save_only) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9, $10) \
-             ON CONFLICT (scanner_id, idempotency_key) DO NOTHING RETURNING id",
+             ON CONFLICT (scanner_id, idempotency_key) DO NOTHING \
+             RETURNING id, \
+               (SELECT COUNT(*) FROM blocks WHERE user_id = $2 AND blocked_user_id = $1), \
+               (SELECT bytes FROM inbox WHERE user_id = $2 AND dedupe_key = $11), \
+               (SELECT COUNT(*) FROM exchanges WHERE scanner_id = $1 AND scanner_set_no = $4 \
+                  AND owner_id = $2 AND owner_set_no = $3)",
         )
         .bind(new.scanner_id)
         .bind(new.owner_id)
@@ -218,10 +342,11 @@ impl Store {
         .bind(now)
         .bind(new.owner_version)
         .bind(i64::from(new.give.is_none()))
+        .bind(dedupe_key.as_deref().unwrap_or_default())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(exchange_id) = inserted else {
-            // A concurrent retry (PostgreSQL) got there first.
+        let Some((exchange_id, blocked, replaced, kept)) = inserted else {
+            // A concurrent retry got there first.
             tx.rollback().await?;
             return self
                 .previous_exchange(new.scanner_id, new.idempotency_key)
@@ -229,45 +354,52 @@ impl Store {
                 .ok_or(StoreError::NotFound);
         };
         let mut delivered = false;
-        if let Some(gift) = new.give {
-            let blocked: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM blocks WHERE user_id = $1 AND blocked_user_id = $2",
+        if let (Some(gift), Some(dedupe_key)) = (new.give, &dedupe_key)
+            && blocked == 0
+        {
+            delivered = put_inbox_item(
+                &mut tx,
+                self.backend,
+                new.owner_id,
+                dedupe_key,
+                replaced,
+                gift.card,
+                "exchange",
+                Some((exchange_id, new.scanner_id, gift.set_no, gift.version)),
+                new.place,
+                now,
+                new.caps,
             )
-            .bind(new.owner_id)
-            .bind(new.scanner_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if blocked.is_none() {
-                delivered = put_inbox_item(
-                    &mut tx,
-                    new.owner_id,
-                    &format!("x:{}:{}", new.scanner_id, gift.set_no),
-                    gift.card,
-                    "exchange",
-                    Some((exchange_id, new.scanner_id, gift.set_no, gift.version)),
-                    new.place,
-                    now,
-                    new.caps,
-                )
-                .await?
-                .is_some();
-            }
+            .await?
+            .is_some();
         }
-        // Keep only the latest exchanges between these two sets. The inbox item of the pair
-        // points at the latest one, which is never pruned.
-        sqlx::query(
-            "DELETE FROM exchanges WHERE scanner_id = $1 AND scanner_set_no = $2 AND owner_id = $3 \
-               AND owner_set_no = $4 AND id < (SELECT id FROM exchanges WHERE scanner_id = $1 \
-               AND scanner_set_no = $2 AND owner_id = $3 AND owner_set_no = $4 \
-               ORDER BY id DESC LIMIT 1 OFFSET $5)",
-        )
-        .bind(new.scanner_id)
-        .bind(scanner_set_no)
-        .bind(new.owner_id)
-        .bind(new.owner_set_no)
-        .bind(KEEP_PER_PAIR - 1)
-        .execute(&mut *tx)
-        .await?;
+        // Keep only the latest exchanges between these two sets, pruning them in batches: once
+        // twice as many are kept, down to KEEP_PER_PAIR (so at most 2 x KEEP_PER_PAIR + 1 rows a
+        // pair, and one prune per KEEP_PER_PAIR exchanges). The inbox item of the pair points at
+        // the latest one, which is never pruned.
+        if kept >= 2 * KEEP_PER_PAIR {
+            sqlx::query(
+                "DELETE FROM exchanges WHERE scanner_id = $1 AND scanner_set_no = $2 AND owner_id = $3 \
+                   AND owner_set_no = $4 AND id < (SELECT id FROM exchanges WHERE scanner_id = $1 \
+                   AND scanner_set_no = $2 AND owner_id = $3 AND owner_set_no = $4 \
+                   ORDER BY id DESC LIMIT 1 OFFSET $5)",
+            )
+            .bind(new.scanner_id)
+            .bind(scanner_set_no)
+            .bind(new.owner_id)
+            .bind(new.owner_set_no)
+            .bind(KEEP_PER_PAIR - 1)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if delivered && self.backend == Backend::Postgres {
+            // Sent when (and only if) the transaction commits.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::live::CHANNEL)
+                .bind(crate::live::Wake::Inbox(new.owner_id).payload())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(ExchangeOutcome {
             exchange_id,
@@ -286,7 +418,7 @@ impl Store {
         key: &str,
     ) -> StoreResult<Option<ExchangeOutcome>> {
         let row = sqlx::query(
-            "SELECT x.id, x.owner_id, x.owner_set_no, x.full_card, x.created_at, x.save_only, \
+            "SELECT x.id, x.owner_id, x.owner_set_no, x.full_card, x.created_at, \
                (SELECT COUNT(*) FROM inbox i WHERE i.exchange_id = x.id) AS delivered \
              FROM exchanges x WHERE x.scanner_id = $1 AND x.idempotency_key = $2",
         )
@@ -318,6 +450,7 @@ impl Store {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
         let dedupe_key = format!("w:{}", hex(&Sha256::digest(card.as_str().as_bytes())));
+        lock_owner(&mut tx, self.backend, owner_id).await?;
         let web_items: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND via = 'web' AND dedupe_key <> $2",
         )
@@ -328,10 +461,13 @@ impl Store {
         if web_items >= caps.max_web_items {
             return Ok(None);
         }
+        let replaced = replaced_bytes(&mut tx, owner_id, &dedupe_key).await?;
         let cursor = put_inbox_item(
             &mut tx,
+            self.backend,
             owner_id,
             &dedupe_key,
+            replaced,
             card,
             "web",
             None,
@@ -497,7 +633,7 @@ impl Store {
         holder_id: i64,
         card_id: &str,
         set_no: i64,
-    ) -> StoreResult<Option<(super::SetRecord, bool)>> {
+    ) -> StoreResult<Option<(SetRecord, bool)>> {
         let row = sqlx::query(
             "SELECT s.user_id, s.set_no, s.card_id, s.card_json, s.printed_fields, s.version, s.updated_at, \
                MAX(CASE WHEN x.scanner_id = $1 THEN x.full_card ELSE 1 END) AS full_card \

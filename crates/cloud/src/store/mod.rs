@@ -25,7 +25,9 @@ use tokio::sync::{Mutex, MutexGuard};
 
 pub use accounts::{DeviceKind, DeviceRecord, FirstSet, Login, NewUser, UserRecord};
 pub use dav::{Builder, CardParts, ContactParts, DavEntry, etag_of};
-pub use exchanges::{BlockRecord, ExchangeOutcome, Gift, InboxCaps, InboxRecord, NewExchange};
+pub use exchanges::{
+    BlockRecord, ExchangeOutcome, ExchangeReads, Gift, InboxCaps, InboxRecord, NewExchange,
+};
 pub use sets::{CodeState, SetRecord, SetWrite};
 pub use stored::Stored;
 pub use sync::{Change, RecordRow};

@@ -34,14 +34,20 @@ const SET_COLUMNS: &str =
     "user_id, set_no, card_id, card_json, printed_fields, version, updated_at";
 
 pub(super) fn set(row: &AnyRow) -> StoreResult<SetRecord> {
+    set_at(row, "")
+}
+
+/// A set from columns named with `prefix` (a query reading several sets at once).
+pub(super) fn set_at(row: &AnyRow, prefix: &str) -> StoreResult<SetRecord> {
+    let column = |name: &str| format!("{prefix}{name}");
     Ok(SetRecord {
-        user_id: row.try_get("user_id")?,
-        set_no: row.try_get("set_no")?,
-        card_id: row.try_get("card_id")?,
-        card: Stored::from_column(row.try_get("card_json")?),
-        printed_fields: Stored::from_column(row.try_get("printed_fields")?),
-        version: row.try_get("version")?,
-        updated_at: row.try_get("updated_at")?,
+        user_id: row.try_get(column("user_id").as_str())?,
+        set_no: row.try_get(column("set_no").as_str())?,
+        card_id: row.try_get(column("card_id").as_str())?,
+        card: Stored::from_column(row.try_get(column("card_json").as_str())?),
+        printed_fields: Stored::from_column(row.try_get(column("printed_fields").as_str())?),
+        version: row.try_get(column("version").as_str())?,
+        updated_at: row.try_get(column("updated_at").as_str())?,
     })
 }
 

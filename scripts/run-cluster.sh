@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs Mingpian as an operator deploys it, on one machine: two cloud instances on one PostgreSQL
+# database, rate limits shared in Redis, live delivery across instances (PostgreSQL NOTIFY), and
+# HAProxy in front (scripts/cluster/haproxy.cfg). Clients and the app use http://127.0.0.1:8787.
+# Ctrl-C stops everything.
+#
+#   MINGPIAN_DATABASE_URL  default postgres://postgres@localhost:5432/mingpian (created if missing)
+#   MINGPIAN_REDIS_URL     default redis://127.0.0.1:6379
+#   MINGPIAN_LB_LISTEN     default 127.0.0.1:8787; the instances listen on the next two ports
+#   MINGPIAN_PUBLIC_URL    default http://$MINGPIAN_LB_LISTEN (what codes and links point at)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+command -v haproxy >/dev/null || {
+  echo "run-cluster: installing haproxy"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends haproxy
+}
+command -v psql >/dev/null || {
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql-client
+}
+cargo build --release --locked -p mingpian-cloud
+
+export MINGPIAN_DATABASE_URL="${MINGPIAN_DATABASE_URL:-postgres://postgres@localhost:5432/mingpian}"
+export MINGPIAN_REDIS_URL="${MINGPIAN_REDIS_URL:-redis://127.0.0.1:6379}"
+export MINGPIAN_LB_LISTEN="${MINGPIAN_LB_LISTEN:-127.0.0.1:8787}"
+export MINGPIAN_PUBLIC_URL="${MINGPIAN_PUBLIC_URL:-http://$MINGPIAN_LB_LISTEN}"
+host="${MINGPIAN_LB_LISTEN%:*}"
+port="${MINGPIAN_LB_LISTEN##*:}"
+export MINGPIAN_A="$host:$((port + 1))" MINGPIAN_B="$host:$((port + 2))"
+# The instances see every client through the proxy: trust its forwarded addresses.
+export MINGPIAN_TRUSTED_PROXIES="${MINGPIAN_TRUSTED_PROXIES:-127.0.0.1,::1}"
+
+# The database, created on first run (the instances migrate it; migrations take a lock, so two
+# starting at once is safe).
+db="${MINGPIAN_DATABASE_URL##*/}"
+db="${db%%\?*}"
+admin="${MINGPIAN_DATABASE_URL%/*}/postgres"
+if ! psql "$admin" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+  echo "run-cluster: creating database $db"
+  psql "$admin" -qc "CREATE DATABASE \"$db\""
+fi
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+for listen in "$MINGPIAN_A" "$MINGPIAN_B"; do
+  MINGPIAN_LISTEN="$listen" target/release/mingpian-cloud serve &
+  pids+=($!)
+done
+for listen in "$MINGPIAN_A" "$MINGPIAN_B"; do
+  for _ in $(seq 100); do
+    curl -fsS "http://$listen/health" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fsS "http://$listen/health" >/dev/null || { echo "run-cluster: instance $listen did not start" >&2; exit 1; }
+done
+haproxy -db -f scripts/cluster/haproxy.cfg &
+pids+=($!)
+echo "run-cluster: serving at $MINGPIAN_PUBLIC_URL (instances $MINGPIAN_A and $MINGPIAN_B, database $db, Redis $MINGPIAN_REDIS_URL)"
+wait -n "${pids[@]}"
+echo "run-cluster: a process stopped; stopping the rest" >&2
+exit 1
