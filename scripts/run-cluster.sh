@@ -6,7 +6,8 @@
 #
 #   MINGPIAN_DATABASE_URL  default postgres://postgres@localhost:5432/mingpian (created if missing)
 #   MINGPIAN_REDIS_URL     default redis://127.0.0.1:6379
-#   MINGPIAN_LB_LISTEN     default 127.0.0.1:8787; the instances listen on the next two ports
+#   MINGPIAN_LB_LISTEN     default 127.0.0.1:8787; the instances listen on 127.0.0.1 at the next
+#                          two ports
 #   MINGPIAN_PUBLIC_URL    default http://$MINGPIAN_LB_LISTEN (what codes and links point at)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,17 +27,19 @@ export MINGPIAN_DATABASE_URL="${MINGPIAN_DATABASE_URL:-postgres://postgres@local
 export MINGPIAN_REDIS_URL="${MINGPIAN_REDIS_URL:-redis://127.0.0.1:6379}"
 export MINGPIAN_LB_LISTEN="${MINGPIAN_LB_LISTEN:-127.0.0.1:8787}"
 export MINGPIAN_PUBLIC_URL="${MINGPIAN_PUBLIC_URL:-http://$MINGPIAN_LB_LISTEN}"
-host="${MINGPIAN_LB_LISTEN%:*}"
 port="${MINGPIAN_LB_LISTEN##*:}"
-export MINGPIAN_A="$host:$((port + 1))" MINGPIAN_B="$host:$((port + 2))"
-# The instances see every client through the proxy: trust its forwarded addresses.
-export MINGPIAN_TRUSTED_PROXIES="${MINGPIAN_TRUSTED_PROXIES:-127.0.0.1,::1}"
+# The instances listen on loopback only, whatever address the proxy takes: reachable through it
+# alone, and they see every client through it, so they trust its forwarded address.
+export MINGPIAN_A="127.0.0.1:$((port + 1))" MINGPIAN_B="127.0.0.1:$((port + 2))"
+export MINGPIAN_TRUSTED_PROXIES="127.0.0.1"
 
 # The database, created on first run (the instances migrate it; migrations take a lock, so two
 # starting at once is safe).
 db="${MINGPIAN_DATABASE_URL##*/}"
+query=""
+case "$db" in *\?*) query="?${db#*\?}" ;; esac
 db="${db%%\?*}"
-admin="${MINGPIAN_DATABASE_URL%/*}/postgres"
+admin="${MINGPIAN_DATABASE_URL%/*}/postgres$query"
 if ! psql "$admin" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
   echo "run-cluster: creating database $db"
   psql "$admin" -qc "CREATE DATABASE \"$db\""

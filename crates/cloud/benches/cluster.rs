@@ -97,9 +97,18 @@ async fn main() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../scripts/cluster/haproxy.cfg"
     );
+    // The benchmark's own addition: HAProxy's statistics, to count the requests it replayed.
+    let stats_port = free_port();
+    let stats_config = dir.path().join("stats.cfg");
+    std::fs::write(
+        &stats_config,
+        format!("frontend stats\n    bind 127.0.0.1:{stats_port}\n    stats enable\n    stats uri /stats\n"),
+    )
+    .expect("stats config");
     let _balancer = Balancer(
         Command::new("haproxy")
-            .args(["-db", "-f", config])
+            .args(["-db", "-f", config, "-f"])
+            .arg(&stats_config)
             .env("MINGPIAN_LB_LISTEN", &lb)
             .env("MINGPIAN_A", format!("127.0.0.1:{}", instances[0].port))
             .env("MINGPIAN_B", format!("127.0.0.1:{}", instances[1].port))
@@ -201,6 +210,7 @@ async fn main() {
         s.abort();
     }
     let lost = missing_from_inboxes(&client, &base, &users, &driven.answered).await;
+    let (replayed, redispatched) = balancer_retries(&client, stats_port).await;
     let mut latencies = driven.latencies();
     latencies.sort_by(f64::total_cmp);
     drop(servers);
@@ -210,7 +220,7 @@ async fn main() {
         reconnects.load(Ordering::Relaxed)
     );
     println!(
-        "retries: {} failed attempts retried with the same key, {} exchanges given up; duplicates sent to the other instance: {} answered the same exchange, {} another",
+        "retries: the balancer replayed {replayed} requests ({redispatched} to the other instance); clients retried {} failed attempts with the same key and gave up on {}; duplicates sent straight to the other instance: {} answered the same exchange, {} another",
         driven.retries, driven.errors, driven.duplicates_same, driven.duplicates_other
     );
     println!(
@@ -237,6 +247,38 @@ async fn main() {
         reconnects.load(Ordering::Relaxed) >= streams_on_a,
         "every stream on the killed instance reconnected"
     );
+}
+
+/// Requests HAProxy retried and redispatched for the `cloud` backend (its CSV statistics'
+/// `wretr` and `wredis` columns).
+async fn balancer_retries(client: &reqwest::Client, port: u16) -> (u64, u64) {
+    let csv = client
+        .get(format!("http://127.0.0.1:{port}/stats;csv"))
+        .send()
+        .await
+        .expect("HAProxy statistics")
+        .text()
+        .await
+        .expect("statistics text");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("# ")
+        .split(',')
+        .collect();
+    let column = |name: &str| header.iter().position(|h| *h == name);
+    let (Some(wretr), Some(wredis)) = (column("wretr"), column("wredis")) else {
+        return (0, 0);
+    };
+    for line in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.first() == Some(&"cloud") && fields.get(1) == Some(&"BACKEND") {
+            let number = |i: usize| fields.get(i).and_then(|v| v.parse().ok()).unwrap_or(0);
+            return (number(wretr), number(wredis));
+        }
+    }
+    (0, 0)
 }
 
 /// Keeps `me`'s live inbox stream open until `stop`, reconnecting with `Last-Event-ID` when it is

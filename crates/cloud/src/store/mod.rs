@@ -71,19 +71,26 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies the migrations.
-    pub async fn connect(url: &str) -> StoreResult<Store> {
+    /// Opens (creating if needed) the database at `url` with at most `connections` pooled
+    /// connections, and applies the migrations.
+    pub async fn connect(url: &str, connections: u32) -> StoreResult<Store> {
+        let connections = connections.max(2);
         install_default_drivers();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else {
             Backend::Sqlite
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        // No ping before handing out a connection: it was one more round trip for every query
+        // and transaction (three on an exchange). A connection the database dropped fails the
+        // query that meets it and is discarded; SQLite's are in-process and cannot go stale.
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false);
         let pool = match backend {
             Backend::Sqlite => {
                 options
-                    .max_connections(8)
+                    .max_connections(connections)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL: readers never wait for the writer. NORMAL: a commit is in the
@@ -98,7 +105,7 @@ impl Store {
                     .connect(url)
                     .await?
             }
-            Backend::Postgres => options.max_connections(16).connect(url).await?,
+            Backend::Postgres => options.max_connections(connections).connect(url).await?,
         };
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
