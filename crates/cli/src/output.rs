@@ -20,9 +20,11 @@ impl Output {
 
     /// Prints one JSON value (pretty, one document on stdout).
     pub fn value<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
-        let mut stdout = std::io::stdout().lock();
+        // Buffered: standard output flushes at every line, and pretty JSON is many lines.
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         serde_json::to_writer_pretty(&mut stdout, value)?;
         writeln!(stdout)?;
+        stdout.flush()?;
         Ok(())
     }
 

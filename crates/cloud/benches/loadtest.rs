@@ -10,7 +10,8 @@
 //! MINGPIAN_LOAD_DB=postgres://postgres@localhost/postgres cargo bench -p mingpian-cloud --bench loadtest
 //! MINGPIAN_LOAD_KILL=1 cargo bench -p mingpian-cloud --bench loadtest  # SIGKILL mid-run, restart, verify
 //! ```
-//! Other knobs: MINGPIAN_LOAD_USERS, MINGPIAN_LOAD_SECONDS, MINGPIAN_LOAD_TRACE=1 (the server
+//! Other knobs: MINGPIAN_LOAD_USERS, MINGPIAN_LOAD_SECONDS, MINGPIAN_LOAD_CONNECTIONS (the
+//! server's `database_connections`), MINGPIAN_LOAD_TRACE=1 (the server
 //! logs every span, and the slowest exchange's spans are printed; this costs the server time, so
 //! it is off when measuring). `both` takes PostgreSQL at MINGPIAN_TEST_POSTGRES or the local
 //! default.
@@ -22,8 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{
-    Drive, ScratchDb, drive_exchanges, env_or, free_port, missing_from_inboxes, register_all,
-    report, slowest_spans, start_server_traced,
+    Drive, LIMITS_OFF, ScratchDb, drive_exchanges, env_or, free_port, missing_from_inboxes,
+    register_all, report, slowest_spans, start_server_with,
 };
 use tokio::sync::Mutex;
 
@@ -63,7 +64,16 @@ async fn run(admin: Option<&str>) -> usize {
     let db_url = pg_db.as_ref().map(|db| db.url.clone());
     let trace_log = dir.path().join("server-trace.jsonl");
     let trace_log = trace.then_some(trace_log.as_path());
-    let mut server = start_server_traced(dir.path(), db_url.as_deref(), port, trace_log).await;
+    // The server's pool, to choose its default by measurement (MINGPIAN_LOAD_CONNECTIONS).
+    let config = match std::env::var("MINGPIAN_LOAD_CONNECTIONS") {
+        Ok(n) => format!("database_connections = {n}\n{LIMITS_OFF}"),
+        Err(_) => LIMITS_OFF.to_owned(),
+    };
+    let start = |trace_log| {
+        let (dir, db_url, config) = (dir.path().to_owned(), db_url.clone(), config.clone());
+        async move { start_server_with(&dir, db_url.as_deref(), port, &config, &[], trace_log).await }
+    };
+    let mut server = start(trace_log).await;
     println!(
         "backend {}, {users_n} users, {seconds} s per phase{}",
         if db_url.is_some() {
@@ -97,7 +107,7 @@ async fn run(admin: Option<&str>) -> usize {
         server.child.kill().expect("SIGKILL the server");
         let _ = server.child.wait();
         println!("killed the server half-way; restarting on the same data");
-        server = start_server_traced(dir.path(), db_url.as_deref(), port, trace_log).await;
+        server = start(trace_log).await;
     }
     let driven = driving.await.expect("exchanges");
     report(

@@ -4,7 +4,8 @@
 //!
 //! Run: `cargo bench -p mingpian-wallet --bench wallet`
 //! (targets: import ≤ 1 s and ≥ 10× vobject; search p50 ≤ 2 ms, p99 ≤ 10 ms).
-//! `MINGPIAN_BENCH_CONTACTS` changes the search wallet's size (default 100000; 0 skips search).
+//! `MINGPIAN_BENCH_CONTACTS` changes the search wallet's size (default 100000; 0 skips search);
+//! `MINGPIAN_BENCH_KEEP_INPUT=FILE` keeps the 10,000-card file, to time whole commands on it.
 
 use std::process::Command;
 
@@ -62,6 +63,28 @@ fn main() {
         "import 10,000 cards into an empty wallet: {:.0} ms (best of 3; target ≤ 1000 ms)",
         ms(best)
     );
+    // What the import left on disk (the database and its write-ahead log).
+    let on_disk: u64 = std::fs::read_dir(tmp.path().join("import-0"))
+        .expect("wallet dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(mingpian_wallet::DB_FILE)
+        })
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "wallet files after the import: {:.1} MB ({:.1}x the {:.1} MB input)",
+        on_disk as f64 / 1e6,
+        on_disk as f64 / text.len() as f64,
+        text.len() as f64 / 1e6
+    );
+    if let Ok(keep) = std::env::var("MINGPIAN_BENCH_KEEP_INPUT") {
+        // For timing whole commands (`mingpian import`, `mingpian vcard check`) on the same file.
+        std::fs::copy(&file, &keep).expect("keep the input");
+    }
     let again = Wallet::open(tmp.path().join("import-0")).expect("reopen");
     let start = Instant::now();
     let report = again

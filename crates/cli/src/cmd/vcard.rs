@@ -48,14 +48,15 @@ struct CardSummary {
     title: Option<String>,
 }
 
-impl From<&Card> for CardSummary {
-    fn from(card: &Card) -> Self {
+impl From<Card> for CardSummary {
+    /// Takes the card's values rather than copying them (a check holds every card's summary).
+    fn from(card: Card) -> Self {
         CardSummary {
             formatted_name: card.display_name(),
-            tel: card.phones.iter().map(|p| p.value.clone()).collect(),
-            email: card.emails.iter().map(|e| e.value.clone()).collect(),
-            org: card.org.clone(),
-            title: card.title.clone(),
+            tel: card.phones.into_iter().map(|p| p.value).collect(),
+            email: card.emails.into_iter().map(|e| e.value).collect(),
+            org: card.org,
+            title: card.title,
         }
     }
 }
@@ -98,9 +99,10 @@ fn check(files: &[PathBuf], out: &Output) -> anyhow::Result<Outcome> {
                 report.warnings.len()
             ))?;
             for card in &report.cards {
-                let summary = CardSummary::from(card);
-                let mut line = format!("  {}", summary.formatted_name);
-                for extra in summary.org.iter().chain(&summary.tel).chain(&summary.email) {
+                let mut line = format!("  {}", card.display_name());
+                let numbers = card.phones.iter().map(|p| &p.value);
+                let emails = card.emails.iter().map(|e| &e.value);
+                for extra in card.org.iter().chain(numbers).chain(emails) {
                     line.push_str(" · ");
                     line.push_str(extra);
                 }
@@ -115,7 +117,7 @@ fn check(files: &[PathBuf], out: &Output) -> anyhow::Result<Outcome> {
         }
         results.push(FileCheck {
             file,
-            cards: report.cards.iter().map(CardSummary::from).collect(),
+            cards: report.cards.into_iter().map(CardSummary::from).collect(),
             errors: report.errors,
             warnings: report.warnings,
         });
