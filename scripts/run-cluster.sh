@@ -11,16 +11,8 @@
 #   MINGPIAN_PUBLIC_URL    default http://$MINGPIAN_LB_LISTEN (what codes and links point at)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-command -v haproxy >/dev/null || {
-  echo "run-cluster: installing haproxy"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends haproxy
-}
-command -v psql >/dev/null || {
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql-client
-}
+# What building needs (Rust's C toolchain, psql, curl, HAProxy, …; idempotent, as for run.sh).
+bash scripts/setup.sh
 cargo build --release --locked -p mingpian-cloud
 
 export MINGPIAN_DATABASE_URL="${MINGPIAN_DATABASE_URL:-postgres://postgres@localhost:5432/mingpian}"
@@ -35,21 +27,25 @@ export MINGPIAN_TRUSTED_PROXIES="127.0.0.1"
 
 # The database, created on first run (the instances migrate it; migrations take a lock, so two
 # starting at once is safe).
-db="${MINGPIAN_DATABASE_URL##*/}"
-query=""
-case "$db" in *\?*) query="?${db#*\?}" ;; esac
-db="${db%%\?*}"
-admin="${MINGPIAN_DATABASE_URL%/*}/postgres$query"
-if ! psql "$admin" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+base="${MINGPIAN_DATABASE_URL%%\?*}"
+query="${MINGPIAN_DATABASE_URL#"$base"}"
+db="${base##*/}"
+admin="${base%/*}/postgres$query"
+exists=$(psql "$admin" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$db'") || {
+  echo "run-cluster: cannot reach PostgreSQL at $admin: set MINGPIAN_DATABASE_URL (with a password, or a socket URL such as postgres:///mingpian?host=/var/run/postgresql)" >&2
+  exit 1
+}
+if [ "$exists" != 1 ]; then
   echo "run-cluster: creating database $db"
   psql "$admin" -qc "CREATE DATABASE \"$db\""
 fi
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 for listen in "$MINGPIAN_A" "$MINGPIAN_B"; do
-  MINGPIAN_LISTEN="$listen" target/release/mingpian-cloud serve &
+  MINGPIAN_LISTEN="$listen" "${CARGO_TARGET_DIR:-target}/release/mingpian-cloud" serve &
   pids+=($!)
 done
 for listen in "$MINGPIAN_A" "$MINGPIAN_B"; do
@@ -62,6 +58,6 @@ done
 haproxy -db -f scripts/cluster/haproxy.cfg &
 pids+=($!)
 echo "run-cluster: serving at $MINGPIAN_PUBLIC_URL (instances $MINGPIAN_A and $MINGPIAN_B, database $db, Redis $MINGPIAN_REDIS_URL)"
-wait -n "${pids[@]}"
+wait -n "${pids[@]}" || true
 echo "run-cluster: a process stopped; stopping the rest" >&2
 exit 1

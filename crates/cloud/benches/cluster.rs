@@ -9,8 +9,13 @@
 //! - a client whose attempt failed retries with the same idempotency key until answered, and
 //!   every 10th answered exchange is sent again straight to the instance that did not answer it:
 //!   the same exchange must come back;
-//! - every stream that was cut reconnects (through the balancer, with `Last-Event-ID`) and every
-//!   owner's stream saw every answered exchange to them.
+//! - every stream that was cut reconnects (through the balancer, with `Last-Event-ID`), resumes
+//!   after its last event, and every owner's stream saw every answered exchange to them.
+//!
+//! An inbox keeps one item per sender's set, so a later exchange between the same two sets would
+//! hide a loss at the kill: users give set 1 until the kill, then set 2, and the set-1 items
+//! (frozen from then on) are checked against each pair's last set-1 exchange, sent just before
+//! the kill or in flight when it came.
 //!
 //! The last line reads `cluster: N exchanges answered, lost 0, …`.
 //!
@@ -26,12 +31,13 @@ mod common;
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{
-    Drive, ScratchDb, Server, User, drive_exchanges, env_or, free_port, latest_answered,
-    missing_from_inboxes, percentile, register_all, start_server_with, wait_healthy,
+    Drive, ScratchDb, Server, User, create_second_sets, drive_exchanges, env_or, free_port,
+    latest_answered, missing_from_inboxes, percentile, register_all, start_server_with,
+    wait_healthy,
 };
 use futures_util::StreamExt as _;
 use mingpian_card::api;
@@ -130,31 +136,31 @@ async fn main() {
         .expect("client");
     let names: Vec<String> = (0..users_n).map(|i| format!("Cluster User {i}")).collect();
     let users = Arc::new(register_all(&client, &base, &names).await);
+    // Set 1 is given until the kill; set 2 after. The owners' items from set 1 then stop being
+    // replaced and hold the last exchanges sent before the kill (items from one set replace each
+    // other: without the switch, a loss at the kill would hide behind the pair's next exchange).
+    create_second_sets(&client, &base, &users).await;
+    let switch = Arc::new(AtomicBool::new(false));
 
     // Every user's device streams its inbox through the balancer.
     let stop = Arc::new(AtomicBool::new(false));
-    let seen: Arc<Vec<std::sync::Mutex<HashMap<usize, i64>>>> =
+    let streams: Arc<Vec<std::sync::Mutex<StreamSeen>>> =
         Arc::new((0..users_n).map(|_| Default::default()).collect());
-    let reconnects = Arc::new(AtomicU64::new(0));
-    let on_a = Arc::new(AtomicU64::new(0));
-    let streams: Vec<_> = (0..users_n)
+    let tasks: Vec<_> = (0..users_n)
         .map(|me| {
-            let (users, seen, stop, reconnects, on_a, base) = (
-                users.clone(),
-                seen.clone(),
-                stop.clone(),
-                reconnects.clone(),
-                on_a.clone(),
-                base.clone(),
-            );
+            let (users, streams, stop, base) =
+                (users.clone(), streams.clone(), stop.clone(), base.clone());
             tokio::spawn(async move {
-                stream_inbox(me, &users, &base, &seen, &stop, &reconnects, &on_a).await;
+                stream_inbox(me, &users, &base, &streams[me], &stop).await;
             })
         })
         .collect();
     // Let every stream connect and read its (empty) inbox before counting where they are.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let streams_on_a = on_a.load(Ordering::Relaxed);
+    let on_a: Vec<usize> = (0..users_n)
+        .filter(|&i| streams[i].lock().expect("stream").first_on_a)
+        .collect();
+    let streams_on_a = on_a.len();
 
     let drive = Drive {
         base: base.clone(),
@@ -168,12 +174,16 @@ async fn main() {
                 .map(|i| (i.name.to_owned(), format!("http://127.0.0.1:{}", i.port)))
                 .collect(),
         )),
+        switch_to_set_2: Some(switch.clone()),
     };
     let driving = {
         let (client, users) = (client.clone(), users.clone());
         tokio::spawn(async move { drive_exchanges(&client, &users, &drive).await })
     };
     tokio::time::sleep(Duration::from_secs_f64(seconds / 2.0)).await;
+    // From here on users give set 2: each pair's last set-1 exchange is one sent before the
+    // kill, many of them in flight when it came.
+    switch.store(true, Ordering::Relaxed);
     let killed = servers.remove(0);
     let pid = killed.child.id();
     killed.stop(); // SIGKILL: no graceful shutdown, requests in flight are cut.
@@ -185,18 +195,21 @@ async fn main() {
     servers.insert(0, start(&instances[0]).await);
     println!("cluster: instance a restarted");
     let driven = driving.await.expect("exchanges");
+    let around_kill = driven.answered.iter().filter(|a| a.set == 1).count();
 
-    // Streams catch up: every owner's stream must see the latest exchange from each scanner.
+    // Streams catch up: every owner's stream must see the latest exchange from each scanner's
+    // set (for set 1: the last ones sent before the kill).
     let latest = latest_answered(&driven.answered);
     let waited = Instant::now();
     let stream_missing = loop {
         let missing = latest
             .iter()
-            .filter(|((owner, scanner), id)| {
-                seen[*owner]
+            .filter(|((owner, scanner, set), id)| {
+                streams[*owner]
                     .lock()
-                    .expect("seen")
-                    .get(scanner)
+                    .expect("stream")
+                    .newest
+                    .get(&(*scanner, *set))
                     .is_none_or(|s| s < *id)
             })
             .count();
@@ -206,9 +219,22 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     stop.store(true, Ordering::Relaxed);
-    for s in streams {
-        s.abort();
+    for t in tasks {
+        t.abort();
     }
+    let reconnected_on_a = on_a
+        .iter()
+        .filter(|&&i| streams[i].lock().expect("stream").reconnects > 0)
+        .count();
+    let (reconnects, resumed, replayed_old) =
+        streams.iter().fold((0, 0, 0), |(r, s, o), stream| {
+            let stream = stream.lock().expect("stream");
+            (
+                r + stream.reconnects,
+                s + stream.resumed,
+                o + stream.replayed_old,
+            )
+        });
     let lost = missing_from_inboxes(&client, &base, &users, &driven.answered).await;
     let (replayed, redispatched) = balancer_retries(&client, stats_port).await;
     let mut latencies = driven.latencies();
@@ -216,12 +242,19 @@ async fn main() {
     drop(servers);
     db.drop_now().await;
     println!(
-        "streams: {users_n} open ({streams_on_a} on instance a when it was killed), {} reconnects, {stream_missing} answered exchanges never seen on the owner's stream",
-        reconnects.load(Ordering::Relaxed)
+        "exchanges: {around_kill} gave set 1 (sent before the kill; each pair's last one, in flight at the kill or just before, is checked in the owner's set-1 item), {} gave set 2 (sent after)",
+        latencies.len() - around_kill
     );
     println!(
-        "retries: the balancer replayed {replayed} requests ({redispatched} to the other instance); clients retried {} failed attempts with the same key and gave up on {}; duplicates sent straight to the other instance: {} answered the same exchange, {} another",
-        driven.retries, driven.errors, driven.duplicates_same, driven.duplicates_other
+        "streams: {users_n} open, {streams_on_a} on instance a when it was killed ({reconnected_on_a} of them reconnected through the balancer); {reconnects} reconnects, {resumed} of them sent Last-Event-ID, {replayed_old} events at or before a resumed stream's Last-Event-ID; {stream_missing} answered exchanges never seen on the owner's stream"
+    );
+    println!(
+        "retries: the balancer retried {replayed} requests ({redispatched} redispatched to the other instance); clients retried {} failed attempts with the same key and gave up on {}; duplicates sent straight to the other instance: {} answered the same exchange, {} another, {} unanswered (that instance was down)",
+        driven.retries,
+        driven.errors,
+        driven.duplicates_same,
+        driven.duplicates_other,
+        driven.duplicates_failed
     );
     println!(
         "cluster: {} exchanges answered, lost {lost}, {:.0}/s through the balancer, p50 {:.2} ms, p99 {:.2} ms (retries included), {} duplicates answered the same, streams missed {stream_missing}",
@@ -242,11 +275,30 @@ async fn main() {
     );
     assert!(driven.duplicates_same > 0, "duplicates were sent");
     assert_eq!(stream_missing, 0, "streams miss nothing");
+    assert!(around_kill > 0, "exchanges before the kill");
     assert!(streams_on_a > 0, "some stream was on the killed instance");
-    assert!(
-        reconnects.load(Ordering::Relaxed) >= streams_on_a,
+    assert_eq!(
+        reconnected_on_a, streams_on_a,
         "every stream on the killed instance reconnected"
     );
+    assert_eq!(
+        replayed_old, 0,
+        "a resumed stream starts after its last event"
+    );
+}
+
+/// What one device's live stream saw.
+#[derive(Debug, Default)]
+struct StreamSeen {
+    /// The newest exchange seen from each sender's set: `(scanner, set) -> exchange id`.
+    newest: HashMap<(usize, u32), i64>,
+    /// Its first connection was answered by instance a.
+    first_on_a: bool,
+    reconnects: u64,
+    /// Reconnections that sent `Last-Event-ID`.
+    resumed: u64,
+    /// Events at or before the `Last-Event-ID` a stream resumed from (must be 0).
+    replayed_old: u64,
 }
 
 /// Requests HAProxy retried and redispatched for the `cloud` backend (its CSV statistics'
@@ -282,15 +334,13 @@ async fn balancer_retries(client: &reqwest::Client, port: u16) -> (u64, u64) {
 }
 
 /// Keeps `me`'s live inbox stream open until `stop`, reconnecting with `Last-Event-ID` when it is
-/// cut, and records the newest exchange seen from each sender.
+/// cut, and records what it saw.
 async fn stream_inbox(
     me: usize,
     users: &[User],
     base: &str,
-    seen: &[std::sync::Mutex<HashMap<usize, i64>>],
+    seen: &std::sync::Mutex<StreamSeen>,
     stop: &AtomicBool,
-    reconnects: &AtomicU64,
-    on_a: &AtomicU64,
 ) {
     let client = reqwest::Client::new();
     let by_name: HashMap<&str, usize> = users
@@ -298,14 +348,14 @@ async fn stream_inbox(
         .enumerate()
         .map(|(i, u)| (u.name.as_str(), i))
         .collect();
-    let mut last_id: Option<String> = None;
+    let mut last_id: Option<i64> = None;
     let mut first = true;
     while !stop.load(Ordering::Relaxed) {
         let mut request = client
             .get(format!("{base}/api/v1/inbox/stream"))
             .bearer_auth(&users[me].token);
-        if let Some(id) = &last_id {
-            request = request.header("last-event-id", id);
+        if let Some(id) = last_id {
+            request = request.header("last-event-id", id.to_string());
         }
         let response = match request.send().await {
             Ok(r) if r.status().is_success() => r,
@@ -314,49 +364,57 @@ async fn stream_inbox(
                 continue;
             }
         };
-        if first {
+        let resumed_from = if first {
             first = false;
-            if response
+            seen.lock().expect("stream").first_on_a = response
                 .headers()
                 .get("x-served-by")
-                .is_some_and(|v| v == "a")
-            {
-                on_a.fetch_add(1, Ordering::Relaxed);
+                .is_some_and(|v| v == "a");
+            None
+        } else {
+            let mut s = seen.lock().expect("stream");
+            s.reconnects += 1;
+            if last_id.is_some() {
+                s.resumed += 1;
             }
-        }
+            last_id
+        };
         let mut body = response.bytes_stream();
-        let mut buffer = String::new();
-        let (mut event_id, mut data) = (None::<String>, String::new());
+        let mut buffer: Vec<u8> = Vec::new();
+        let (mut event_id, mut data) = (None::<i64>, String::new());
         while let Some(Ok(chunk)) = body.next().await {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find('\n') {
-                let line = buffer[..end].trim_end_matches('\r').to_owned();
+            buffer.extend_from_slice(&chunk);
+            while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
+                let line = String::from_utf8_lossy(&buffer[..end])
+                    .trim_end_matches('\r')
+                    .to_owned();
                 buffer.drain(..=end);
                 if line.is_empty() {
                     // End of an event.
                     if let Ok(item) = serde_json::from_str::<api::InboxItem>(&data)
-                        && let (Some(&scanner), Some(id)) = (
+                        && let (Some(&scanner), Some(id), Some(set)) = (
                             by_name.get(item.card.formatted_name.as_str()),
                             item.exchange_id,
+                            item.from_set,
                         )
                     {
-                        let mut seen = seen[me].lock().expect("seen");
-                        let slot = seen.entry(scanner).or_default();
+                        let mut s = seen.lock().expect("stream");
+                        let slot = s.newest.entry((scanner, set.get())).or_default();
                         *slot = (*slot).max(id);
+                        if resumed_from.is_some_and(|from| item.cursor <= from) {
+                            s.replayed_old += 1;
+                        }
                     }
                     if event_id.is_some() {
                         last_id = event_id.take();
                     }
                     data.clear();
                 } else if let Some(v) = line.strip_prefix("id:") {
-                    event_id = Some(v.trim().to_owned());
+                    event_id = v.trim().parse().ok();
                 } else if let Some(v) = line.strip_prefix("data:") {
                     data.push_str(v.strip_prefix(' ').unwrap_or(v));
                 }
             }
-        }
-        if !stop.load(Ordering::Relaxed) {
-            reconnects.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

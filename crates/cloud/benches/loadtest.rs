@@ -19,12 +19,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{
-    Drive, LIMITS_OFF, ScratchDb, drive_exchanges, env_or, free_port, missing_from_inboxes,
-    register_all, report, slowest_spans, start_server_with,
+    Drive, LIMITS_OFF, ScratchDb, create_second_sets, drive_exchanges, env_or, free_port,
+    missing_from_inboxes, register_all, report, slowest_spans, start_server_with,
 };
 use tokio::sync::Mutex;
 
@@ -89,14 +89,22 @@ async fn run(admin: Option<&str>) -> usize {
         .expect("client");
     let names: Vec<String> = (0..users_n).map(|i| format!("Load User {i}")).collect();
     let users = Arc::new(register_all(&client, &server.base, &names).await);
+    // With a kill: set 1 is given until the kill, set 2 after, so the set-1 items keep each
+    // pair's last exchange sent before it (see `Drive::switch_to_set_2`).
+    let switch = Arc::new(AtomicBool::new(false));
+    if kill {
+        create_second_sets(&client, &server.base, &users).await;
+    }
 
     // Phase 1: exchanges (killing and restarting the server half-way when asked).
     let drive = Drive {
         base: server.base.clone(),
         seconds,
         per_second: None,
-        retry_for: None,
+        // Through a kill, a phone retries with the same key until answered.
+        retry_for: kill.then_some(Duration::from_secs(10)),
         duplicates_to: None,
+        switch_to_set_2: kill.then(|| switch.clone()),
     };
     let driving = {
         let (client, users) = (client.clone(), users.clone());
@@ -104,6 +112,7 @@ async fn run(admin: Option<&str>) -> usize {
     };
     if kill {
         tokio::time::sleep(Duration::from_secs_f64(seconds / 2.0)).await;
+        switch.store(true, Ordering::Relaxed);
         server.child.kill().expect("SIGKILL the server");
         let _ = server.child.wait();
         println!("killed the server half-way; restarting on the same data");
@@ -182,5 +191,10 @@ async fn run(admin: Option<&str>) -> usize {
     if let Some(db) = pg_db {
         db.drop_now().await;
     }
+    assert!(!driven.answered.is_empty(), "exchanges were answered");
+    assert_eq!(
+        driven.errors, 0,
+        "every exchange answered (retried through a kill)"
+    );
     missing
 }

@@ -1,5 +1,6 @@
 //! Soak: exchanges at a steady rate for minutes against the release server, to see what time
-//! does to it. Prints a table, one row per minute: exchanges/s, p50 and p99 latency, errors and
+//! does to it. Prints a table, one row per minute: exchanges/s, p50 and p99 latency (from when
+//! each exchange was due, so a stall counts for every exchange it held up; rows by due time) and
 //! the server's resident memory; then whether it held steady (0 errors, the last minute's p99
 //! within 20 % of the first's, RSS grown at most 10 % from the end of the first minute) and that
 //! every answered exchange is in its owner's inbox. Bounded: it stops after its minutes.
@@ -81,6 +82,7 @@ async fn main() {
         per_second: Some(rate),
         retry_for: None,
         duplicates_to: None,
+        switch_to_set_2: None,
     };
     let driven = drive_exchanges(&client, &users, &drive).await;
     let rss = sampler.await.expect("sampler");

@@ -141,6 +141,13 @@ pub async fn start_server_with(
     let config = data_dir.join("cloud.toml");
     std::fs::write(&config, config_toml).expect("config");
     let mut command = Command::new(env!("CARGO_BIN_EXE_mingpian-cloud"));
+    // Only what the benchmark chooses: variables the caller exported (an operator's
+    // MINGPIAN_DATABASE_URL, say) would override the file and send the load elsewhere.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("MINGPIAN_") {
+            command.env_remove(&key);
+        }
+    }
     command
         .args([
             "--config",
@@ -330,8 +337,9 @@ pub fn slowest_spans(
 pub struct Drive {
     pub base: String,
     pub seconds: f64,
-    /// Exchanges per second across all users (each user paced evenly); `None`: each user sends
-    /// its next exchange as soon as the last was answered.
+    /// Exchanges per second across all users (each user paced evenly, latency measured from
+    /// when each exchange was due, so a stall counts for every exchange it held up); `None`:
+    /// each user sends its next exchange as soon as the last was answered.
     pub per_second: Option<f64>,
     /// Retry a failed exchange with the same idempotency key (a phone on a flaky network),
     /// for up to this long; `None`: count the failure and move on.
@@ -340,6 +348,10 @@ pub struct Drive {
     /// than the one that answered it (`(name, base URL)`; the balancer names the instance that
     /// answered in `X-Served-By`): the answer must be the same exchange.
     pub duplicates_to: Option<(u64, Vec<(String, String)>)>,
+    /// Once this is set, users give their set 2 instead of set 1 (see [`create_second_sets`]):
+    /// the owners' items from set 1 stop being replaced and keep each pair's last exchange sent
+    /// before, which can then be checked exactly.
+    pub switch_to_set_2: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// One answered exchange.
@@ -347,8 +359,10 @@ pub struct Drive {
 pub struct Answered {
     pub owner: usize,
     pub scanner: usize,
+    /// The scanner's set given.
+    pub set: u32,
     pub exchange_id: i64,
-    /// Seconds since the drive started, when it was answered.
+    /// Seconds since the drive started, when it was sent (when it was due, if paced).
     pub at: f64,
     pub ms: f64,
 }
@@ -361,9 +375,11 @@ pub struct Driven {
     pub errors: u64,
     /// Failed attempts retried with the same key.
     pub retries: u64,
-    /// Duplicates answered with the same exchange, and with another (must be 0).
+    /// Duplicates answered with the same exchange, with another (must be 0), and not answered
+    /// (the other instance was down).
     pub duplicates_same: u64,
     pub duplicates_other: u64,
+    pub duplicates_failed: u64,
     /// The slowest exchange answered: (ms, the server's request id).
     pub slowest: (f64, String),
     pub elapsed: f64,
@@ -408,6 +424,20 @@ async fn exchange_once(
     Ok((exchange.exchange_id, request_id, served_by))
 }
 
+/// Gives every user a second card set (same name), for [`Drive::switch_to_set_2`].
+pub async fn create_second_sets(client: &reqwest::Client, base: &str, users: &[User]) {
+    for user in users {
+        let response = client
+            .post(format!("{base}/api/v1/sets"))
+            .bearer_auth(&user.token)
+            .json(&json!({ "card": { "formatted_name": user.name } }))
+            .send()
+            .await
+            .expect("create set 2");
+        assert_eq!(response.status(), 201, "set 2 of {}", user.name);
+    }
+}
+
 /// Every user exchanges with random others for `drive.seconds`.
 pub async fn drive_exchanges(
     client: &reqwest::Client,
@@ -432,15 +462,18 @@ pub async fn drive_exchanges(
                     let first =
                         tokio::time::Instant::now() + period.mul_f64(me as f64 / n_users as f64);
                     let mut interval = tokio::time::interval_at(first, period);
-                    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    // A user held up sends what fell due at once: the rate is kept, and each
+                    // late exchange's latency counts from when it was due.
+                    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
                     interval
                 });
-                while Instant::now() < deadline {
-                    if let Some(pace) = pace.as_mut() {
-                        pace.tick().await;
-                        if Instant::now() >= deadline {
-                            break;
-                        }
+                loop {
+                    let due = match pace.as_mut() {
+                        Some(pace) => pace.tick().await.into_std(),
+                        None => Instant::now(),
+                    };
+                    if due >= deadline {
+                        break;
                     }
                     rng ^= rng << 13;
                     rng ^= rng >> 7;
@@ -450,23 +483,28 @@ pub async fn drive_exchanges(
                         other = (other + 1) % n_users;
                     }
                     n += 1;
+                    let set = match &drive.switch_to_set_2 {
+                        Some(flag) if flag.load(std::sync::atomic::Ordering::Relaxed) => 2,
+                        _ => 1,
+                    };
                     let body = json!({
                         "scanned": users[other].live_url,
-                        "give_set": 1,
+                        "give_set": set,
                         "idempotency_key": format!("load-{me}-{n}-{}", std::process::id()),
                     });
-                    let start = Instant::now();
-                    let give_up = start + drive.retry_for.unwrap_or_default();
+                    let give_up = Instant::now() + drive.retry_for.unwrap_or_default();
                     let outcome = loop {
                         match exchange_once(&client, &drive.base, &users[me].token, &body).await {
                             Ok(answer) => break Some(answer),
                             Err(retryable) => {
-                                if retryable && Instant::now() < give_up {
-                                    mine.retries += 1;
-                                    tokio::time::sleep(Duration::from_millis(50)).await;
-                                } else {
+                                let retry = retryable && Instant::now() < give_up;
+                                // Not at once: a dead server would be hammered on the cores
+                                // it needs to restart.
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                                if !retry {
                                     break None;
                                 }
+                                mine.retries += 1;
                             }
                         }
                     };
@@ -474,33 +512,36 @@ pub async fn drive_exchanges(
                         mine.errors += 1;
                         continue;
                     };
-                    let ms = start.elapsed().as_secs_f64() * 1e3;
+                    let ms = due.elapsed().as_secs_f64() * 1e3;
                     if ms > mine.slowest.0 {
                         mine.slowest = (ms, request_id);
                     }
                     mine.answered.push(Answered {
                         owner: other,
                         scanner: me,
+                        set,
                         exchange_id,
-                        at: started.elapsed().as_secs_f64(),
+                        at: due.duration_since(started).as_secs_f64(),
                         ms,
                     });
-                    // The same request again, to an instance other than the one that answered.
+                    // The same request again, straight to the instance that did not answer it.
                     if let Some((every, bases)) = &drive.duplicates_to
                         && n.is_multiple_of(*every)
                     {
-                        let other_base = bases
+                        assert!(
+                            bases.iter().any(|(name, _)| *name == served_by),
+                            "the balancer names the instance that answered (X-Served-By: {served_by:?})"
+                        );
+                        let (_, other_base) = bases
                             .iter()
                             .find(|(name, _)| *name != served_by)
-                            .map_or(&drive.base, |(_, base)| base);
-                        if let Ok((again, _, _)) =
-                            exchange_once(&client, other_base, &users[me].token, &body).await
-                        {
-                            if again == exchange_id {
+                            .expect("two instances");
+                        match exchange_once(&client, other_base, &users[me].token, &body).await {
+                            Ok((again, _, _)) if again == exchange_id => {
                                 mine.duplicates_same += 1;
-                            } else {
-                                mine.duplicates_other += 1;
                             }
+                            Ok(_) => mine.duplicates_other += 1,
+                            Err(_) => mine.duplicates_failed += 1,
                         }
                     }
                 }
@@ -510,6 +551,7 @@ pub async fn drive_exchanges(
                 all.retries += mine.retries;
                 all.duplicates_same += mine.duplicates_same;
                 all.duplicates_other += mine.duplicates_other;
+                all.duplicates_failed += mine.duplicates_failed;
                 if mine.slowest.0 > all.slowest.0 {
                     all.slowest = mine.slowest;
                 }
@@ -524,18 +566,21 @@ pub async fn drive_exchanges(
     driven
 }
 
-/// The latest exchange answered from each scanner to each owner: `(owner, scanner) -> id`.
-pub fn latest_answered(answered: &[Answered]) -> HashMap<(usize, usize), i64> {
-    let mut latest: HashMap<(usize, usize), i64> = HashMap::new();
+/// The latest exchange answered from each scanner's set to each owner:
+/// `(owner, scanner, set) -> id`.
+pub fn latest_answered(answered: &[Answered]) -> HashMap<(usize, usize, u32), i64> {
+    let mut latest: HashMap<(usize, usize, u32), i64> = HashMap::new();
     for a in answered {
-        let slot = latest.entry((a.owner, a.scanner)).or_default();
+        let slot = latest.entry((a.owner, a.scanner, a.set)).or_default();
         *slot = (*slot).max(a.exchange_id);
     }
     latest
 }
 
 /// How many answered exchanges are missing from their owners' inboxes: an inbox keeps one item
-/// per sender's set, so the owner's item from that scanner must be that exchange or a later one.
+/// per sender's set, so the owner's item from that scanner's set must be that exchange or a
+/// later one. (With [`Drive::switch_to_set_2`], the set-1 items hold each pair's last exchange
+/// sent before the switch exactly.)
 pub async fn missing_from_inboxes(
     client: &reqwest::Client,
     base: &str,
@@ -550,7 +595,7 @@ pub async fn missing_from_inboxes(
         .collect();
     let mut missing = 0usize;
     for (owner, user) in users.iter().enumerate() {
-        let mut held: HashMap<usize, i64> = HashMap::new();
+        let mut held: HashMap<(usize, u32), i64> = HashMap::new();
         let mut after = 0i64;
         loop {
             let page: api::InboxPage = client
@@ -566,11 +611,12 @@ pub async fn missing_from_inboxes(
                 break;
             }
             for item in &page.items {
-                if let (Some(&scanner), Some(id)) = (
+                if let (Some(&scanner), Some(id), Some(set)) = (
                     by_name.get(item.card.formatted_name.as_str()),
                     item.exchange_id,
+                    item.from_set,
                 ) {
-                    let slot = held.entry(scanner).or_default();
+                    let slot = held.entry((scanner, set.get())).or_default();
                     *slot = (*slot).max(id);
                 }
             }
@@ -578,7 +624,9 @@ pub async fn missing_from_inboxes(
         }
         missing += latest
             .iter()
-            .filter(|((o, scanner), id)| *o == owner && held.get(scanner).is_none_or(|h| h < *id))
+            .filter(|((o, scanner, set), id)| {
+                *o == owner && held.get(&(*scanner, *set)).is_none_or(|h| h < *id)
+            })
             .count();
     }
     missing
