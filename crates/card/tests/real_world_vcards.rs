@@ -359,3 +359,26 @@ fn vobject_reads_back_every_card_we_convert_to_3() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn reading_card_by_card_gives_what_reading_whole_gives() {
+    let options = vcard::ReadOptions::default();
+    for path in vcard_files() {
+        let data = std::fs::read(&path).expect("read");
+        let whole = vcard::read(&data);
+        let mut each = Vec::new();
+        let streamed = vcard::read_each(&data, &options, &mut |card| each.push(card));
+        assert!(
+            streamed.cards.is_empty(),
+            "{}: cards go to the callback",
+            path.display()
+        );
+        assert_eq!(each, whole.cards, "{}: the same cards", path.display());
+        assert_eq!(
+            (streamed.errors.len(), streamed.warnings.len()),
+            (whole.errors.len(), whole.warnings.len()),
+            "{}: the same problems",
+            path.display()
+        );
+    }
+}

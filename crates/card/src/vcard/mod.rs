@@ -108,6 +108,12 @@ pub fn read_with(data: &[u8], options: &ReadOptions) -> ReadReport {
     read::read(data, options)
 }
 
+/// Reads every card in `data`, handing each to `each` as it is read instead of collecting them
+/// (a large file's cards never all sit in memory); the report carries the problems and no cards.
+pub fn read_each(data: &[u8], options: &ReadOptions, each: &mut dyn FnMut(Card)) -> ReadReport {
+    read::read_each(data, options, each)
+}
+
 pub use write::WriteNote;
 
 /// Writes one card.

@@ -41,6 +41,19 @@ const SOCIAL_PROPERTIES: &[(&str, &str)] = &[
 ];
 
 pub(crate) fn read(data: &[u8], options: &ReadOptions) -> ReadReport {
+    let mut cards = Vec::new();
+    let mut report = read_each(data, options, &mut |card| cards.push(card));
+    report.cards = cards;
+    report
+}
+
+/// Reads every card in `data`, handing each to `each` as soon as it is read; the report carries
+/// the problems and no cards.
+pub(crate) fn read_each(
+    data: &[u8],
+    options: &ReadOptions,
+    each: &mut dyn FnMut(Card),
+) -> ReadReport {
     let data = lex::normalise_container(data);
     let lines = lex::logical_lines(&data);
     let mut report = ReadReport::default();
@@ -87,7 +100,7 @@ pub(crate) fn read(data: &[u8], options: &ReadOptions) -> ReadReport {
                     line: b.start_line,
                     message: "card has no END:VCARD before the next BEGIN:VCARD".into(),
                 });
-                finish(b, &mut report);
+                finish(b, &mut report, each);
             }
             card_no += 1;
             let mut builder = Builder::new(card_no, line.line);
@@ -99,7 +112,7 @@ pub(crate) fn read(data: &[u8], options: &ReadOptions) -> ReadReport {
         }
         if is_marker(&line.bytes, b"END") {
             match current.take() {
-                Some(b) => finish(b, &mut report),
+                Some(b) => finish(b, &mut report, each),
                 None => report.warnings.push(Problem {
                     card: card_no,
                     line: line.line,
@@ -128,7 +141,7 @@ pub(crate) fn read(data: &[u8], options: &ReadOptions) -> ReadReport {
             line: b.start_line,
             message: "card has no END:VCARD (file cut short?); kept what was there".into(),
         });
-        finish(b, &mut report);
+        finish(b, &mut report, each);
     }
     if !seen_begin && !data.iter().all(u8::is_ascii_whitespace) {
         report.errors.push(Problem {
@@ -180,7 +193,7 @@ fn card_charset(lines: &[lex::LogicalLine<'_>]) -> Option<&'static encoding_rs::
     None
 }
 
-fn finish(builder: Builder, report: &mut ReadReport) {
+fn finish(builder: Builder, report: &mut ReadReport, each: &mut dyn FnMut(Card)) {
     let number = builder.number;
     let start = builder.start_line;
     let (card, warnings) = builder.build();
@@ -193,7 +206,7 @@ fn finish(builder: Builder, report: &mut ReadReport) {
             message: "card has no name, organisation, phone, email or other content".into(),
         });
     }
-    report.cards.push(card);
+    each(card);
 }
 
 /// Which item an Apple `itemN.` group belongs to, so its `X-ABLabel` can find it.

@@ -69,10 +69,11 @@ struct FileCheck {
     warnings: Vec<Problem>,
 }
 
-/// Reads a file; a file that cannot be opened is one error in its report, not the end of the run.
-fn read_file(path: &PathBuf) -> ReadReport {
+/// Reads a file, handing each card to `each`; a file that cannot be opened is one error in its
+/// report, not the end of the run.
+fn read_file_each(path: &PathBuf, each: &mut dyn FnMut(Card)) -> ReadReport {
     match std::fs::read(path) {
-        Ok(bytes) => vcard::read(&bytes),
+        Ok(bytes) => vcard::read_each(&bytes, &vcard::ReadOptions::default(), each),
         Err(e) => ReadReport {
             errors: vec![Problem {
                 card: 0,
@@ -84,25 +85,34 @@ fn read_file(path: &PathBuf) -> ReadReport {
     }
 }
 
+/// Reads a file whole.
+fn read_file(path: &PathBuf) -> ReadReport {
+    let mut cards = Vec::new();
+    let mut report = read_file_each(path, &mut |card| cards.push(card));
+    report.cards = cards;
+    report
+}
+
 fn check(files: &[PathBuf], out: &Output) -> anyhow::Result<Outcome> {
     let mut results = Vec::new();
     let mut failed = false;
     for path in files {
-        let report = read_file(path);
+        // Each card is summarised as it is read and then dropped: a large file's cards (their
+        // pictures included) never all sit in memory.
+        let mut cards = Vec::new();
+        let report = read_file_each(path, &mut |card| cards.push(CardSummary::from(card)));
         failed |= !report.errors.is_empty();
         let file = path.display().to_string();
         if !out.json() {
             out.line(format!(
                 "{file}: {} card(s), {} error(s), {} warning(s)",
-                report.cards.len(),
+                cards.len(),
                 report.errors.len(),
                 report.warnings.len()
             ))?;
-            for card in &report.cards {
-                let mut line = format!("  {}", card.display_name());
-                let numbers = card.phones.iter().map(|p| &p.value);
-                let emails = card.emails.iter().map(|e| &e.value);
-                for extra in card.org.iter().chain(numbers).chain(emails) {
+            for card in &cards {
+                let mut line = format!("  {}", card.formatted_name);
+                for extra in card.org.iter().chain(&card.tel).chain(&card.email) {
                     line.push_str(" · ");
                     line.push_str(extra);
                 }
@@ -117,7 +127,7 @@ fn check(files: &[PathBuf], out: &Output) -> anyhow::Result<Outcome> {
         }
         results.push(FileCheck {
             file,
-            cards: report.cards.into_iter().map(CardSummary::from).collect(),
+            cards,
             errors: report.errors,
             warnings: report.warnings,
         });
