@@ -119,7 +119,8 @@ async fn main() {
             .env("MINGPIAN_A", format!("127.0.0.1:{}", instances[0].port))
             .env("MINGPIAN_B", format!("127.0.0.1:{}", instances[1].port))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // Its complaints (a bad configuration, a port taken) are shown, not swallowed.
+            .stderr(Stdio::inherit())
             .spawn()
             .expect("haproxy starts (apt-get install haproxy)"),
     );
