@@ -12,7 +12,7 @@ use sqlx::Row as _;
 
 use mingpian_card::Card;
 
-use super::sets::{CodeState, SetRecord, set_at};
+use super::sets::{CodeState, SetRecord, prefixed, set_at};
 use super::{Backend, Store, StoreError, StoreResult, Stored, now_ms};
 
 /// Exchange rows kept between the same two sets; older ones are pruned on the next exchange.
@@ -102,37 +102,48 @@ pub struct BlockRecord {
 
 type Tx<'t> = sqlx::Transaction<'t, sqlx::Any>;
 
+/// An exchange recorded earlier, as a retry is answered, from columns named with `prefix`.
+fn recorded_outcome(row: &sqlx::any::AnyRow, prefix: &str) -> StoreResult<ExchangeOutcome> {
+    let column = |name: &'static str| prefixed(prefix, name);
+    Ok(ExchangeOutcome {
+        exchange_id: row.try_get(&*column("id"))?,
+        owner_id: row.try_get(&*column("owner_id"))?,
+        owner_set_no: row.try_get(&*column("owner_set_no"))?,
+        full_card: row.try_get::<i64, _>(&*column("full_card"))? != 0,
+        created_at: row.try_get(&*column("created_at"))?,
+        created: false,
+        delivered: row.try_get::<i64, _>(&*column("delivered"))? > 0,
+    })
+}
+
 /// Locks the owner's row for a delivery. On PostgreSQL this orders concurrent deliveries to one
 /// owner, so the item sizes a statement reads after it are the ones it replaces. A row lock
 /// writes no new row version; NO KEY, as an UPDATE of the totals would take: the key-share locks
 /// that other exchanges' foreign keys hold on this row do not block it (FOR UPDATE would
 /// deadlock with them). On SQLite the store's write lock already orders every write.
-async fn lock_owner(tx: &mut Tx<'_>, backend: Backend, owner_id: i64) -> StoreResult<()> {
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(owner_id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
-/// [`lock_owner`] for a delivery that wakes the owner's devices on every instance: on PostgreSQL
-/// the same statement queues the NOTIFY, which is sent when (and only if) the transaction
-/// commits. A delivery that then turns out blocked or over the caps wakes the streams for
-/// nothing, which costs them one empty read.
-async fn lock_owner_and_notify(
+///
+/// With `wake`, the same statement queues a NOTIFY that wakes the owner's devices on every
+/// instance, sent when (and only if) the transaction commits. A delivery that then turns out
+/// blocked or over the caps wakes the streams for nothing, which costs them one empty read.
+async fn lock_owner(
     tx: &mut Tx<'_>,
     backend: Backend,
     owner_id: i64,
+    wake: bool,
 ) -> StoreResult<()> {
     if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_notify($2, $3) FROM users WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(owner_id)
-            .bind(crate::live::CHANNEL)
-            .bind(crate::live::Wake::Inbox(owner_id).payload())
-            .execute(&mut **tx)
-            .await?;
+        let sql = if wake {
+            "SELECT pg_notify($2, $3) FROM users WHERE id = $1 FOR NO KEY UPDATE"
+        } else {
+            "SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE"
+        };
+        let mut query = sqlx::query(sql).bind(owner_id);
+        if wake {
+            query = query
+                .bind(crate::live::CHANNEL)
+                .bind(crate::live::Wake::Inbox(owner_id).payload());
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -301,15 +312,7 @@ impl Store {
             None => None,
         };
         let previous = match row.try_get::<Option<i64>, _>("x_id")? {
-            Some(id) => Some(ExchangeOutcome {
-                exchange_id: id,
-                owner_id: row.try_get("x_owner_id")?,
-                owner_set_no: row.try_get("x_owner_set_no")?,
-                full_card: row.try_get::<i64, _>("x_full_card")? != 0,
-                created_at: row.try_get("x_created_at")?,
-                created: false,
-                delivered: row.try_get::<i64, _>("x_delivered")? > 0,
-            }),
+            Some(_) => Some(recorded_outcome(&row, "x_")?),
             None => None,
         };
         Ok(ExchangeReads {
@@ -335,7 +338,7 @@ impl Store {
             .give
             .map(|g| format!("x:{}:{}", new.scanner_id, g.set_no));
         if new.give.is_some() {
-            lock_owner_and_notify(&mut tx, self.backend, new.owner_id).await?;
+            lock_owner(&mut tx, self.backend, new.owner_id, true).await?;
         }
         // The exchange row and, in the same statement: whether the owner blocked the scanner,
         // the size of the item this card would replace, and how many exchanges between these two
@@ -440,16 +443,7 @@ impl Store {
         .bind(key)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(ExchangeOutcome {
-            exchange_id: row.try_get("id")?,
-            owner_id: row.try_get("owner_id")?,
-            owner_set_no: row.try_get("owner_set_no")?,
-            full_card: row.try_get::<i64, _>("full_card")? != 0,
-            created_at: row.try_get("created_at")?,
-            created: false,
-            delivered: row.try_get::<i64, _>("delivered")? > 0,
-        }))
+        row.map(|row| recorded_outcome(&row, "")).transpose()
     }
 
     /// A card sent from the web page by someone without the app. The same card sent twice is
@@ -464,7 +458,7 @@ impl Store {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
         let dedupe_key = format!("w:{}", hex(&Sha256::digest(card.as_str().as_bytes())));
-        lock_owner(&mut tx, self.backend, owner_id).await?;
+        lock_owner(&mut tx, self.backend, owner_id, false).await?;
         let web_items: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND via = 'web' AND dedupe_key <> $2",
         )
@@ -550,7 +544,7 @@ impl Store {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
         // Ordered with deliveries to this owner (see `lock_owner`).
-        lock_owner(&mut tx, self.backend, user_id).await?;
+        lock_owner(&mut tx, self.backend, user_id, false).await?;
         let removed: Vec<i64> =
             sqlx::query_scalar("DELETE FROM inbox WHERE user_id = $1 AND id = $2 RETURNING bytes")
                 .bind(user_id)
@@ -584,7 +578,7 @@ impl Store {
         let name = card.formatted_name;
         // Ordered with deliveries to this owner (see `lock_owner`): a delivery either commits
         // before the cards are removed below, or sees the block.
-        lock_owner(&mut tx, self.backend, user_id).await?;
+        lock_owner(&mut tx, self.backend, user_id, false).await?;
         let row = sqlx::query(
             "INSERT INTO blocks (user_id, blocked_user_id, name, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, blocked_user_id) DO UPDATE SET name = excluded.name \

@@ -39,16 +39,25 @@ pub(super) fn set(row: &AnyRow) -> StoreResult<SetRecord> {
 
 /// A set from columns named with `prefix` (a query reading several sets at once).
 pub(super) fn set_at(row: &AnyRow, prefix: &str) -> StoreResult<SetRecord> {
-    let column = |name: &str| format!("{prefix}{name}");
+    let column = |name: &'static str| prefixed(prefix, name);
     Ok(SetRecord {
-        user_id: row.try_get(column("user_id").as_str())?,
-        set_no: row.try_get(column("set_no").as_str())?,
-        card_id: row.try_get(column("card_id").as_str())?,
-        card: Stored::from_column(row.try_get(column("card_json").as_str())?),
-        printed_fields: Stored::from_column(row.try_get(column("printed_fields").as_str())?),
-        version: row.try_get(column("version").as_str())?,
-        updated_at: row.try_get(column("updated_at").as_str())?,
+        user_id: row.try_get(&*column("user_id"))?,
+        set_no: row.try_get(&*column("set_no"))?,
+        card_id: row.try_get(&*column("card_id"))?,
+        card: Stored::from_column(row.try_get(&*column("card_json"))?),
+        printed_fields: Stored::from_column(row.try_get(&*column("printed_fields"))?),
+        version: row.try_get(&*column("version"))?,
+        updated_at: row.try_get(&*column("updated_at"))?,
     })
+}
+
+/// A column's name under `prefix`; no allocation for the usual empty prefix (every set read).
+pub(super) fn prefixed(prefix: &str, name: &'static str) -> std::borrow::Cow<'static, str> {
+    if prefix.is_empty() {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(format!("{prefix}{name}"))
+    }
 }
 
 /// A card set to create or replace; the caller has checked and cleaned the card.
