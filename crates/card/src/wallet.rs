@@ -314,6 +314,17 @@ pub mod records {
         pub trust: Option<Trust>,
     }
 
+    impl Card {
+        /// How far the card is trusted, for records from before trust levels too.
+        pub fn trust(&self) -> Trust {
+            self.trust.unwrap_or(if self.source == "web" {
+                Trust::Unverified
+            } else {
+                Trust::Verified
+            })
+        }
+    }
+
     /// One version of a card; never changes once made.
     #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
     pub struct CardVersion {

@@ -178,16 +178,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Problems) => ExitCode::from(1),
         // The reader went away (`mingpian vcard check big.vcf | head`): nothing more to say,
         // as other command-line tools behave.
-        Err(e)
-            if e.chain().any(|c| {
-                let kind = c.downcast_ref::<std::io::Error>().map(std::io::Error::kind);
-                let json = c.downcast_ref::<serde_json::Error>();
-                kind.or_else(|| json.and_then(serde_json::Error::io_error_kind))
-                    == Some(std::io::ErrorKind::BrokenPipe)
-            }) =>
-        {
-            ExitCode::from(141)
-        }
+        Err(e) if e.downcast_ref::<output::StdoutClosed>().is_some() => ExitCode::from(141),
         Err(e) => {
             let code = exit_code(&e);
             if out.json() {

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     ios_contacts_adds_the_account_and_syncs,
     unaccepted_web_replies_and_other_accounts_stay_out,
+    a_contact_stays_published_past_web_floods_and_large_pictures,
     hostile_requests_are_bounded,
 );
 
@@ -554,6 +555,64 @@ async fn unaccepted_web_replies_and_other_accounts_stay_out(cloud: &TestCloud) {
         .send("GET", "/dav/addressbooks/wallet/c-web.vcf", &[], "")
         .await;
     assert_eq!(status, 401);
+}
+
+/// A contact whose verified card arrived after more than a hundred unaccepted web replies linked
+/// to it, and one whose only card carries megabytes of card pictures, are both published: the
+/// entry's read limits never push out what it can publish.
+async fn a_contact_stays_published_past_web_floods_and_large_pictures(cloud: &TestCloud) {
+    let session = cloud.register("Zhang Wei", "+86 138 0013 8000").await;
+    let token = session.token.as_str();
+    let mut flood = vec![contact_record("c-flood", "")];
+    for i in 0..120 {
+        let id = format!("a-web-{i:03}");
+        flood.push(card_record(&id, "c-flood", "web", "unverified"));
+        flood.push(version_record(
+            &id,
+            "Someone From The Web",
+            "+86 170 0000 0000",
+        ));
+    }
+    flood.push(card_record("z-real", "c-flood", "exchange", "verified"));
+    flood.push(version_record("z-real", "Wang Fang", "+86 139 0000 0002"));
+    push(cloud, token, flood).await;
+    // 3 MB of card pictures (base64 of zero bytes), within the sync API's 8 MB a record.
+    let mut big = version_record("k-big", "Chen Jie", "+86 139 0000 0003");
+    big["data"]["card"]["card_images"] =
+        json!([{ "kind": "inline", "mime": "image/jpeg", "data": "A".repeat(3_000_000) }]);
+    push(
+        cloud,
+        token,
+        vec![
+            contact_record("c-big", ""),
+            card_record("k-big", "c-big", "exchange", "verified"),
+            big,
+        ],
+    )
+    .await;
+    let made = app_password(cloud, token, "iPhone").await;
+    let dav = Dav {
+        cloud,
+        client: reqwest::Client::new(),
+        user: "Zhang Wei".into(),
+        password: made["password"].as_str().expect("pw").to_owned(),
+    };
+    let listed = dav.sync_collection("").await;
+    let hrefs = all_between(&listed, "d:href");
+    for contact in ["c-flood", "c-big"] {
+        assert!(
+            hrefs
+                .iter()
+                .any(|h| h.ends_with(&format!("/{contact}.vcf"))),
+            "{contact} is published: {listed}"
+        );
+    }
+    let (status, _, flooded) = dav
+        .send("GET", "/dav/addressbooks/wallet/c-flood.vcf", &[], "")
+        .await;
+    assert_eq!(status, 200);
+    assert!(flooded.contains("FN:Wang Fang"), "{flooded}");
+    assert!(!flooded.contains("Someone From The Web"), "{flooded}");
 }
 
 async fn hostile_requests_are_bounded(cloud: &TestCloud) {

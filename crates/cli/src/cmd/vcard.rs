@@ -199,7 +199,7 @@ fn convert(
             std::io::stdout()
                 .lock()
                 .write_all(text.as_bytes())
-                .context("writing to standard output")?;
+                .map_err(crate::output::stdout_error)?;
         }
     }
     Ok(if problems.is_empty() {

@@ -13,14 +13,6 @@ const MAX_PHOTO_BYTES: usize = 256 * 1024;
 /// Most cards of one contact an entry is made from (the ones held longest).
 const MAX_CARDS: usize = 50;
 
-fn trust(card: &records::Card) -> Trust {
-    card.trust.unwrap_or(if card.source == "web" {
-        Trust::Unverified
-    } else {
-        Trust::Verified
-    })
-}
-
 /// The card a contact publishes, as JSON; `None` when it is not published: in the bin, or
 /// made only of unverified cards (web replies the user has not accepted).
 pub fn build(parts: &ContactParts) -> Option<String> {
@@ -34,7 +26,7 @@ pub fn build(parts: &ContactParts) -> Option<String> {
     let candidates: Vec<Candidate> = parts
         .cards
         .iter()
-        .filter(|c| trust(&c.card) == Trust::Verified)
+        .filter(|c| c.card.trust() == Trust::Verified)
         .filter(|c| {
             c.content
                 .as_ref()

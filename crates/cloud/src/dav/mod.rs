@@ -44,6 +44,20 @@ pub fn refresh_in_background(state: &AppState, user_id: i64) {
     // One background refresh per account (and server) at a time: a running one goes on until
     // the book is current, so pushes arriving meanwhile add no work and no tasks.
     static RUNNING: std::sync::Mutex<Vec<(usize, i64)>> = std::sync::Mutex::new(Vec::new());
+    // And one at a time across accounts: a rebuild reads and decodes cards (up to megabytes a
+    // contact), and many accounts pushing at once must not take every worker.
+    static ONE_AT_A_TIME: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    /// Takes the account off `RUNNING` however the task ends (a panic included), so its later
+    /// pushes refresh again.
+    struct Running((usize, i64));
+    impl Drop for Running {
+        fn drop(&mut self) {
+            RUNNING
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|k| *k != self.0);
+        }
+    }
     let key = (std::sync::Arc::as_ptr(&state.store) as usize, user_id);
     {
         let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
@@ -52,15 +66,16 @@ pub fn refresh_in_background(state: &AppState, user_id: i64) {
         }
         running.push(key);
     }
+    let running = Running(key);
     let store = state.store.clone();
     tokio::spawn(async move {
+        let _running = running;
+        let Ok(_turn) = ONE_AT_A_TIME.acquire().await else {
+            return;
+        };
         if let Err(e) = store.dav_refresh(user_id, entry::build).await {
             tracing::warn!(error = ?e, "building the address book");
         }
-        RUNNING
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|k| *k != key);
     });
 }
 

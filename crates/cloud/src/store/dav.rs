@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use mingpian_card::wallet::records;
+use mingpian_card::wallet::{Trust, records};
 use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
@@ -78,9 +78,11 @@ const PAGE: i64 = 1000;
 const PAGE_BYTES: i64 = 16 * 1024 * 1024;
 /// Most cards of one contact read for its entry (the entry weighs at most 50 verified ones).
 const CARDS_READ: usize = 100;
-/// A card version larger than this is not read for an entry (a 256 KB photo and 64 KB of text
-/// are what an entry can publish; card images and logos are dropped).
-const MAX_VERSION_BYTES: i64 = 2 * 1024 * 1024;
+/// A card version larger than this is not read for an entry: the sync API stores no record
+/// larger (its `MAX_RECORD_BYTES`). Every version a wallet pushed is read, in a group of its
+/// own when large, and its card images and logo are dropped (an entry publishes a 256 KB photo
+/// and the text). Skipping large ones would unpublish a contact whose only card has pictures.
+const MAX_VERSION_BYTES: i64 = 8 * 1024 * 1024;
 /// Contacts rebuilt per batch of queries.
 const BATCH: usize = 100;
 
@@ -188,7 +190,13 @@ async fn rebuild(
     }
     // The cards an entry may weigh, before any version is read: live ones, the ones held
     // longest first, at most `CARDS_READ` per contact.
-    links.retain(|l| cards.contains_key(&l.0));
+    // Only cards an entry can publish count toward the cut: a flood of unverified web replies
+    // linked to a contact never pushes its verified cards out.
+    links.retain(|l| {
+        cards
+            .get(&l.0)
+            .is_some_and(|c| c.trust() == Trust::Verified)
+    });
     links.sort_by(|a, b| (&a.1, a.3, &a.0).cmp(&(&b.1, b.3, &b.0)));
     let mut per_contact: HashMap<String, usize> = HashMap::new();
     links.retain(|l| {
@@ -210,7 +218,7 @@ async fn rebuild(
     let mut groups: Vec<Vec<String>> = Vec::new();
     for (id, bytes) in sizes {
         if bytes > MAX_VERSION_BYTES {
-            // Not published: far past the card limits, pictures included.
+            // Larger than the sync API stores: cannot be a version a wallet pushed.
             continue;
         }
         if !group.is_empty() && group_bytes + bytes > PAGE_BYTES {
