@@ -36,14 +36,48 @@ pub(crate) fn normalise_container(data: &[u8]) -> Cow<'_, [u8]> {
 
 /// Physical lines with their 1-based numbers. Accepts CRLF, LF, and (for old Mac exports with
 /// no LF at all) CR.
-pub(crate) fn physical_lines(data: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    let separator = if data.contains(&b'\n') { b'\n' } else { b'\r' };
-    data.split(move |&b| b == separator)
-        .enumerate()
-        .map(|(i, line)| {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            (i + 1, line)
-        })
+pub(crate) struct PhysicalLines<'a> {
+    data: &'a [u8],
+    /// Where the next line starts; past the end when every line was given.
+    start: usize,
+    number: usize,
+    separator: u8,
+}
+
+impl<'a> PhysicalLines<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        let separator = if memchr::memchr(b'\n', data).is_some() {
+            b'\n'
+        } else {
+            b'\r'
+        };
+        PhysicalLines {
+            data,
+            start: 0,
+            number: 0,
+            separator,
+        }
+    }
+}
+
+impl<'a> Iterator for PhysicalLines<'a> {
+    type Item = (usize, &'a [u8]);
+
+    fn next(&mut self) -> Option<(usize, &'a [u8])> {
+        let rest = self.data.get(self.start..)?;
+        let line = match memchr::memchr(self.separator, rest) {
+            Some(i) => {
+                self.start += i + 1;
+                &rest[..i]
+            }
+            None => {
+                self.start = self.data.len() + 1;
+                rest
+            }
+        };
+        self.number += 1;
+        Some((self.number, line.strip_suffix(b"\r").unwrap_or(line)))
+    }
 }
 
 /// One property after unfolding.
@@ -63,6 +97,11 @@ enum Transfer {
 
 fn transfer_of(line: &[u8]) -> Transfer {
     let header = &line[..find_value_colon(line).unwrap_or(line.len())];
+    // Each name below has one of these bytes: a header without any (most lines: `FN:…`,
+    // `NOTE:…`) is plain.
+    if memchr::memchr3(b'-', b'6', b'=', header).is_none() {
+        return Transfer::Plain;
+    }
     if contains_ignore_case(header, b"QUOTED-PRINTABLE") {
         Transfer::QuotedPrintable
     } else if contains_ignore_case(header, b"BASE64") || contains_ignore_case(header, b"ENCODING=B")
@@ -88,14 +127,49 @@ fn is_base64_line(line: &[u8]) -> bool {
 }
 
 /// Joins physical lines into logical lines. Blank lines are dropped.
+#[cfg(test)]
 pub(crate) fn logical_lines(data: &[u8]) -> Vec<LogicalLine<'_>> {
-    let mut out: Vec<LogicalLine<'_>> = Vec::new();
-    let mut transfer = Transfer::Plain;
-    for (number, line) in physical_lines(data) {
-        if let Some(current) = out.last_mut() {
+    LogicalLines::new(data).collect()
+}
+
+/// Logical lines one at a time, so that a large file is never held as a list of lines.
+pub(crate) struct LogicalLines<'a> {
+    physical: std::iter::Peekable<PhysicalLines<'a>>,
+    /// How the line being joined continues on later lines.
+    transfer: Transfer,
+}
+
+impl<'a> LogicalLines<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        LogicalLines {
+            physical: PhysicalLines::new(data).peekable(),
+            transfer: Transfer::Plain,
+        }
+    }
+}
+
+impl<'a> Iterator for LogicalLines<'a> {
+    type Item = LogicalLine<'a>;
+
+    fn next(&mut self) -> Option<LogicalLine<'a>> {
+        // The first line that is not blank starts the logical line.
+        let mut current = loop {
+            let (number, line) = self.physical.next()?;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                self.transfer = Transfer::Plain;
+                continue;
+            }
+            self.transfer = transfer_of(line);
+            break LogicalLine {
+                line: number,
+                bytes: Cow::Borrowed(line),
+            };
+        };
+        // Then every physical line that continues it.
+        while let Some(&(_, line)) = self.physical.peek() {
             let folded = matches!(line.first(), Some(b' ' | b'\t'));
             if folded {
-                if transfer == Transfer::QuotedPrintable && current.bytes.ends_with(b"=") {
+                if self.transfer == Transfer::QuotedPrintable && current.bytes.ends_with(b"=") {
                     // A soft line break that was also folded: drop both markers.
                     current.bytes.to_mut().pop();
                     current
@@ -105,41 +179,40 @@ pub(crate) fn logical_lines(data: &[u8]) -> Vec<LogicalLine<'_>> {
                 } else {
                     current.bytes.to_mut().extend_from_slice(&line[1..]);
                 }
-                continue;
-            }
-            if transfer == Transfer::QuotedPrintable
+            } else if self.transfer == Transfer::QuotedPrintable
                 && current.bytes.ends_with(b"=")
                 && !line.is_empty()
             {
                 current.bytes.to_mut().pop();
                 current.bytes.to_mut().extend_from_slice(line);
-                continue;
-            }
-            // vCard 2.1 base64 blocks run until a blank line; some writers do not indent them.
-            if transfer == Transfer::Base64
+            } else if self.transfer == Transfer::Base64
                 && find_value_colon(line).is_none()
                 && is_base64_line(line)
             {
+                // vCard 2.1 base64 blocks run until a blank line; some writers do not indent
+                // them.
                 current.bytes.to_mut().extend_from_slice(line.trim_ascii());
-                continue;
+            } else if line.iter().all(u8::is_ascii_whitespace) {
+                // A blank line ends any transfer block, yet a folded line after it still
+                // continues this one.
+                self.transfer = Transfer::Plain;
+            } else {
+                break;
             }
+            self.physical.next();
         }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            transfer = Transfer::Plain;
-            continue;
-        }
-        transfer = transfer_of(line);
-        out.push(LogicalLine {
-            line: number,
-            bytes: Cow::Borrowed(line),
-        });
+        Some(current)
     }
-    out
 }
 
 /// Position of the colon that ends the property's name and parameters: the first one outside
 /// double quotes. Falls back to the first colon when quotes are unbalanced.
 pub(crate) fn find_value_colon(line: &[u8]) -> Option<usize> {
+    // Quotes matter only before the first colon.
+    let first = memchr::memchr(b':', line)?;
+    if memchr::memchr(b'"', &line[..first]).is_none() {
+        return Some(first);
+    }
     let mut quoted = false;
     for (i, &b) in line.iter().enumerate() {
         match b {
@@ -185,7 +258,7 @@ fn bare_param_name(value: &str) -> &'static str {
 pub(crate) fn parse_content_line(line: &[u8]) -> Result<ContentLine<'_>, LineError> {
     let colon = find_value_colon(line).ok_or(LineError::NoColon)?;
     let (header, value) = (&line[..colon], &line[colon + 1..]);
-    let mut parts = split_params(header).into_iter();
+    let mut parts = split_params(header);
     let full_name = parts.next().unwrap_or_default().trim_ascii();
     let (group, name) = match full_name.iter().rposition(|&b| b == b'.') {
         Some(dot) => (Some(&full_name[..dot]), &full_name[dot + 1..]),
@@ -210,7 +283,7 @@ pub(crate) fn parse_content_line(line: &[u8]) -> Result<ContentLine<'_>, LineErr
             None => (bare_param_name(&text).to_owned(), text.as_ref()),
         };
         let mut values = split_param_values(pvalue);
-        if pname == "TYPE" {
+        if pname == "TYPE" && values.iter().any(|v| v.contains(',')) {
             // RFC 6350 writes `TYPE="voice,home"` for two types.
             values = values
                 .iter()
@@ -233,25 +306,37 @@ pub(crate) fn parse_content_line(line: &[u8]) -> Result<ContentLine<'_>, LineErr
 }
 
 /// Splits `NAME;P1=a;P2="b;c"` on semicolons outside quotes.
-fn split_params(header: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let (mut start, mut quoted) = (0, false);
-    for (i, &b) in header.iter().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b';' if !quoted => {
-                out.push(&header[start..i]);
-                start = i + 1;
+fn split_params(header: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let from = start?;
+        let mut quoted = false;
+        for (i, &b) in header[from..].iter().enumerate() {
+            match b {
+                b'"' => quoted = !quoted,
+                b';' if !quoted => {
+                    start = Some(from + i + 1);
+                    return Some(&header[from..from + i]);
+                }
+                _ => {}
             }
-            _ => {}
         }
-    }
-    out.push(&header[start..]);
-    out
+        start = None;
+        Some(&header[from..])
+    })
 }
 
 /// `work,"voice,x"` → [`work`, `voice,x`].
 fn split_param_values(value: &str) -> Vec<String> {
+    if !value.contains(['"', ',']) {
+        // One plain value (almost every parameter).
+        let value = value.trim();
+        return if value.is_empty() {
+            Vec::new()
+        } else {
+            vec![value.to_owned()]
+        };
+    }
     let mut out = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
@@ -295,6 +380,28 @@ mod tests {
             ],
             "folded lines join their predecessor; QP soft breaks join without the '='"
         );
+    }
+
+    #[test]
+    fn blank_lines_end_transfer_blocks_but_not_folding() {
+        let lines =
+            logical("NOTE:abc\r\n\r\n def\r\nLABEL;QUOTED-PRINTABLE:a=\r\n\r\nb\r\n\n\n\nTEL:1");
+        assert_eq!(
+            lines,
+            vec![
+                (1, "NOTE:abcdef".to_owned()),
+                (4, "LABEL;QUOTED-PRINTABLE:a=".to_owned()),
+                (6, "b".to_owned()),
+                (10, "TEL:1".to_owned()),
+            ],
+            "a folded line after a blank one still continues; a soft break does not cross it"
+        );
+        assert_eq!(
+            logical("A:1\rB:2\r\r C"),
+            vec![(1, "A:1".to_owned()), (2, "B:2C".to_owned())],
+            "bare CR line ends"
+        );
+        assert!(logical("").is_empty() && logical("\r\n\r\n").is_empty());
     }
 
     #[test]

@@ -55,14 +55,22 @@ pub(crate) fn read_each(
     each: &mut dyn FnMut(Card),
 ) -> ReadReport {
     let data = lex::normalise_container(data);
-    let lines = lex::logical_lines(&data);
+    // The legacy character set each card names, by the line its BEGIN is on; looked for only
+    // in a file that has a `CHARSET` parameter somewhere.
+    let names_charset = memchr::memchr_iter(b'=', &data)
+        .any(|at| at >= 7 && data[at - 7..at].eq_ignore_ascii_case(b"CHARSET"));
+    let charsets = if names_charset {
+        card_charsets(&data)
+    } else {
+        HashMap::new()
+    };
     let mut report = ReadReport::default();
     let mut card_no = 0usize;
     let mut current: Option<Builder> = None;
     let mut nested: Option<Nested> = None;
     let mut seen_begin = false;
 
-    for (index, line) in lines.iter().enumerate() {
+    for line in lex::LogicalLines::new(&data) {
         if let Some(n) = nested.as_mut() {
             n.text.push_str(&String::from_utf8_lossy(&line.bytes));
             n.text.push('\n');
@@ -106,7 +114,7 @@ pub(crate) fn read_each(
             let mut builder = Builder::new(card_no, line.line);
             builder.fallback = options
                 .fallback_charset
-                .or_else(|| card_charset(&lines[index + 1..]));
+                .or_else(|| charsets.get(&line.line).copied());
             current = Some(builder);
             continue;
         }
@@ -159,7 +167,12 @@ struct Nested {
 }
 
 fn is_marker(line: &[u8], marker: &[u8]) -> bool {
-    let Some(colon) = line.iter().position(|&b| b == b':') else {
+    // Most lines fail on their first letter.
+    let first = line.iter().find(|b| !b.is_ascii_whitespace());
+    if !first.is_some_and(|b| b.eq_ignore_ascii_case(&marker[0])) {
+        return false;
+    }
+    let Some(colon) = memchr::memchr(b':', line) else {
         return false;
     };
     line[..colon].trim_ascii().eq_ignore_ascii_case(marker)
@@ -168,14 +181,26 @@ fn is_marker(line: &[u8], marker: &[u8]) -> bool {
             .eq_ignore_ascii_case(b"VCARD")
 }
 
-/// The legacy character set a card names anywhere in its `CHARSET` parameters. Exporters that
-/// label some values leave others unlabelled in the same set (Windows code pages, Shift_JIS), so
-/// the card's own choice is a better guess for those than any global one.
-fn card_charset(lines: &[lex::LogicalLine<'_>]) -> Option<&'static encoding_rs::Encoding> {
-    for line in lines {
-        if is_marker(&line.bytes, b"END") || is_marker(&line.bytes, b"BEGIN") {
-            return None;
+/// The legacy character set each card names anywhere in its `CHARSET` parameters, by the line
+/// its `BEGIN` is on. Exporters that label some values leave others unlabelled in the same set
+/// (Windows code pages, Shift_JIS), so the card's own choice is a better guess for those than
+/// any global one.
+fn card_charsets(data: &[u8]) -> HashMap<usize, &'static encoding_rs::Encoding> {
+    let mut found = HashMap::new();
+    // The BEGIN line of the card being searched, until its first charset or its end.
+    let mut open = None;
+    for line in lex::LogicalLines::new(data) {
+        if is_marker(&line.bytes, b"BEGIN") {
+            open = Some(line.line);
+            continue;
         }
+        if is_marker(&line.bytes, b"END") {
+            open = None;
+            continue;
+        }
+        let Some(begin) = open else {
+            continue;
+        };
         let header = &line.bytes[..lex::find_value_colon(&line.bytes).unwrap_or(0)];
         let Some(at) = header
             .windows(8)
@@ -186,11 +211,14 @@ fn card_charset(lines: &[lex::LogicalLine<'_>]) -> Option<&'static encoding_rs::
         let label = &header[at + 8..];
         let label = &label[..label.iter().position(|&b| b == b';').unwrap_or(label.len())];
         match encoding_rs::Encoding::for_label(label.trim_ascii()) {
-            Some(e) if e != encoding_rs::UTF_8 => return Some(e),
+            Some(e) if e != encoding_rs::UTF_8 => {
+                found.insert(begin, e);
+                open = None;
+            }
             _ => {}
         }
     }
-    None
+    found
 }
 
 fn finish(builder: Builder, report: &mut ReadReport, each: &mut dyn FnMut(Card)) {
@@ -329,7 +357,7 @@ impl Builder {
             return;
         }
         let raw = self.text_value(&content, line);
-        let value = raw.trim_matches(|c: char| c == '\r' || c == '\n');
+        let value = trim_line_breaks(&raw);
         let card = &mut self.card;
         let mut labelled = None;
         match name {
@@ -352,7 +380,7 @@ impl Builder {
                     "X-PHONETIC-LAST-NAME" => &mut phonetic.family,
                     _ => &mut phonetic.additional,
                 };
-                *slot = text::unescape(value);
+                *slot = text::unescape(value).into_owned();
             }
             "NICKNAME" => card
                 .nicknames
@@ -364,8 +392,10 @@ impl Builder {
                 card.org = parts.next().filter(|o| !o.is_empty());
                 card.departments = parts.filter(|p| !p.is_empty()).collect();
             }
-            "TITLE" if card.title.is_none() => card.title = Some(text::unescape(value)),
-            "ROLE" if card.role.is_none() => card.role = Some(text::unescape(value)),
+            "TITLE" if card.title.is_none() => {
+                card.title = Some(text::unescape(value).into_owned())
+            }
+            "ROLE" if card.role.is_none() => card.role = Some(text::unescape(value).into_owned()),
             "TEL" => {
                 let number = strip_scheme(text::unescape(value).trim(), "tel:");
                 if !number.is_empty() {
@@ -456,7 +486,7 @@ impl Builder {
                     labelled = Some(Labelled::Social(card.socials.len() - 1));
                 }
             }
-            "NOTE" if card.note.is_none() => card.note = Some(text::unescape(value)),
+            "NOTE" if card.note.is_none() => card.note = Some(text::unescape(value).into_owned()),
             "BDAY" if card.birthday.is_none() => {
                 card.birthday = Some(text::unescape(value).trim().to_owned())
             }
@@ -466,7 +496,7 @@ impl Builder {
             "UID" if card.uid.is_none() => card.uid = Some(text::unescape(value).trim().to_owned()),
             "REV" if card.revision.is_none() => card.revision = Some(value.trim().to_owned()),
             "X-ABLABEL" => {
-                let label = text::unescape(value);
+                let label = text::unescape(value).into_owned();
                 match content.group.as_ref() {
                     Some(group) => match self.groups.get(&group.to_ascii_lowercase()).copied() {
                         Some(target) => self.set_label(target, label),
@@ -684,6 +714,21 @@ fn kinds(content: &ContentLine<'_>) -> (Vec<String>, bool) {
     (kinds, pref)
 }
 
+/// `value` without line breaks at either end.
+fn trim_line_breaks(value: &str) -> &str {
+    let bytes = value.as_bytes();
+    let start = bytes.iter().position(|b| !matches!(b, b'\r' | b'\n'));
+    let Some(start) = start else {
+        return "";
+    };
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b'\r' | b'\n'))
+        .map_or(start, |e| e + 1);
+    // Both ends are next to ASCII bytes, so on character boundaries.
+    &value[start..end]
+}
+
 fn name_from(value: &str) -> Name {
     let parts = text::split_unescaped(value, ';');
     let part = |i: usize| {
@@ -701,7 +746,7 @@ fn name_from(value: &str) -> Name {
     }
 }
 
-fn non_empty(values: Vec<String>) -> impl Iterator<Item = String> {
+fn non_empty(values: Vec<Cow<'_, str>>) -> impl Iterator<Item = String> {
     values
         .into_iter()
         .map(|v| v.trim().to_owned())

@@ -107,49 +107,60 @@ fn guess_legacy(bytes: &[u8]) -> &'static Encoding {
 
 /// Undoes vCard text escapes: `\n` `\N` → newline, `\\` `\,` `\;` `\:` → the character. An
 /// unknown escape keeps its backslash (what vobject and most clients do).
-pub(crate) fn unescape(text: &str) -> String {
-    if !text.contains('\\') {
-        return text.to_owned();
-    }
+pub(crate) fn unescape(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let Some(mut at) = memchr::memchr(b'\\', bytes) else {
+        return Cow::Borrowed(text);
+    };
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n' | 'N') => out.push('\n'),
-            Some(e @ ('\\' | ',' | ';' | ':')) => out.push(e),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
+    let mut copied = 0;
+    loop {
+        out.push_str(&text[copied..at]);
+        copied = match bytes.get(at + 1) {
+            Some(b'n' | b'N') => {
+                out.push('\n');
+                at + 2
             }
-            None => out.push('\\'),
+            Some(&e @ (b'\\' | b',' | b';' | b':')) => {
+                out.push(char::from(e));
+                at + 2
+            }
+            // An unknown escape keeps its backslash; what follows is copied as it is.
+            _ => {
+                out.push('\\');
+                at + 1
+            }
+        };
+        match memchr::memchr(b'\\', &bytes[copied..]) {
+            Some(i) => at = copied + i,
+            None => break,
         }
     }
-    out
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
-/// Splits on `sep` where it is not escaped, then unescapes each part.
-pub(crate) fn split_unescaped(text: &str, sep: char) -> Vec<String> {
+/// Splits on `sep` (an ASCII character) where it is not escaped, then unescapes each part.
+pub(crate) fn split_unescaped(text: &str, sep: char) -> Vec<Cow<'_, str>> {
+    debug_assert!(sep.is_ascii());
+    let sep = sep as u8;
+    let bytes = text.as_bytes();
     let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            current.push(c);
-            if let Some(next) = chars.next() {
-                current.push(next);
-            }
-        } else if c == sep {
-            parts.push(unescape(&current));
-            current.clear();
-        } else {
-            current.push(c);
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            // The escaped character is never a separator. Skipping one byte of a multi-byte
+            // character is safe: its other bytes are never ASCII.
+            i += 2;
+            continue;
         }
+        if bytes[i] == sep {
+            parts.push(unescape(&text[start..i]));
+            start = i + 1;
+        }
+        i += 1;
     }
-    parts.push(unescape(&current));
+    parts.push(unescape(&text[start.min(text.len())..]));
     parts
 }
 
@@ -221,5 +232,12 @@ mod tests {
             "unknown escapes keep the backslash"
         );
         assert_eq!(split_unescaped("a\\;b;c;;", ';'), vec!["a;b", "c", "", ""]);
+        assert_eq!(
+            split_unescaped("张\\伟;李\\;四;end\\", ';'),
+            vec!["张\\伟", "李;四", "end\\"],
+            "an escaped multi-byte character, an escaped separator, a trailing backslash"
+        );
+        assert_eq!(unescape("\\x\\n\\"), "\\x\n\\");
+        assert!(matches!(unescape("plain"), Cow::Borrowed("plain")));
     }
 }
