@@ -18,7 +18,9 @@ use crate::model::{
     CardVersion, Contact, ContactDetail, ContactEdit, Event, EventKind, LinkedBy, Outcome,
     Received, ShownBy, Source, StoredCard, Trust,
 };
+use crate::stored;
 use crate::util::{content_hash, new_id, now_ms};
+use rusqlite::types::Value;
 
 fn new_contact(conn: &Connection, at: i64) -> Result<String> {
     let id = new_id();
@@ -198,12 +200,10 @@ pub fn get(conn: &Connection, id: &str) -> Result<Contact> {
     .ok_or_else(|| WalletError::NotFound(format!("contact {id}")))
 }
 
-fn card_row(r: &Row<'_>) -> rusqlite::Result<(StoredCard, String)> {
+fn card_row(r: &Row<'_>) -> rusqlite::Result<(StoredCard, Value)> {
     let source: String = r.get(2)?;
-    // No version yet: a card row synced ahead of its first version.
-    let json: String = r
-        .get::<_, Option<String>>(10)?
-        .unwrap_or_else(|| "{}".into());
+    // Null: no version yet (a card row synced ahead of its first version).
+    let stored: Value = r.get(10)?;
     Ok((
         StoredCard {
             id: r.get(0)?,
@@ -219,7 +219,7 @@ fn card_row(r: &Row<'_>) -> rusqlite::Result<(StoredCard, String)> {
             versions: r.get(9)?,
             card: Card::default(),
         },
-        json,
+        stored,
     ))
 }
 
@@ -237,22 +237,22 @@ pub fn cards_of(conn: &Connection, contact_id: &str) -> Result<Vec<StoredCard>> 
     let rows = stmt.query_map([contact_id], card_row)?;
     let mut out = Vec::new();
     for row in rows {
-        let (mut card, json) = row?;
-        card.card = serde_json::from_str(&json)?;
+        let (mut card, stored) = row?;
+        card.card = stored::decode_value(&stored)?;
         out.push(card);
     }
     Ok(out)
 }
 
 pub fn card(conn: &Connection, card_id: &str) -> Result<StoredCard> {
-    let (mut card, json) = conn
+    let (mut card, stored) = conn
         .prepare_cached(&format!(
             "SELECT {CARD_COLUMNS} FROM cards k WHERE k.id = ?1 AND k.deleted = 0"
         ))?
         .query_row([card_id], card_row)
         .optional()?
         .ok_or_else(|| WalletError::NotFound(format!("card {card_id}")))?;
-    card.card = serde_json::from_str(&json)?;
+    card.card = stored::decode_value(&stored)?;
     Ok(card)
 }
 
@@ -262,16 +262,16 @@ pub fn versions(conn: &Connection, card_id: &str) -> Result<Vec<CardVersion>> {
          ORDER BY seq DESC",
     )?;
     let rows = stmt.query_map([card_id], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, Value>(3)?))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (seq, version, received_at, json) = row?;
+        let (seq, version, received_at, stored) = row?;
         out.push(CardVersion {
             seq,
             version,
             received_at,
-            card: serde_json::from_str(&json)?,
+            card: stored::decode_value(&stored)?,
         });
     }
     Ok(out)
@@ -425,10 +425,6 @@ fn move_card(conn: &Connection, card_id: &str, contact_id: &str) -> Result<()> {
          WHERE id = ?1",
         params![card_id, contact_id, now_ms()],
     )?;
-    conn.execute(
-        "UPDATE card_keys SET contact_id = ?2 WHERE card_id = ?1",
-        params![card_id, contact_id],
-    )?;
     Ok(())
 }
 
@@ -447,6 +443,13 @@ pub fn edit(
     if held == hash {
         return received(conn, Outcome::Unchanged, card_id, None);
     }
-    add_version(conn, card_id, &arrival, &json, &hash, region)?;
+    add_version(
+        conn,
+        card_id,
+        &arrival,
+        &stored::encode(&json)?,
+        &hash,
+        region,
+    )?;
     received(conn, Outcome::Updated, card_id, None)
 }

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_trust_and_display.sql"),
     include_str!("../migrations/0003_search_log.sql"),
+    include_str!("../migrations/0004_compact.sql"),
 ];
 
 pub fn open(path: &Path) -> Result<Connection> {
@@ -84,16 +85,47 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     if version(conn)? >= MIGRATIONS.len() {
         return Ok(());
     }
+    let mut compressed = 0;
     for (i, sql) in MIGRATIONS.iter().enumerate() {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if version(&tx)? > i {
             continue;
         }
         tx.execute_batch(sql)?;
+        if i + 1 == COMPACT_VERSION {
+            compressed = compress_stored_cards(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
+    if compressed > 0 {
+        // Once, after the upgrade that compressed the cards: give the space back. Only an
+        // optimisation, so another process holding the file does not fail the open.
+        if let Err(e) = conn.execute_batch("VACUUM") {
+            tracing::warn!("wallet upgraded, but the file could not be compacted: {e}");
+        }
+    }
     Ok(())
+}
+
+/// The migration after which card versions are stored compressed.
+const COMPACT_VERSION: usize = 4;
+
+/// Compresses the card versions an older wallet holds as JSON text, inside the upgrade's
+/// transaction: the upgrade happens whole or not at all. The JSON is kept byte for byte.
+fn compress_stored_cards(tx: &Connection) -> Result<usize> {
+    let mut select =
+        tx.prepare("SELECT rowid, card FROM card_versions WHERE typeof(card) = 'text'")?;
+    let mut update = tx.prepare("UPDATE card_versions SET card = ?2 WHERE rowid = ?1")?;
+    let mut rows = select.query([])?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        let rowid: i64 = r.get(0)?;
+        let json = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+        update.execute(params![rowid, crate::stored::encode(json)?])?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
@@ -142,5 +174,123 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
         assert_eq!(v, MIGRATIONS.len() as i64);
+    }
+
+    /// A wallet from before compression (cards as JSON text, link keys with their contact) is
+    /// upgraded on open: every contact and card reads exactly as before, the cards are stored
+    /// compressed, the file shrinks, and a card arriving later still links by phone number.
+    #[test]
+    fn an_older_wallet_is_upgraded_without_changing_what_it_holds() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let before = {
+            let w = crate::Wallet::open(dir.path()).expect("open");
+            let report = w
+                .import_many(&every_test_file(), &mut |_| {})
+                .expect("import");
+            assert!(report.added > 1, "{report:?}");
+            w.contacts_with_cards().expect("contacts")
+        };
+        // Written back as the version before compression wrote it.
+        let path = dir.path().join(crate::DB_FILE);
+        {
+            let conn = Connection::open(&path).expect("open");
+            let mut rows = Vec::new();
+            {
+                let mut stmt = conn
+                    .prepare("SELECT rowid, card FROM card_versions")
+                    .unwrap();
+                let mut q = stmt.query([]).unwrap();
+                while let Some(r) = q.next().unwrap() {
+                    let json = crate::stored::json(r.get_ref(1).unwrap()).unwrap();
+                    rows.push((r.get::<_, i64>(0).unwrap(), json));
+                }
+            }
+            for (rowid, json) in rows {
+                conn.execute(
+                    "UPDATE card_versions SET card = ?2 WHERE rowid = ?1",
+                    params![rowid, json],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(
+                "CREATE TABLE old_keys (key TEXT NOT NULL, card_id TEXT NOT NULL,
+                                        contact_id TEXT NOT NULL);
+                 INSERT INTO old_keys SELECT k.key, k.card_id, c.contact_id
+                   FROM card_keys k JOIN cards c ON c.id = k.card_id;
+                 DROP TABLE card_keys;
+                 ALTER TABLE old_keys RENAME TO card_keys;
+                 CREATE INDEX card_keys_key ON card_keys (key);
+                 CREATE INDEX card_keys_card ON card_keys (card_id);
+                 PRAGMA user_version = 3;
+                 VACUUM;",
+            )
+            .unwrap();
+            let text: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM card_versions WHERE typeof(card) = 'text'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(text > 1);
+        }
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let old_size = size(&path);
+        let w = crate::Wallet::open(dir.path()).expect("upgrade");
+        assert_eq!(w.contacts_with_cards().expect("contacts"), before);
+        let conn = Connection::open(&path).expect("open");
+        let (blobs, total): (i64, i64) = conn
+            .query_row(
+                "SELECT SUM(typeof(card) = 'blob'), COUNT(*) FROM card_versions",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(blobs, total);
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
+        assert!(size(&path) < old_size, "{} >= {old_size}", size(&path));
+        // Linking reads the new key table: a card with a held number joins its contact.
+        let held = before
+            .iter()
+            .flat_map(|c| &c.cards)
+            .flat_map(|k| &k.card.phones)
+            .find(|p| p.value.chars().filter(char::is_ascii_digit).count() >= 8)
+            .expect("a card with a phone number")
+            .value
+            .clone();
+        let mut card = mingpian_card::Card {
+            formatted_name: "Someone Else".into(),
+            ..Default::default()
+        };
+        card.phones.push(mingpian_card::Phone {
+            value: held,
+            ..Default::default()
+        });
+        let received = w.add_card(card).expect("add");
+        assert_eq!(received.outcome, crate::Outcome::Linked, "{received:?}");
+    }
+
+    /// Every real-world vCard file, pictures and broken cards included.
+    fn every_test_file() -> Vec<(String, Vec<u8>)> {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/testdata/vcard"
+        );
+        let mut dirs = vec![std::path::PathBuf::from(dir)];
+        let mut files = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("testdata") {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "vcf") {
+                    let bytes = std::fs::read(&path).unwrap();
+                    files.push((path.display().to_string(), bytes));
+                }
+            }
+        }
+        files.sort();
+        files
     }
 }

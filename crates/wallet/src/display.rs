@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::{Result, WalletError};
 use crate::keys;
 use crate::model::{ContactEdit, Trust};
+use crate::stored;
 use mingpian_card::wallet::{Candidate, shown};
 
 /// Recomputes what a contact shows and is found by from its live cards (by the display rule,
@@ -27,11 +28,10 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
         )?;
         let mut rows = stmt.query([contact_id])?;
         while let Some(r) = rows.next()? {
-            let json: Option<String> = r.get(1)?;
             let trust: String = r.get(3)?;
             cards.push(Candidate {
                 id: r.get(0)?,
-                card: serde_json::from_str(json.as_deref().unwrap_or("{}"))?,
+                card: stored::decode_value(&r.get(1)?)?,
                 full: r.get(2)?,
                 verified: Trust::parse(&trust) == Trust::Verified,
                 received_at: r.get::<_, Option<i64>>(4)?.unwrap_or(i64::MAX),
@@ -84,11 +84,10 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
     for c in &cards {
         conn.prepare_cached("DELETE FROM card_keys WHERE card_id = ?1")?
             .execute([&c.id])?;
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO card_keys (key, card_id, contact_id) VALUES (?1, ?2, ?3)",
-        )?;
+        let mut insert =
+            conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key, card_id) VALUES (?1, ?2)")?;
         for key in keys::link_keys(&c.card, region) {
-            insert.execute(params![key, c.id, contact_id])?;
+            insert.execute(params![key, c.id])?;
         }
     }
     Ok(())

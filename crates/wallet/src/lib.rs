@@ -26,6 +26,7 @@ mod linking;
 pub mod model;
 mod search;
 mod sets;
+mod stored;
 mod sync;
 mod util;
 

@@ -16,7 +16,9 @@ use crate::display::refresh_contact;
 use crate::error::Result;
 use crate::keys;
 use crate::model::{LinkedBy, Outcome, Received, Source};
+use crate::stored;
 use crate::util::{content_hash, new_id, now_ms};
+use rusqlite::types::Value;
 
 /// A card arriving in the wallet.
 #[derive(Debug, Clone)]
@@ -52,7 +54,8 @@ impl Arrival {
 /// prepares cards on another thread while this one writes).
 #[derive(Debug)]
 pub struct Prepared {
-    json: String,
+    /// The card as stored (see [`stored`]): compressing is the costliest part of a write.
+    stored: Vec<u8>,
     hash: String,
     keys: Vec<String>,
     name_key: String,
@@ -73,7 +76,7 @@ pub fn prepare(card: &Card, region: Region) -> Result<Prepared> {
         sort_key: keys::sort_key(&name),
         search: keys::search_text_parsed([(card, phones.as_slice())], &[]),
         name,
-        json,
+        stored: stored::encode(&json)?,
     })
 }
 
@@ -112,7 +115,7 @@ pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Re
                     store_version(conn, &card_id, &merged, region)?
                 }
             } else {
-                add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
+                add_version(conn, &card_id, &arrival, &p.stored, &p.hash, region)?;
                 Outcome::Updated
             };
             return received(conn, outcome, &card_id, None);
@@ -194,9 +197,9 @@ fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, 
     for key in keys {
         let contact: Option<String> = conn
             .prepare_cached(
-                "SELECT k.contact_id FROM card_keys k
-                 JOIN contacts c ON c.id = k.contact_id AND c.deleted_at IS NULL
+                "SELECT d.contact_id FROM card_keys k
                  JOIN cards d ON d.id = k.card_id AND d.trust = 'verified'
+                 JOIN contacts c ON c.id = d.contact_id AND c.deleted_at IS NULL
                  WHERE k.key = ?1 LIMIT 1",
             )?
             .query_row([key], |r| r.get(0))
@@ -210,12 +213,12 @@ fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, 
 
 /// A card's current version.
 fn current_card(conn: &Connection, card_id: &str) -> Result<Card> {
-    let json: String = conn
+    let stored: Value = conn
         .prepare_cached(
             "SELECT card FROM card_versions WHERE card_id = ?1 ORDER BY seq DESC LIMIT 1",
         )?
         .query_row([card_id], |r| r.get(0))?;
-    Ok(serde_json::from_str(&json)?)
+    stored::decode_value(&stored)
 }
 
 /// Stores `arrival` as the card's new version unless it is what the card already holds.
@@ -233,7 +236,14 @@ fn store_version(
     if held == hash {
         return Ok(Outcome::Unchanged);
     }
-    add_version(conn, card_id, arrival, &json, &hash, region)?;
+    add_version(
+        conn,
+        card_id,
+        arrival,
+        &stored::encode(&json)?,
+        &hash,
+        region,
+    )?;
     Ok(Outcome::Updated)
 }
 
@@ -295,11 +305,10 @@ fn store_new_card(
                 card_id
             ])?;
             insert_card_as(conn, &card_id, &contact_id, "new", &arrival, &p)?;
-            let mut insert = conn.prepare_cached(
-                "INSERT INTO card_keys (key, card_id, contact_id) VALUES (?1, ?2, ?3)",
-            )?;
+            let mut insert = conn
+                .prepare_cached("INSERT OR IGNORE INTO card_keys (key, card_id) VALUES (?1, ?2)")?;
             for key in &p.keys {
-                insert.execute(params![key, card_id, contact_id])?;
+                insert.execute(params![key, card_id])?;
             }
             Ok(Received {
                 outcome: Outcome::Added,
@@ -356,10 +365,10 @@ pub fn import(
     if target.is_none() {
         for key in &p.keys {
             let mut stmt = conn.prepare_cached(
-                "SELECT k.card_id, k.contact_id, c.name_key, c.source, c.deleted,
+                "SELECT k.card_id, c.contact_id, c.name_key, c.source, c.deleted,
                         o.deleted_at IS NOT NULL
                  FROM card_keys k JOIN cards c ON c.id = k.card_id AND c.trust = 'verified'
-                 JOIN contacts o ON o.id = k.contact_id
+                 JOIN contacts o ON o.id = c.contact_id
                  WHERE k.key = ?1",
             )?;
             let mut rows = stmt.query([key])?;
@@ -401,7 +410,7 @@ pub fn import(
                 return store_new_card(conn, arrival, p, link, region);
             }
             if by_uid {
-                add_version(conn, &card_id, &arrival, &p.json, &p.hash, region)?;
+                add_version(conn, &card_id, &arrival, &p.stored, &p.hash, region)?;
                 return received(conn, Outcome::Updated, &card_id, None);
             }
             // Found by name and number, it may be another of the person's cards: the file only
@@ -462,7 +471,7 @@ fn insert_card_as(
         now_ms(),
         crate::model::trust_of(a.source).as_str()
     ])?;
-    insert_version(conn, id, 1, a, &p.json)
+    insert_version(conn, id, 1, a, &p.stored)
 }
 
 fn insert_version(
@@ -470,7 +479,7 @@ fn insert_version(
     card_id: &str,
     seq: i64,
     a: &Arrival,
-    json: &str,
+    stored: &[u8],
 ) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO card_versions (id, card_id, seq, version, card, origin, received_at)
@@ -481,7 +490,7 @@ fn insert_version(
         card_id,
         seq,
         a.version,
-        json,
+        stored,
         a.origin,
         a.received_at
     ])?;
@@ -492,14 +501,14 @@ pub(crate) fn add_version(
     conn: &Connection,
     card_id: &str,
     a: &Arrival,
-    json: &str,
+    stored: &[u8],
     hash: &str,
     region: Region,
 ) -> Result<()> {
     let seq: i64 = conn
         .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1")?
         .query_row([card_id], |r| r.get(0))?;
-    insert_version(conn, card_id, seq, a, json)?;
+    insert_version(conn, card_id, seq, a, stored)?;
     // `full` says what the current content is: the owner's whole card of this version, or not
     // (a printed view, or one merged over an older whole card). It follows the content stored,
     // so that the whole card of this version still replaces a merge when it arrives.
@@ -532,7 +541,7 @@ pub(crate) fn received(
     card_id: &str,
     linked_by: Option<LinkedBy>,
 ) -> Result<Received> {
-    let (contact_id, contact_name, card): (String, String, String) = conn
+    let (contact_id, contact_name, card): (String, String, Value) = conn
         .prepare_cached(
             "SELECT c.id, c.name, (SELECT card FROM card_versions v WHERE v.card_id = k.id
                                    ORDER BY v.seq DESC LIMIT 1)
@@ -546,6 +555,6 @@ pub(crate) fn received(
         contact_name,
         card_id: card_id.to_owned(),
         linked_by,
-        card: serde_json::from_str(&card)?,
+        card: stored::decode_value(&card)?,
     })
 }

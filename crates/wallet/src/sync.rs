@@ -19,9 +19,11 @@ use crate::display;
 use crate::error::Result;
 use crate::linking::{self, Arrival};
 use crate::model::{Source, Trust};
+use crate::stored;
 use crate::util::content_hash;
 use crate::{Wallet, db, keys};
 use mingpian_card::wallet::records as record;
+use rusqlite::types::Value;
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -111,12 +113,11 @@ fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let card: String = r.get(4)?;
         let data = record::CardVersion {
             card_id: r.get(1)?,
             seq: r.get(2)?,
             version: r.get(3)?,
-            card: serde_json::from_str(&card)?,
+            card: stored::decode(r.get_ref(4)?)?,
             origin: r.get(5)?,
             received_at: r.get(6)?,
         };
@@ -326,7 +327,7 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
         d.card_id,
         d.seq,
         d.version,
-        serde_json::to_string(&d.card)?,
+        stored::encode(&serde_json::to_string(&d.card)?)?,
         d.origin,
         or_modified(d.received_at, r),
         r.version
@@ -371,15 +372,16 @@ struct Touched {
 fn settle(c: &Connection, touched: Touched, region: Region) -> Result<()> {
     let mut contacts_to_refresh = touched.contacts;
     for card_id in &touched.cards {
-        let latest: Option<(String, i64)> = c
+        let latest: Option<Value> = c
             .query_row(
-                "SELECT card, version FROM card_versions WHERE card_id = ?1
+                "SELECT card FROM card_versions WHERE card_id = ?1
                  ORDER BY seq DESC LIMIT 1",
                 [card_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| r.get(0),
             )
             .optional()?;
-        let Some((json, _)) = latest else { continue };
+        let Some(stored) = latest else { continue };
+        let json = stored::json((&stored).into())?;
         let card: mingpian_card::Card = serde_json::from_str(&json)?;
         let n = c.execute(
             "UPDATE cards SET hash = ?2, name_key = ?3, uid = COALESCE(uid, ?4)
