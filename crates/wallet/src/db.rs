@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::error::Result;
+use crate::error::{Result, WalletError};
 
 /// Plain, commented SQL, applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -27,6 +27,10 @@ pub fn open(path: &Path) -> Result<Connection> {
     // 32 MB of page cache (the default is 2 MB): a 10,000-card import would otherwise spill
     // and re-read pages mid-transaction. SQLite takes it only as it fills.
     conn.pragma_update(None, "cache_size", -32_000)?;
+    // A large transaction (an import, an upgrade) grows the write-ahead log to its size; once
+    // checkpointed, the log is cut back to this instead of keeping that space while the app
+    // runs.
+    conn.pragma_update(None, "journal_size_limit", 4 << 20)?;
     migrate(&mut conn)?;
     Ok(conn)
 }
@@ -82,10 +86,22 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
         Ok(usize::try_from(v).unwrap_or(0))
     };
-    if version(conn)? >= MIGRATIONS.len() {
+    let found = version(conn)?;
+    if found > MIGRATIONS.len() {
+        // Its tables have changed in ways this version cannot know: refuse rather than misread
+        // or damage it.
+        return Err(WalletError::Invalid(format!(
+            "this wallet was written by a newer version of Mingpian (format {found}, this one \
+             reads up to {}): update the app",
+            MIGRATIONS.len()
+        )));
+    }
+    if found == MIGRATIONS.len() {
         return Ok(());
     }
-    let mut compressed = 0;
+    // An upgrade can take seconds on a large wallet (compressing every card): another process
+    // opening the wallet meanwhile waits for it instead of failing.
+    conn.pragma_update(None, "busy_timeout", 120_000)?;
     for (i, sql) in MIGRATIONS.iter().enumerate() {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if version(&tx)? > i {
@@ -93,18 +109,15 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         }
         tx.execute_batch(sql)?;
         if i + 1 == COMPACT_VERSION {
-            compressed = compress_stored_cards(&tx)?;
+            compress_stored_cards(&tx)?;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
-    if compressed > 0 {
-        // Once, after the upgrade that compressed the cards: give the space back. Only an
-        // optimisation, so another process holding the file does not fail the open.
-        if let Err(e) = conn.execute_batch("VACUUM") {
-            tracing::warn!("wallet upgraded, but the file could not be compacted: {e}");
-        }
-    }
+    // The space compression frees is reused by later writes. No VACUUM: it would hold the
+    // file against the other process for as long as it copies it, and on a phone it needs a
+    // temporary directory SQLite may not have.
+    conn.pragma_update(None, "busy_timeout", 5000)?;
     Ok(())
 }
 
@@ -113,19 +126,18 @@ const COMPACT_VERSION: usize = 4;
 
 /// Compresses the card versions an older wallet holds as JSON text, inside the upgrade's
 /// transaction: the upgrade happens whole or not at all. The JSON is kept byte for byte.
-fn compress_stored_cards(tx: &Connection) -> Result<usize> {
+fn compress_stored_cards(tx: &Connection) -> Result<()> {
     let mut select =
         tx.prepare("SELECT rowid, card FROM card_versions WHERE typeof(card) = 'text'")?;
     let mut update = tx.prepare("UPDATE card_versions SET card = ?2 WHERE rowid = ?1")?;
     let mut rows = select.query([])?;
-    let mut n = 0;
     while let Some(r) = rows.next()? {
         let rowid: i64 = r.get(0)?;
-        let json = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-        update.execute(params![rowid, crate::stored::encode(json)?])?;
-        n += 1;
+        // As bytes: a row that is not valid text is kept exactly as it was, not refused.
+        let json = r.get_ref(1)?.as_bytes().map_err(rusqlite::Error::from)?;
+        update.execute(params![rowid, crate::stored::encode_bytes(json)?])?;
     }
-    Ok(n)
+    Ok(())
 }
 
 pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
@@ -177,8 +189,9 @@ mod tests {
     }
 
     /// A wallet from before compression (cards as JSON text, link keys with their contact) is
-    /// upgraded on open: every contact and card reads exactly as before, the cards are stored
-    /// compressed, the file shrinks, and a card arriving later still links by phone number.
+    /// upgraded on open: every contact and card reads exactly as before, each card's JSON is
+    /// kept byte for byte but compressed, the space it took is free for reuse, and a card
+    /// arriving later still links by phone number.
     #[test]
     fn an_older_wallet_is_upgraded_without_changing_what_it_holds() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -192,9 +205,9 @@ mod tests {
         };
         // Written back as the version before compression wrote it.
         let path = dir.path().join(crate::DB_FILE);
+        let mut rows = Vec::new();
         {
             let conn = Connection::open(&path).expect("open");
-            let mut rows = Vec::new();
             {
                 let mut stmt = conn
                     .prepare("SELECT rowid, card FROM card_versions")
@@ -205,7 +218,7 @@ mod tests {
                     rows.push((r.get::<_, i64>(0).unwrap(), json));
                 }
             }
-            for (rowid, json) in rows {
+            for (rowid, json) in &rows {
                 conn.execute(
                     "UPDATE card_versions SET card = ?2 WHERE rowid = ?1",
                     params![rowid, json],
@@ -234,8 +247,6 @@ mod tests {
                 .unwrap();
             assert!(text > 1);
         }
-        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-        let old_size = size(&path);
         let w = crate::Wallet::open(dir.path()).expect("upgrade");
         assert_eq!(w.contacts_with_cards().expect("contacts"), before);
         let conn = Connection::open(&path).expect("open");
@@ -247,9 +258,20 @@ mod tests {
             )
             .unwrap();
         assert_eq!(blobs, total);
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        for (rowid, json) in &rows {
+            let stored: rusqlite::types::Value = conn
+                .query_row(
+                    "SELECT card FROM card_versions WHERE rowid = ?1",
+                    [rowid],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(&crate::stored::json((&stored).into()).unwrap(), json);
+        }
+        let free: i64 = conn
+            .pragma_query_value(None, "freelist_count", |r| r.get(0))
             .unwrap();
-        assert!(size(&path) < old_size, "{} >= {old_size}", size(&path));
+        assert!(free > 0, "the space the text took is free for reuse");
         // Linking reads the new key table: a card with a held number joins its contact.
         let held = before
             .iter()
@@ -269,6 +291,20 @@ mod tests {
         });
         let received = w.add_card(card).expect("add");
         assert_eq!(received.outcome, crate::Outcome::Linked, "{received:?}");
+    }
+
+    /// A wallet written by a newer version is refused, not misread.
+    #[test]
+    fn a_wallet_from_a_newer_version_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("wallet.db");
+        drop(open(&path).expect("open"));
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1)
+            .unwrap();
+        let err = open(&path).expect_err("refused");
+        assert!(err.to_string().contains("newer version"), "{err}");
     }
 
     /// Every real-world vCard file, pictures and broken cards included.

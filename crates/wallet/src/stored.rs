@@ -21,9 +21,10 @@ const ZSTD_V1: u8 = 1;
 /// fraction of the time.
 const LEVEL: i32 = 3;
 
-/// No card decompresses to more than this (a damaged or foreign BLOB is refused, never allowed
-/// to allocate what its header claims). A card's pictures are its largest part.
-const MAX_JSON_BYTES: u64 = 256 << 20;
+/// No card is stored larger than this, nor read back (a damaged BLOB is refused rather than
+/// allowed to allocate what its header claims). A card's pictures are its largest part; the
+/// cloud takes versions of at most 8 MB.
+const MAX_JSON_BYTES: usize = 64 << 20;
 
 /// Raw-content dictionary, format 1. Never change it: stored cards depend on these exact bytes.
 /// It is the JSON of an empty card followed by the fields most cards fill, as serde writes them.
@@ -37,6 +38,18 @@ thread_local! {
 
 /// The stored form of a card's JSON.
 pub(crate) fn encode(json: &str) -> Result<Vec<u8>> {
+    encode_bytes(json.as_bytes())
+}
+
+/// [`encode`] of JSON as bytes.
+pub(crate) fn encode_bytes(json: &[u8]) -> Result<Vec<u8>> {
+    if json.len() > MAX_JSON_BYTES {
+        return Err(WalletError::Invalid(format!(
+            "a card of {} MB is too large to keep (at most {} MB, pictures included)",
+            json.len() >> 20,
+            MAX_JSON_BYTES >> 20
+        )));
+    }
     COMPRESSOR.with(|cell| {
         let mut cell = cell.borrow_mut();
         let compressor = match cell.as_mut() {
@@ -46,7 +59,7 @@ pub(crate) fn encode(json: &str) -> Result<Vec<u8>> {
                 DICTIONARY_V1,
             )?),
         };
-        let frame = compressor.compress(json.as_bytes())?;
+        let frame = compressor.compress(json)?;
         let mut out = Vec::with_capacity(frame.len() + 1);
         out.push(ZSTD_V1);
         out.extend_from_slice(&frame);
@@ -96,7 +109,7 @@ fn decompress(blob: &[u8]) -> Result<Vec<u8>> {
         return Err(corrupt("has an unknown format"));
     };
     let size = match zstd::zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(size)) if size <= MAX_JSON_BYTES => size as usize,
+        Ok(Some(size)) if size <= MAX_JSON_BYTES as u64 => size as usize,
         _ => return Err(corrupt("has no valid size")),
     };
     DECOMPRESSOR.with(|cell| {
@@ -182,19 +195,34 @@ mod tests {
     #[test]
     fn damaged_blobs_are_errors() {
         let stored = encode(&serde_json::to_string(&Card::default()).unwrap()).unwrap();
-        let mut huge = vec![ZSTD_V1];
-        // A frame header claiming 1 TB of content.
-        huge.extend_from_slice(&[0x28, 0xB5, 0x2F, 0xFD, 0xC0]);
-        huge.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        // Frame headers claiming 1 TB, and one byte over the cap, of content: a single-segment
+        // frame (descriptor 0xE0) with an 8-byte content size.
+        let claiming = |size: u64| {
+            let mut blob = vec![ZSTD_V1, 0x28, 0xB5, 0x2F, 0xFD, 0xE0];
+            blob.extend_from_slice(&size.to_le_bytes());
+            blob
+        };
+        for size in [1u64 << 40, MAX_JSON_BYTES as u64 + 1] {
+            let blob = claiming(size);
+            assert_eq!(
+                zstd::zstd_safe::get_frame_content_size(&blob[1..]).ok(),
+                Some(Some(size)),
+                "the header is well formed"
+            );
+            let err = decode(ValueRef::Blob(&blob)).expect_err("refused");
+            assert!(err.to_string().contains("no valid size"), "{err}");
+        }
         for bad in [
             &[][..],
             &[9, 1, 2][..],
             &stored[..stored.len() / 2],
-            &huge[..],
             &[ZSTD_V1][..],
         ] {
             assert!(decode(ValueRef::Blob(bad)).is_err(), "{bad:?}");
         }
+        // What cannot be read back is never stored.
+        let huge = "x".repeat(MAX_JSON_BYTES + 1);
+        assert!(matches!(encode(&huge), Err(WalletError::Invalid(_))));
         assert!(decode(ValueRef::Integer(3)).is_err());
     }
 }

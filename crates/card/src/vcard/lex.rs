@@ -6,6 +6,7 @@
 //! breaks, and 2.1 base64 blocks); a *content line* is a logical line split into its parts.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// The file's bytes as UTF-8-compatible bytes: UTF-16 (with or without a byte-order mark) is
 /// transcoded, a UTF-8 byte-order mark is dropped. Any other bytes are returned as they are:
@@ -272,6 +273,9 @@ pub(crate) fn parse_content_line(line: &[u8]) -> Result<ContentLine<'_>, LineErr
         return Err(LineError::BadName);
     }
     let mut params: Vec<(String, Vec<String>)> = Vec::new();
+    // Where each name is in `params`, once there are many (a hostile header can carry
+    // thousands of names: looking each up in the list would be quadratic).
+    let mut index: HashMap<String, usize> = HashMap::new();
     for raw in parts {
         let raw = raw.trim_ascii();
         if raw.is_empty() {
@@ -292,9 +296,22 @@ pub(crate) fn parse_content_line(line: &[u8]) -> Result<ContentLine<'_>, LineErr
                 .filter(|v| !v.is_empty())
                 .collect();
         }
-        match params.iter_mut().find(|(n, _)| *n == pname) {
-            Some((_, existing)) => existing.extend(values),
-            None => params.push((pname, values)),
+        let at = if params.len() < 16 {
+            params.iter().position(|(n, _)| *n == pname)
+        } else {
+            if index.is_empty() {
+                index.extend(params.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)));
+            }
+            index.get(&pname).copied()
+        };
+        match at {
+            Some(at) => params[at].1.extend(values),
+            None => {
+                if !index.is_empty() {
+                    index.insert(pname.clone(), params.len());
+                }
+                params.push((pname, values));
+            }
         }
     }
     Ok(ContentLine {

@@ -56,10 +56,8 @@ pub(crate) fn read_each(
 ) -> ReadReport {
     let data = lex::normalise_container(data);
     // The legacy character set each card names, by the line its BEGIN is on; looked for only
-    // in a file that has a `CHARSET` parameter somewhere.
-    let names_charset = memchr::memchr_iter(b'=', &data)
-        .any(|at| at >= 7 && data[at - 7..at].eq_ignore_ascii_case(b"CHARSET"));
-    let charsets = if names_charset {
+    // in a file that may name one.
+    let charsets = if may_name_charset(&data) {
         card_charsets(&data)
     } else {
         HashMap::new()
@@ -179,6 +177,28 @@ fn is_marker(line: &[u8], marker: &[u8]) -> bool {
         && line[colon + 1..]
             .trim_ascii()
             .eq_ignore_ascii_case(b"VCARD")
+}
+
+/// Whether `CHARSET` may be in the file's unfolded lines: its letters, case aside, with only
+/// what unfolding removes between them (line breaks, the space or tab that folds, a
+/// quoted-printable soft break's `=`). A false yes costs one more pass over the file.
+fn may_name_charset(data: &[u8]) -> bool {
+    const WORD: &[u8] = b"CHARSET";
+    // Linear: a scan from one `C` never passes another (the rest of the word has none).
+    memchr::memchr2_iter(b'C', b'c', data).any(|start| {
+        let mut i = start + 1;
+        WORD[1..].iter().all(|want| {
+            while data
+                .get(i)
+                .is_some_and(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | b'='))
+            {
+                i += 1;
+            }
+            let found = data.get(i).is_some_and(|b| b.eq_ignore_ascii_case(want));
+            i += 1;
+            found
+        })
+    })
 }
 
 /// The legacy character set each card names anywhere in its `CHARSET` parameters, by the line

@@ -173,3 +173,44 @@ fn writer_uses_utf8_and_never_splits_characters() {
     );
     assert_eq!(one(&text).formatted_name, card.formatted_name);
 }
+
+/// A card's own character set, named in a parameter that a fold or a quoted-printable soft
+/// break splits, still decodes its unlabelled values.
+#[test]
+fn a_split_charset_parameter_still_names_the_card_charset() {
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("田中");
+    for split in [&b"CHARS\r\n ET"[..], b"CHARS=\r\nET", b"C\n\tHARSET"] {
+        let mut file = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN;ENCODING=QUOTED-PRINTABLE;".to_vec();
+        file.extend_from_slice(split);
+        file.extend_from_slice(b"=SHIFT_JIS:x\r\nFN:");
+        file.extend_from_slice(&sjis);
+        file.extend_from_slice(b"\r\nEND:VCARD\r\n");
+        let report = read(&file);
+        assert_eq!(report.cards.len(), 1);
+        assert_eq!(
+            report.cards[0].formatted_name,
+            "田中",
+            "{}",
+            String::from_utf8_lossy(split)
+        );
+    }
+}
+
+/// A header with a hundred thousand parameter names keeps each one (looking names up in a
+/// list made this quadratic: minutes of work for one hostile line).
+#[test]
+fn many_parameter_names_are_each_kept() {
+    let mut line = String::from("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nX-MANY");
+    for i in 0..100_000 {
+        line.push_str(&format!(";P{i}=v"));
+    }
+    line.push_str(";P7=w;p20=x:value\r\nEND:VCARD\r\n");
+    let report = read(line.as_bytes());
+    let extra = &report.cards[0].extra[0];
+    assert_eq!(extra.params.len(), 100_000);
+    assert_eq!(extra.params[7], ("P7".into(), vec!["v".into(), "w".into()]));
+    assert_eq!(
+        extra.params[20],
+        ("P20".into(), vec!["v".into(), "x".into()])
+    );
+}
