@@ -8,6 +8,10 @@
 
 use crate::card::{Card, Media};
 
+/// The largest vCard or CSV file read whole (an import, a check): far above any address book's
+/// export, and bounded because the file is held in memory while it is read.
+pub const MAX_CARD_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Longest one-line value (a name part, a company, a number, an address line…), in characters.
 pub const MAX_FIELD_CHARS: usize = 256;
 /// Longest note, in characters.

@@ -160,6 +160,27 @@ fn count_cards(name: &str, bytes: &[u8]) -> usize {
     chunks.len()
 }
 
+/// A vCard or CSV file's bytes, or why it cannot be read: a file past
+/// [`MAX_CARD_FILE_BYTES`](mingpian_card::limits::MAX_CARD_FILE_BYTES) is refused without
+/// reading more of it than that.
+pub fn read_card_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let limit = mingpian_card::limits::MAX_CARD_FILE_BYTES;
+    let cannot = |e: std::io::Error| format!("cannot read the file: {e}");
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "the file is larger than {} MB, more than any address book holds",
+            limit >> 20
+        ));
+    }
+    Ok(bytes)
+}
+
 impl Wallet {
     /// Imports vCard and CSV files. Files that cannot be read are reported and the rest import.
     pub fn import_files(
@@ -172,13 +193,13 @@ impl Wallet {
         for path in paths {
             let path = path.as_ref();
             let name = path.display().to_string();
-            match std::fs::read(path) {
+            match read_card_file(path) {
                 Ok(bytes) => files.push((name, bytes)),
-                Err(e) => unreadable.push(ImportProblem {
+                Err(message) => unreadable.push(ImportProblem {
                     file: name,
                     item: 0,
                     line: 0,
-                    message: format!("cannot read the file: {e}"),
+                    message,
                 }),
             }
         }
@@ -262,6 +283,31 @@ impl Wallet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file past the size limit is one problem in the report, read no further than the
+    /// limit; the other files import.
+    #[test]
+    fn an_oversized_file_is_reported_and_the_rest_import() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let huge = dir.path().join("huge.vcf");
+        // Sparse: no disk is used for its zeros.
+        std::fs::File::create(&huge)
+            .and_then(|f| f.set_len(mingpian_card::limits::MAX_CARD_FILE_BYTES + 1))
+            .expect("huge file");
+        let good = dir.path().join("good.vcf");
+        std::fs::write(
+            &good,
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:李雷\r\nEND:VCARD\r\n",
+        )
+        .expect("good file");
+        let wallet = Wallet::open(dir.path().join("w")).expect("wallet");
+        let report = wallet
+            .import_files(&[&huge, &good], &mut |_| {})
+            .expect("import");
+        assert_eq!((report.files, report.added), (2, 1), "{report:?}");
+        assert_eq!(report.errors.len(), 1, "{report:?}");
+        assert!(report.errors[0].message.contains("larger than 256 MB"));
+    }
 
     /// Reading a file in pieces gives exactly what reading it whole gives: the same cards, and
     /// problems at the same card numbers and lines.

@@ -46,6 +46,7 @@ pub use client::Cloud;
 pub use error::{ErrorBody, ErrorCode, Result, WalletError};
 pub use exchange::{Pending, Preview, ScanResult, code_in_image};
 pub use export::{ExportFormat, Exported};
+pub use import::read_card_file;
 pub use model::*;
 pub use sets::{CodeView, MySet, read_first_card};
 pub use sync::SyncReport;

@@ -72,13 +72,13 @@ struct FileCheck {
 /// Reads a file, handing each card to `each`; a file that cannot be opened is one error in its
 /// report, not the end of the run.
 fn read_file_each(path: &PathBuf, each: &mut dyn FnMut(Card)) -> ReadReport {
-    match std::fs::read(path) {
+    match mingpian_wallet::read_card_file(path) {
         Ok(bytes) => vcard::read_each(&bytes, &vcard::ReadOptions::default(), each),
-        Err(e) => ReadReport {
+        Err(message) => ReadReport {
             errors: vec![Problem {
                 card: 0,
                 line: 0,
-                message: format!("cannot read the file: {e}"),
+                message,
             }],
             ..ReadReport::default()
         },
