@@ -1,6 +1,6 @@
 //! `mingpian vcard check|convert`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
@@ -71,7 +71,7 @@ struct FileCheck {
 
 /// Reads a file, handing each card to `each`; a file that cannot be opened is one error in its
 /// report, not the end of the run.
-fn read_file_each(path: &PathBuf, each: &mut dyn FnMut(Card)) -> ReadReport {
+fn read_file_each(path: &Path, each: &mut dyn FnMut(Card)) -> ReadReport {
     match mingpian_wallet::read_card_file(path) {
         Ok(bytes) => vcard::read_each(&bytes, &vcard::ReadOptions::default(), each),
         Err(message) => ReadReport {
@@ -86,7 +86,7 @@ fn read_file_each(path: &PathBuf, each: &mut dyn FnMut(Card)) -> ReadReport {
 }
 
 /// Reads a file whole.
-fn read_file(path: &PathBuf) -> ReadReport {
+fn read_file(path: &Path) -> ReadReport {
     let mut cards = Vec::new();
     let mut report = read_file_each(path, &mut |card| cards.push(card));
     report.cards = cards;
