@@ -309,24 +309,12 @@ mod tests {
 
     /// Every real-world vCard file, pictures and broken cards included.
     fn every_test_file() -> Vec<(String, Vec<u8>)> {
-        let dir = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/testdata/vcard"
-        );
-        let mut dirs = vec![std::path::PathBuf::from(dir)];
-        let mut files = Vec::new();
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).expect("testdata") {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "vcf") {
-                    let bytes = std::fs::read(&path).unwrap();
-                    files.push((path.display().to_string(), bytes));
-                }
-            }
-        }
-        files.sort();
-        files
+        crate::util::test_vcard_files()
+            .into_iter()
+            .map(|path| {
+                let bytes = std::fs::read(&path).expect("read");
+                (path.display().to_string(), bytes)
+            })
+            .collect()
     }
 }

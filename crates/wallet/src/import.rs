@@ -313,21 +313,7 @@ mod tests {
     /// problems at the same card numbers and lines.
     #[test]
     fn chunked_reading_equals_whole_reading() {
-        let mut files = Vec::new();
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/testdata/vcard"
-        ))];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).expect("testdata") {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "vcf") {
-                    files.push(path);
-                }
-            }
-        }
+        let mut files = crate::util::test_vcard_files();
         files.push(std::path::PathBuf::from("inline-broken"));
         let region = mingpian_card::Region::parse("CN").unwrap();
         for path in files {

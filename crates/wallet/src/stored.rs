@@ -133,23 +133,13 @@ mod tests {
     use super::*;
 
     fn every_test_card() -> Vec<Card> {
-        let mut cards = Vec::new();
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/testdata/vcard"
-        ))];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).expect("testdata") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "vcf") {
-                    let bytes = std::fs::read(&path).expect("read");
-                    cards.extend(mingpian_card::vcard::read(&bytes).cards);
-                }
-            }
-        }
-        cards
+        crate::util::test_vcard_files()
+            .iter()
+            .flat_map(|path| {
+                let bytes = std::fs::read(path).expect("read");
+                mingpian_card::vcard::read(&bytes).cards
+            })
+            .collect()
     }
 
     /// Every card of every real-world file comes back exactly, pictures included, and is

@@ -37,3 +37,25 @@ fn hex(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// Every real-world vCard file in the shared test data, in a stable order.
+#[cfg(test)]
+pub(crate) fn test_vcard_files() -> Vec<std::path::PathBuf> {
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/vcard"
+    ))];
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("testdata") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "vcf") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
