@@ -167,16 +167,28 @@ pub fn read_card_file(path: &Path) -> std::result::Result<Vec<u8>, String> {
     use std::io::Read as _;
     let limit = mingpian_card::limits::MAX_CARD_FILE_BYTES;
     let cannot = |e: std::io::Error| format!("cannot read the file: {e}");
+    let too_large = || {
+        format!(
+            "the file is larger than {} MB, more than any address book holds",
+            limit >> 20
+        )
+    };
     let file = std::fs::File::open(path).map_err(cannot)?;
-    let mut bytes = Vec::new();
+    // A file's size when it has one (not a pipe): refused before reading, read into one buffer.
+    let size = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if size.is_some_and(|s| s > limit) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(size.unwrap_or(0) as usize);
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
     if bytes.len() as u64 > limit {
-        return Err(format!(
-            "the file is larger than {} MB, more than any address book holds",
-            limit >> 20
-        ));
+        return Err(too_large());
     }
     Ok(bytes)
 }

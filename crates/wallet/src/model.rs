@@ -281,6 +281,18 @@ pub struct ImportProblem {
     pub message: String,
 }
 
+impl std::fmt::Display for ImportProblem {
+    /// `file: card 3 (line 41): message`, leaving out a card or line number that is zero.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let problem = mingpian_card::vcard::Problem {
+            card: self.item,
+            line: self.line,
+            message: self.message.clone(),
+        };
+        write!(f, "{}: {problem}", self.file)
+    }
+}
+
 /// Progress of a long import or export.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

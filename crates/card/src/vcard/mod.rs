@@ -67,14 +67,12 @@ pub struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.card == 0 {
-            write!(f, "line {}: {}", self.line, self.message)
-        } else {
-            write!(
-                f,
-                "card {} (line {}): {}",
-                self.card, self.line, self.message
-            )
+        // A zero is "the file as a whole" (a card number) or "no line" (a line number).
+        match (self.card, self.line) {
+            (0, 0) => write!(f, "{}", self.message),
+            (0, line) => write!(f, "line {line}: {}", self.message),
+            (card, 0) => write!(f, "card {card}: {}", self.message),
+            (card, line) => write!(f, "card {card} (line {line}): {}", self.message),
         }
     }
 }

@@ -214,3 +214,20 @@ fn many_parameter_names_are_each_kept() {
         ("P20".into(), vec!["v".into(), "x".into()])
     );
 }
+
+/// A problem says where it is, leaving out a card or line number that is zero.
+#[test]
+fn problems_name_only_the_places_they_have() {
+    let at = |card, line| {
+        Problem {
+            card,
+            line,
+            message: "m".into(),
+        }
+        .to_string()
+    };
+    assert_eq!(at(0, 0), "m");
+    assert_eq!(at(0, 3), "line 3: m");
+    assert_eq!(at(2, 0), "card 2: m");
+    assert_eq!(at(2, 5), "card 2 (line 5): m");
+}

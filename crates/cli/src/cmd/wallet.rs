@@ -330,10 +330,7 @@ pub fn import(w: &Wallet, files: &[PathBuf], out: &Output) -> anyhow::Result<Out
             report.read, report.files, report.added, report.linked, report.updated, report.unchanged
         ))?;
         for e in &report.errors {
-            eprintln!(
-                "mingpian: {}: card {} (line {}): {}",
-                e.file, e.item, e.line, e.message
-            );
+            eprintln!("mingpian: {e}");
         }
     }
     Ok(if report.errors.is_empty() {
