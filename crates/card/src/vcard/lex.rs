@@ -100,7 +100,8 @@ fn transfer_of(line: &[u8]) -> Transfer {
     let header = &line[..find_value_colon(line).unwrap_or(line.len())];
     // Each name below has one of these bytes: a header without any (most lines: `FN:…`,
     // `NOTE:…`) is plain.
-    if memchr::memchr3(b'-', b'6', b'=', header).is_none() {
+    // (A plain loop: headers are a few bytes, too short for memchr to pay for its setup.)
+    if !header.iter().any(|b| matches!(b, b'-' | b'6' | b'=')) {
         return Transfer::Plain;
     }
     if contains_ignore_case(header, b"QUOTED-PRINTABLE") {
@@ -210,8 +211,9 @@ impl<'a> Iterator for LogicalLines<'a> {
 /// double quotes. Falls back to the first colon when quotes are unbalanced.
 pub(crate) fn find_value_colon(line: &[u8]) -> Option<usize> {
     // Quotes matter only before the first colon.
-    let first = memchr::memchr(b':', line)?;
-    if memchr::memchr(b'"', &line[..first]).is_none() {
+    // Plain loops: the colon is a few bytes in, where memchr's setup costs more than it saves.
+    let first = line.iter().position(|&b| b == b':')?;
+    if !line[..first].iter().any(|&b| b == b'"') {
         return Some(first);
     }
     let mut quoted = false;
