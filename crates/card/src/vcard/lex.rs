@@ -213,7 +213,7 @@ pub(crate) fn find_value_colon(line: &[u8]) -> Option<usize> {
     // Quotes matter only before the first colon.
     // Plain loops: the colon is a few bytes in, where memchr's setup costs more than it saves.
     let first = line.iter().position(|&b| b == b':')?;
-    if !line[..first].iter().any(|&b| b == b'"') {
+    if !line[..first].contains(&b'"') {
         return Some(first);
     }
     let mut quoted = false;
