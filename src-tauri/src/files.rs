@@ -21,7 +21,7 @@ use crate::commands::{ErrorBody, ErrorCode, error};
 /// The largest card file an import reads (a 10,000-card vCard with photos fits).
 pub const MAX_CARD_FILE: u64 = mingpian_card::limits::MAX_CARD_FILE_BYTES;
 /// The most an import reads in all (the files are held in memory while they import).
-pub const MAX_CARD_FILES_TOTAL: u64 = 512 * 1024 * 1024;
+pub const MAX_CARD_FILES_TOTAL: u64 = mingpian_card::limits::MAX_CARD_FILES_TOTAL_BYTES;
 /// The largest picture read (an avatar, a card image, a photo of a paper card).
 pub const MAX_PICTURE: u64 = 32 * 1024 * 1024;
 

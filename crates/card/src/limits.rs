@@ -12,6 +12,9 @@ use crate::card::{Card, Media};
 /// export, and bounded because the file is held in memory while it is read.
 pub const MAX_CARD_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// The most one import reads in all: its files are held in memory while they import.
+pub const MAX_CARD_FILES_TOTAL_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Longest one-line value (a name part, a company, a number, an address line…), in characters.
 pub const MAX_FIELD_CHARS: usize = 256;
 /// Longest note, in characters.

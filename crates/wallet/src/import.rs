@@ -200,13 +200,52 @@ impl Wallet {
         paths: &[impl AsRef<Path>],
         progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport> {
+        self.import_files_within(
+            paths,
+            mingpian_card::limits::MAX_CARD_FILES_TOTAL_BYTES,
+            progress,
+        )
+    }
+
+    /// [`Wallet::import_files`], holding at most `total` bytes of files.
+    fn import_files_within(
+        &self,
+        paths: &[impl AsRef<Path>],
+        total: u64,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportReport> {
         let mut files = Vec::new();
         let mut unreadable = Vec::new();
+        // Every file is held in memory while they import: past the total, a file is left for
+        // another import.
+        let mut held = 0u64;
+        let too_many = || {
+            format!(
+                "not read: with the files before it this import would hold more than {} MB; \
+                 import it on its own",
+                total >> 20
+            )
+        };
         for path in paths {
             let path = path.as_ref();
             let name = path.display().to_string();
-            match read_card_file(path) {
-                Ok(bytes) => files.push((name, bytes)),
+            let size = std::fs::metadata(path).map_or(0, |m| m.len());
+            let read = if held + size > total {
+                Err(too_many())
+            } else {
+                read_card_file(path).and_then(|bytes| {
+                    if held + bytes.len() as u64 > total {
+                        Err(too_many())
+                    } else {
+                        Ok(bytes)
+                    }
+                })
+            };
+            match read {
+                Ok(bytes) => {
+                    held += bytes.len() as u64;
+                    files.push((name, bytes));
+                }
                 Err(message) => unreadable.push(ImportProblem {
                     file: name,
                     item: 0,
@@ -319,6 +358,31 @@ mod tests {
         assert_eq!((report.files, report.added), (2, 1), "{report:?}");
         assert_eq!(report.errors.len(), 1, "{report:?}");
         assert!(report.errors[0].message.contains("larger than 256 MB"));
+    }
+
+    /// Files that would together hold more than the total are left for another import; the
+    /// ones before them import. (A small total stands in for 512 MB.)
+    #[test]
+    fn files_past_the_total_are_left_for_another_import() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let card = |name: &str| format!("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{name}\r\nEND:VCARD\r\n");
+        let paths: Vec<_> = ["First", "Second", "Third"]
+            .iter()
+            .map(|name| {
+                let path = dir.path().join(format!("{name}.vcf"));
+                std::fs::write(&path, card(name)).expect("file");
+                path
+            })
+            .collect();
+        let one = card("First").len() as u64;
+        let wallet = Wallet::open(dir.path().join("w")).expect("wallet");
+        let report = wallet
+            .import_files_within(&paths, 2 * one + 1, &mut |_| {})
+            .expect("import");
+        assert_eq!((report.files, report.added), (3, 2), "{report:?}");
+        assert_eq!(report.errors.len(), 1, "{report:?}");
+        assert!(report.errors[0].file.ends_with("Third.vcf"));
+        assert!(report.errors[0].message.contains("on its own"));
     }
 
     /// Reading a file in pieces gives exactly what reading it whole gives: the same cards, and
