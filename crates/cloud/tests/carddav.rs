@@ -35,7 +35,18 @@ struct Dav<'a> {
     password: String,
 }
 
-impl Dav<'_> {
+impl<'a> Dav<'a> {
+    /// A client signing in as `user` with the app password `made` (what the app-password call
+    /// returned).
+    fn with_app_password(cloud: &'a TestCloud, user: &str, made: &Value) -> Self {
+        Dav {
+            cloud,
+            client: reqwest::Client::new(),
+            user: user.into(),
+            password: made["password"].as_str().expect("pw").to_owned(),
+        }
+    }
+
     async fn send(
         &self,
         method: &str,
@@ -458,12 +469,7 @@ async fn unaccepted_web_replies_and_other_accounts_stay_out(cloud: &TestCloud) {
     .await;
     let made_a = app_password(cloud, &a.token, "iPhone").await;
     let made_b = app_password(cloud, &b.token, "iPhone").await;
-    let dav_a = Dav {
-        cloud,
-        client: reqwest::Client::new(),
-        user: "Zhang Wei".into(),
-        password: made_a["password"].as_str().expect("pw").to_owned(),
-    };
+    let dav_a = Dav::with_app_password(cloud, "Zhang Wei", &made_a);
     // An unaccepted web reply is not published.
     let first = dav_a.sync_collection("").await;
     assert!(all_between(&first, "d:href").is_empty(), "{first}");
@@ -494,12 +500,7 @@ async fn unaccepted_web_replies_and_other_accounts_stay_out(cloud: &TestCloud) {
 
     // B's app password opens B's address book only: with A's name it is refused, and B's
     // own book does not hold A's contact.
-    let crossed = Dav {
-        cloud,
-        client: reqwest::Client::new(),
-        user: "Zhang Wei".into(),
-        password: made_b["password"].as_str().expect("pw").to_owned(),
-    };
+    let crossed = Dav::with_app_password(cloud, "Zhang Wei", &made_b);
     let (status, _, _) = crossed
         .send("GET", "/dav/addressbooks/wallet/c-web.vcf", &[], "")
         .await;
@@ -591,12 +592,7 @@ async fn a_contact_stays_published_past_web_floods_and_large_pictures(cloud: &Te
     )
     .await;
     let made = app_password(cloud, token, "iPhone").await;
-    let dav = Dav {
-        cloud,
-        client: reqwest::Client::new(),
-        user: "Zhang Wei".into(),
-        password: made["password"].as_str().expect("pw").to_owned(),
-    };
+    let dav = Dav::with_app_password(cloud, "Zhang Wei", &made);
     let listed = dav.sync_collection("").await;
     let hrefs = all_between(&listed, "d:href");
     for contact in ["c-flood", "c-big"] {
@@ -636,12 +632,7 @@ async fn hostile_requests_are_bounded(cloud: &TestCloud) {
     )
     .await;
     let made = app_password(cloud, &a.token, "iPhone").await;
-    let dav = Dav {
-        cloud,
-        client: reqwest::Client::new(),
-        user: "Zhang Wei".into(),
-        password: made["password"].as_str().expect("pw").to_owned(),
-    };
+    let dav = Dav::with_app_password(cloud, "Zhang Wei", &made);
     // A card past the card limits (500 numbers) is not published; the others are.
     let listed = dav.sync_collection("").await;
     assert_eq!(
