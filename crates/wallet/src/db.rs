@@ -135,7 +135,13 @@ fn compress_stored_cards(tx: &Connection) -> Result<()> {
         let rowid: i64 = r.get(0)?;
         // As bytes: a row that is not valid text is kept exactly as it was, not refused.
         let json = r.get_ref(1)?.as_bytes().map_err(rusqlite::Error::from)?;
-        update.execute(params![rowid, crate::stored::encode_bytes(json)?])?;
+        match crate::stored::encode_bytes(json) {
+            Ok(stored) => update.execute(params![rowid, stored])?,
+            // Larger than a new card may be (an old import of a huge photo): kept as text,
+            // which still reads, rather than failing the upgrade and with it the wallet.
+            Err(WalletError::Invalid(_)) => continue,
+            Err(e) => return Err(e),
+        };
     }
     Ok(())
 }
@@ -291,6 +297,43 @@ mod tests {
         });
         let received = w.add_card(card).expect("add");
         assert_eq!(received.outcome, crate::Outcome::Linked, "{received:?}");
+    }
+
+    /// A card stored before the size cap and larger than it (an old import of a huge photo)
+    /// stays as text through the upgrade, still readable, and the wallet opens.
+    #[test]
+    fn an_oversized_old_card_is_kept_as_text_by_the_upgrade() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("wallet.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            for sql in &MIGRATIONS[..COMPACT_VERSION - 1] {
+                conn.execute_batch(sql).expect("old schema");
+            }
+            let huge = serde_json::to_string(&mingpian_card::Card {
+                note: Some("x".repeat(65 << 20)),
+                ..Default::default()
+            })
+            .unwrap();
+            conn.execute(
+                "INSERT INTO card_versions (id, card_id, seq, version, card, received_at)
+                 VALUES ('k.1', 'k', 1, 1, ?1, 0)",
+                [&huge],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", (COMPACT_VERSION - 1) as i64)
+                .unwrap();
+        }
+        let conn = open(&path).expect("the upgrade does not fail");
+        let (kind, note_len): (String, i64) = conn
+            .query_row(
+                "SELECT typeof(card), length(card) FROM card_versions",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kind, "text");
+        assert!(note_len > 65 << 20);
     }
 
     /// A wallet written by a newer version is refused, not misread.
