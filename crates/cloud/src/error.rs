@@ -84,6 +84,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict(format!("that {what} is already taken"))
             }
             StoreError::Full(what) => ApiError::Full(format!("the {what} is full")),
+            StoreError::Busy => ApiError::Busy,
             other => ApiError::Internal(other.into()),
         }
     }

@@ -44,9 +44,6 @@ pub fn refresh_in_background(state: &AppState, user_id: i64) {
     // One background refresh per account (and server) at a time: a running one goes on until
     // the book is current, so pushes arriving meanwhile add no work and no tasks.
     static RUNNING: std::sync::Mutex<Vec<(usize, i64)>> = std::sync::Mutex::new(Vec::new());
-    // And one at a time across accounts: a rebuild reads and decodes cards (up to megabytes a
-    // contact), and many accounts pushing at once must not take every worker.
-    static ONE_AT_A_TIME: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
     /// Takes the account off `RUNNING` however the task ends (a panic included), so its later
     /// pushes refresh again.
     struct Running((usize, i64));
@@ -70,10 +67,9 @@ pub fn refresh_in_background(state: &AppState, user_id: i64) {
     let store = state.store.clone();
     tokio::spawn(async move {
         let _running = running;
-        let Ok(_turn) = ONE_AT_A_TIME.acquire().await else {
-            return;
-        };
-        if let Err(e) = store.dav_refresh(user_id, entry::build).await {
+        // Background refreshes go one page at a time across accounts, behind requests' pages
+        // (see `Store::dav_refresh`): many accounts pushing at once never take every worker.
+        if let Err(e) = store.dav_refresh(user_id, entry::build, true).await {
             tracing::warn!(error = ?e, "building the address book");
         }
     });
@@ -482,7 +478,7 @@ impl Ctx {
         Ok(self
             .state
             .store
-            .dav_refresh(self.user.id, entry::build)
+            .dav_refresh(self.user.id, entry::build, false)
             .await?)
     }
 

@@ -2,11 +2,13 @@
 //! rebuilt only for the contacts that records changed since the last refresh.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
 
 use mingpian_card::wallet::{Trust, records};
 use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{Store, StoreError, StoreResult};
 
@@ -85,6 +87,59 @@ const CARDS_READ: usize = 100;
 const MAX_VERSION_BYTES: i64 = 8 * 1024 * 1024;
 /// Contacts rebuilt per batch of queries.
 const BATCH: usize = 100;
+/// How long a request waits for a refresh turn before it is told the server is busy.
+const TURN_WAIT: Duration = Duration::from_secs(30);
+
+/// Turns for address-book refresh pages, server-wide. A page reads and decodes up to
+/// [`PAGE_BYTES`] of records (plus the card versions of the contacts it touches), on the blocking
+/// pool: at most a few pages run at once, whoever asks, so many accounts refreshing together
+/// cannot take every worker or unbounded memory. Background refreshes (after a push) also run
+/// one page at a time among themselves and give their turn back after each page, so one large
+/// first build never holds a turn that requests wait for.
+#[derive(Debug)]
+pub(super) struct Turns {
+    pages: Semaphore,
+    background: Semaphore,
+}
+
+impl Turns {
+    pub(super) fn new() -> Turns {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Turns {
+            pages: Semaphore::new(cores.clamp(2, 8)),
+            background: Semaphore::new(1),
+        }
+    }
+
+    /// One page's turn: a request waits at most [`TURN_WAIT`]; the background waits its turn.
+    async fn take(&self, background: bool) -> StoreResult<Turn<'_>> {
+        self.take_within(background, TURN_WAIT).await
+    }
+
+    async fn take_within(&self, background: bool, wait: Duration) -> StoreResult<Turn<'_>> {
+        let closed = |_| StoreError::Busy;
+        if background {
+            let queue = self.background.acquire().await.map_err(closed)?;
+            let page = self.pages.acquire().await.map_err(closed)?;
+            return Ok((page, Some(queue)));
+        }
+        let page = tokio::time::timeout(wait, self.pages.acquire())
+            .await
+            .map_err(|_| StoreError::Busy)?
+            .map_err(closed)?;
+        Ok((page, None))
+    }
+}
+
+/// A page's turn, and the background queue's when it is a background refresh.
+type Turn<'a> = (SemaphorePermit<'a>, Option<SemaphorePermit<'a>>);
+
+/// Runs decoding (JSON of up to [`PAGE_BYTES`]) and entry building off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> StoreResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("address-book worker: {e}")))
+}
 
 const ENTRY_COLUMNS: &str = "contact_id, card_json, etag, changed, gone";
 
@@ -155,19 +210,15 @@ async fn rebuild(
     seq: i64,
     build: Builder,
 ) -> StoreResult<()> {
-    let mut parts: HashMap<String, ContactParts> = contacts
-        .iter()
-        .map(|id| (id.clone(), ContactParts::default()))
-        .collect();
+    // Rows are read here and decoded on the blocking pool (records are up to megabytes).
     let sql = "SELECT id, deleted, data FROM records WHERE user_id = $1 AND kind = 'contact' AND id IN ({in})";
+    let mut contact_rows: Vec<(String, bool, String)> = Vec::new();
     for row in rows_in(tx, sql, user_id, contacts).await? {
-        let id: String = row.try_get("id")?;
-        let deleted = row.try_get::<i64, _>("deleted")? != 0;
-        let data: String = row.try_get("data")?;
-        if let (false, Ok(c), Some(p)) = (deleted, serde_json::from_str(&data), parts.get_mut(&id))
-        {
-            p.contact = Some(c);
-        }
+        contact_rows.push((
+            row.try_get("id")?,
+            row.try_get::<i64, _>("deleted")? != 0,
+            row.try_get("data")?,
+        ));
     }
     let sql = "SELECT card_id, contact_id, latest_id, first_at FROM dav_cards WHERE user_id = $1 AND contact_id IN ({in})";
     let mut links: Vec<(String, String, Option<String>, i64)> = Vec::new();
@@ -180,14 +231,31 @@ async fn rebuild(
         ));
     }
     let card_ids: Vec<String> = links.iter().map(|l| l.0.clone()).collect();
-    let mut cards: HashMap<String, records::Card> = HashMap::new();
     let sql = "SELECT id, data FROM records WHERE user_id = $1 AND kind = 'card' AND deleted = 0 AND id IN ({in})";
+    let mut card_rows: Vec<(String, String)> = Vec::new();
     for row in rows_in(tx, sql, user_id, &card_ids).await? {
-        let data: String = row.try_get("data")?;
-        if let Ok(card) = serde_json::from_str(&data) {
-            cards.insert(row.try_get("id")?, card);
-        }
+        card_rows.push((row.try_get("id")?, row.try_get("data")?));
     }
+    let ids = contacts.to_vec();
+    let (mut parts, mut cards) = blocking(move || {
+        let mut parts: HashMap<String, ContactParts> = ids
+            .into_iter()
+            .map(|id| (id, ContactParts::default()))
+            .collect();
+        for (id, deleted, data) in contact_rows {
+            if let (false, Ok(c), Some(p)) =
+                (deleted, serde_json::from_str(&data), parts.get_mut(&id))
+            {
+                p.contact = Some(c);
+            }
+        }
+        let cards: HashMap<String, records::Card> = card_rows
+            .into_iter()
+            .filter_map(|(id, data)| Some((id, serde_json::from_str(&data).ok()?)))
+            .collect();
+        (parts, cards)
+    })
+    .await?;
     // The cards an entry may weigh, before any version is read: live ones, the ones held
     // longest first, at most `CARDS_READ` per contact.
     // Only cards an entry can publish count toward the cut: a flood of unverified web replies
@@ -231,15 +299,23 @@ async fn rebuild(
     groups.push(group);
     let sql = "SELECT id, data FROM records WHERE user_id = $1 AND kind = 'card_version' AND id IN ({in})";
     for group in groups.iter().filter(|g| !g.is_empty()) {
+        let mut rows: Vec<(String, String)> = Vec::new();
         for row in rows_in(tx, sql, user_id, group).await? {
-            let data: String = row.try_get("data")?;
-            if let Ok(v) = serde_json::from_str::<records::CardVersion>(&data) {
-                let mut card = v.card;
-                card.card_images.clear();
-                card.logo = None;
-                contents.insert(row.try_get("id")?, card);
-            }
+            rows.push((row.try_get("id")?, row.try_get("data")?));
         }
+        let decoded = blocking(move || {
+            rows.into_iter()
+                .filter_map(|(id, data)| {
+                    let v = serde_json::from_str::<records::CardVersion>(&data).ok()?;
+                    let mut card = v.card;
+                    card.card_images.clear();
+                    card.logo = None;
+                    Some((id, card))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        contents.extend(decoded);
     }
     let mut uses: HashMap<String, i64> = HashMap::new();
     let sql = "SELECT card_id, COUNT(*) AS n FROM dav_events WHERE user_id = $1 AND card_id IN ({in}) GROUP BY card_id";
@@ -266,22 +342,29 @@ async fn rebuild(
             (row.try_get("etag")?, row.try_get::<i64, _>("gone")? != 0),
         );
     }
-    let mut writes: Vec<(&String, String, String, bool)> = Vec::new();
-    for id in contacts {
-        let Some(p) = parts.get_mut(id) else { continue };
-        // Cards in the order the wallet weighs them: held longest first.
-        p.cards
-            .sort_by(|a, b| (a.first_at, &a.id).cmp(&(b.first_at, &b.id)));
-        let json = build(p);
-        let etag = json.as_deref().map(etag_of).unwrap_or_default();
-        let gone = json.is_none();
-        match stored.get(id) {
-            Some((old, was_gone)) if *old == etag && *was_gone == gone => continue,
-            None if gone => continue,
-            _ => {}
+    let ids = contacts.to_vec();
+    let writes = blocking(move || {
+        let mut writes: Vec<(String, String, String, bool)> = Vec::new();
+        for id in ids {
+            let Some(p) = parts.get_mut(&id) else {
+                continue;
+            };
+            // Cards in the order the wallet weighs them: held longest first.
+            p.cards
+                .sort_by(|a, b| (a.first_at, &a.id).cmp(&(b.first_at, &b.id)));
+            let json = build(p);
+            let etag = json.as_deref().map(etag_of).unwrap_or_default();
+            let gone = json.is_none();
+            match stored.get(&id) {
+                Some((old, was_gone)) if *old == etag && *was_gone == gone => continue,
+                None if gone => continue,
+                _ => {}
+            }
+            writes.push((id, json.unwrap_or_default(), etag, gone));
         }
-        writes.push((id, json.unwrap_or_default(), etag, gone));
-    }
+        writes
+    })
+    .await?;
     for chunk in writes.chunks(ROWS) {
         let sql = format!(
             "INSERT INTO dav_entries (user_id, contact_id, card_json, etag, changed, gone) \
@@ -293,7 +376,7 @@ async fn rebuild(
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(user_id);
         for (id, json, etag, gone) in chunk {
             q = q
-                .bind(*id)
+                .bind(id)
                 .bind(json)
                 .bind(etag)
                 .bind(seq)
@@ -479,12 +562,24 @@ async fn take_in(
     .bind(last)
     .fetch_all(&mut **tx)
     .await?;
-    let mut page = PageChanges::default();
-    for row in &rows {
-        let kind: String = row.try_get("kind")?;
-        let data: String = row.try_get("data")?;
-        page.take(&kind, row.try_get("id")?, &data, affected);
+    let mut raw: Vec<(String, String, String)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        raw.push((
+            row.try_get("kind")?,
+            row.try_get("id")?,
+            row.try_get("data")?,
+        ));
     }
+    let (page, page_affected) = blocking(move || {
+        let mut page = PageChanges::default();
+        let mut affected = BTreeSet::new();
+        for (kind, id, data) in raw {
+            page.take(&kind, id, &data, &mut affected);
+        }
+        (page, affected)
+    })
+    .await?;
+    affected.extend(page_affected);
     page.write(tx, user_id, affected, touched).await?;
     Ok(Some(last))
 }
@@ -492,8 +587,17 @@ async fn take_in(
 impl Store {
     /// Brings the account's address book up to its wallet records and returns its sync token
     /// (the records version it stands at). Cheap when nothing changed: one row read.
+    ///
+    /// Each page takes a server-wide turn (see [`Turns`]); `background` refreshes also take
+    /// turns among themselves, one page at a time. A request that waits [`TURN_WAIT`] for a
+    /// turn gets [`StoreError::Busy`].
     #[tracing::instrument(skip_all)]
-    pub async fn dav_refresh(&self, user_id: i64, build: Builder) -> StoreResult<i64> {
+    pub async fn dav_refresh(
+        &self,
+        user_id: i64,
+        build: Builder,
+        background: bool,
+    ) -> StoreResult<i64> {
         loop {
             let (cursor, seq): (i64, i64) =
                 sqlx::query_as("SELECT dav_cursor, sync_seq FROM users WHERE id = $1")
@@ -503,6 +607,7 @@ impl Store {
             if cursor >= seq {
                 return Ok(cursor);
             }
+            let _turn = self.dav_turns.take(background).await?;
             self.dav_refresh_page(user_id, build).await?;
         }
     }
@@ -645,5 +750,47 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn refresh_turns_are_bounded_and_background_goes_one_page_at_a_time() {
+        let turns = Turns::new();
+        let short = Duration::from_millis(50);
+        let n = turns.pages.available_permits();
+        assert!((2..=8).contains(&n), "{n} turns");
+        // Every turn taken: a request is told the server is busy rather than waiting on.
+        let mut held = Vec::new();
+        for _ in 0..n {
+            held.push(turns.take_within(false, short).await.unwrap());
+        }
+        assert!(matches!(
+            turns.take_within(false, short).await,
+            Err(StoreError::Busy)
+        ));
+        // A turn given back is taken by the next request.
+        held.pop();
+        held.push(turns.take_within(false, short).await.unwrap());
+        held.clear();
+        // One background page at a time, and requests still find turns beside it.
+        let first = turns.take_within(true, short).await.unwrap();
+        assert!(first.1.is_some());
+        let second = tokio::time::timeout(short, turns.take_within(true, short)).await;
+        assert!(
+            second.is_err(),
+            "a second background page ran beside the first"
+        );
+        let request = turns.take_within(false, short).await.unwrap();
+        drop(first);
+        let second = tokio::time::timeout(short, turns.take_within(true, short))
+            .await
+            .expect("the background queue moves on once a page is done")
+            .unwrap();
+        drop((second, request));
+        assert_eq!(turns.pages.available_permits(), n);
     }
 }

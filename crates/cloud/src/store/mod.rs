@@ -49,6 +49,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Work bounded server-wide (an address book's refresh) did not get its turn in time.
+    #[error("busy")]
+    Busy,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -68,6 +71,8 @@ pub struct Store {
     backend: Backend,
     /// Serialises write transactions on SQLite (see the module docs).
     write_lock: Mutex<()>,
+    /// Address-book refresh pages running at once, server-wide (see [`dav`]).
+    dav_turns: dav::Turns,
 }
 
 impl Store {
@@ -116,6 +121,7 @@ impl Store {
             pool,
             backend,
             write_lock: Mutex::new(()),
+            dav_turns: dav::Turns::new(),
         })
     }
 
