@@ -198,7 +198,7 @@ fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, 
         let contact: Option<String> = conn
             .prepare_cached(
                 "SELECT d.contact_id FROM card_keys k
-                 JOIN cards d ON d.id = k.card_id AND d.trust = 'verified'
+                 JOIN cards d ON d.id = k.card_id AND d.trust = 'verified' AND d.deleted = 0
                  JOIN contacts c ON c.id = d.contact_id AND c.deleted_at IS NULL
                  WHERE k.key = ?1 LIMIT 1",
             )?
