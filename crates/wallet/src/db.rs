@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_trust_and_display.sql"),
     include_str!("../migrations/0003_search_log.sql"),
     include_str!("../migrations/0004_compact.sql"),
+    include_str!("../migrations/0005_card_numbers.sql"),
 ];
 
 pub fn open(path: &Path) -> Result<Connection> {
@@ -194,12 +195,61 @@ mod tests {
         assert_eq!(v, MIGRATIONS.len() as i64);
     }
 
+    /// The cards and card versions tables as versions 2 to 4 wrote them: no card number, and
+    /// every version's sync id stored.
+    const CARDS_BEFORE_NUMBERS: &str = "
+        CREATE TABLE old_cards (
+            id TEXT PRIMARY KEY, contact_id TEXT NOT NULL, source TEXT NOT NULL, owner TEXT,
+            set_no INTEGER, uid TEXT, full INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL,
+            hash TEXT NOT NULL, name_key TEXT NOT NULL, linked_by TEXT NOT NULL,
+            received_at INTEGER NOT NULL, modified_at INTEGER NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0, sync_version INTEGER NOT NULL DEFAULT 0,
+            dirty INTEGER NOT NULL DEFAULT 1, trust TEXT NOT NULL DEFAULT 'verified');
+        INSERT INTO old_cards SELECT id, contact_id, source, owner, set_no, uid, full, version,
+            hash, name_key, linked_by, received_at, modified_at, deleted, sync_version, dirty,
+            trust FROM cards ORDER BY n;
+        CREATE TABLE old_versions (
+            id TEXT PRIMARY KEY, card_id TEXT NOT NULL, seq INTEGER NOT NULL,
+            version INTEGER NOT NULL, card TEXT NOT NULL, origin TEXT,
+            received_at INTEGER NOT NULL, sync_version INTEGER NOT NULL DEFAULT 0,
+            dirty INTEGER NOT NULL DEFAULT 1);
+        INSERT INTO old_versions (rowid, id, card_id, seq, version, card, origin, received_at,
+                                  sync_version, dirty)
+            SELECT rowid, COALESCE(record_id, card_id || '.' || seq), card_id, seq, version,
+                   card, origin, received_at, sync_version, dirty FROM card_versions;
+        DROP TABLE card_versions;
+        ALTER TABLE old_versions RENAME TO card_versions;
+        CREATE UNIQUE INDEX card_versions_seq ON card_versions (card_id, seq);
+        -- A version another client synced under an id of its own.
+        UPDATE card_versions SET id = 'from-another-client'
+            WHERE rowid = (SELECT MAX(rowid) FROM card_versions);";
+
+    /// The rest of the cards table's old shape, once `card_keys` is rewritten from it.
+    const CARDS_BEFORE_NUMBERS_END: &str = "
+        DROP TABLE cards;
+        ALTER TABLE old_cards RENAME TO cards;
+        CREATE INDEX cards_contact ON cards (contact_id);
+        CREATE INDEX cards_owner ON cards (owner, set_no) WHERE owner IS NOT NULL;
+        CREATE INDEX cards_uid ON cards (uid) WHERE uid IS NOT NULL;
+        CREATE INDEX cards_hash ON cards (hash);";
+
     /// A wallet from before compression (cards as JSON text, link keys with their contact) is
     /// upgraded on open: every contact and card reads exactly as before, each card's JSON is
     /// kept byte for byte but compressed, the space it took is free for reuse, and a card
     /// arriving later still links by phone number.
     #[test]
     fn an_older_wallet_is_upgraded_without_changing_what_it_holds() {
+        upgrade_keeps_everything(3);
+    }
+
+    /// A wallet from before card numbers (link keys naming their card by its text id) is
+    /// upgraded on open the same way.
+    #[test]
+    fn a_wallet_from_before_card_numbers_is_upgraded_without_changing_what_it_holds() {
+        upgrade_keeps_everything(4);
+    }
+
+    fn upgrade_keeps_everything(old_version: i64) {
         let dir = tempfile::tempdir().expect("temp dir");
         let before = {
             let w = crate::Wallet::open(dir.path()).expect("open");
@@ -209,11 +259,16 @@ mod tests {
             assert!(report.added > 1, "{report:?}");
             w.contacts_with_cards().expect("contacts")
         };
-        // Written back as the version before compression wrote it.
+        // Written back as the older version wrote it.
         let path = dir.path().join(crate::DB_FILE);
         let mut rows = Vec::new();
+        let keys_before: i64;
         {
             let conn = Connection::open(&path).expect("open");
+            keys_before = conn
+                .query_row("SELECT COUNT(*) FROM card_keys", [], |r| r.get(0))
+                .unwrap();
+            assert!(keys_before > 1);
             {
                 let mut stmt = conn
                     .prepare("SELECT rowid, card FROM card_versions")
@@ -224,26 +279,42 @@ mod tests {
                     rows.push((r.get::<_, i64>(0).unwrap(), json));
                 }
             }
-            for (rowid, json) in &rows {
-                conn.execute(
-                    "UPDATE card_versions SET card = ?2 WHERE rowid = ?1",
-                    params![rowid, json],
+            conn.execute_batch(CARDS_BEFORE_NUMBERS).unwrap();
+            if old_version == 3 {
+                for (rowid, json) in &rows {
+                    conn.execute(
+                        "UPDATE card_versions SET card = ?2 WHERE rowid = ?1",
+                        params![rowid, json],
+                    )
+                    .unwrap();
+                }
+                conn.execute_batch(
+                    "CREATE TABLE old_keys (key TEXT NOT NULL, card_id TEXT NOT NULL,
+                                            contact_id TEXT NOT NULL);
+                     INSERT INTO old_keys SELECT k.key, c.id, c.contact_id
+                       FROM card_keys k JOIN cards c ON c.n = k.card;
+                     DROP TABLE card_keys;
+                     ALTER TABLE old_keys RENAME TO card_keys;
+                     CREATE INDEX card_keys_key ON card_keys (key);
+                     CREATE INDEX card_keys_card ON card_keys (card_id);",
+                )
+                .unwrap();
+            } else {
+                conn.execute_batch(
+                    "CREATE TABLE old_keys (key TEXT NOT NULL, card_id TEXT NOT NULL,
+                                            PRIMARY KEY (key, card_id)) WITHOUT ROWID;
+                     INSERT INTO old_keys SELECT k.key, c.id
+                       FROM card_keys k JOIN cards c ON c.n = k.card;
+                     DROP TABLE card_keys;
+                     ALTER TABLE old_keys RENAME TO card_keys;
+                     CREATE INDEX card_keys_card ON card_keys (card_id);",
                 )
                 .unwrap();
             }
-            conn.execute_batch(
-                "CREATE TABLE old_keys (key TEXT NOT NULL, card_id TEXT NOT NULL,
-                                        contact_id TEXT NOT NULL);
-                 INSERT INTO old_keys SELECT k.key, k.card_id, c.contact_id
-                   FROM card_keys k JOIN cards c ON c.id = k.card_id;
-                 DROP TABLE card_keys;
-                 ALTER TABLE old_keys RENAME TO card_keys;
-                 CREATE INDEX card_keys_key ON card_keys (key);
-                 CREATE INDEX card_keys_card ON card_keys (card_id);
-                 PRAGMA user_version = 3;
-                 VACUUM;",
-            )
-            .unwrap();
+            conn.execute_batch(CARDS_BEFORE_NUMBERS_END).unwrap();
+            conn.pragma_update(None, "user_version", old_version)
+                .unwrap();
+            conn.execute_batch("VACUUM").unwrap();
             let text: i64 = conn
                 .query_row(
                     "SELECT COUNT(*) FROM card_versions WHERE typeof(card) = 'text'",
@@ -251,7 +322,7 @@ mod tests {
                     |r| r.get(0),
                 )
                 .unwrap();
-            assert!(text > 1);
+            assert_eq!(text > 0, old_version == 3);
         }
         let w = crate::Wallet::open(dir.path()).expect("upgrade");
         assert_eq!(w.contacts_with_cards().expect("contacts"), before);
@@ -274,10 +345,32 @@ mod tests {
                 .unwrap();
             assert_eq!(&crate::stored::json((&stored).into()).unwrap(), json);
         }
-        let free: i64 = conn
-            .pragma_query_value(None, "freelist_count", |r| r.get(0))
+        // Every version keeps its sync id: derived from its card and seq, or its own.
+        let ids: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT card_id || '.' || seq, record_id FROM card_versions ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert!(free > 0, "the space the text took is free for reuse");
+        let (last, others) = ids.split_last().unwrap();
+        assert_eq!(last.1.as_deref(), Some("from-another-client"));
+        assert!(others.iter().all(|(_, own)| own.is_none()));
+        // Every link key is kept, naming the same card as before.
+        let keys_after: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM card_keys k JOIN cards c ON c.n = k.card",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(keys_after, keys_before);
+        if old_version == 3 {
+            let free: i64 = conn
+                .pragma_query_value(None, "freelist_count", |r| r.get(0))
+                .unwrap();
+            assert!(free > 0, "the space the text took is free for reuse");
+        }
         // Linking reads the new key table: a card with a held number joins its contact.
         let held = before
             .iter()

@@ -16,13 +16,15 @@ use mingpian_card::wallet::{Candidate, shown};
 /// see the module docs), and its cards' link keys.
 pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> Result<()> {
     let mut cards: Vec<Candidate> = Vec::new();
+    // Each card's number (`cards.n`), which its link keys name.
+    let mut numbers: Vec<i64> = Vec::new();
     {
         let mut stmt = conn.prepare_cached(
             "SELECT k.id, (SELECT card FROM card_versions v WHERE v.card_id = k.id
                           ORDER BY v.seq DESC LIMIT 1),
                     k.full, k.trust,
                     (SELECT MIN(v.received_at) FROM card_versions v WHERE v.card_id = k.id),
-                    (SELECT COUNT(*) FROM events e WHERE e.card_id = k.id)
+                    (SELECT COUNT(*) FROM events e WHERE e.card_id = k.id), k.n
              FROM cards k WHERE k.contact_id = ?1 AND k.deleted = 0
              ORDER BY k.received_at, k.id",
         )?;
@@ -37,6 +39,7 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
                 received_at: r.get::<_, Option<i64>>(4)?.unwrap_or(i64::MAX),
                 uses: r.get(5)?,
             });
+            numbers.push(r.get(6)?);
         }
     }
     let (tags, own, primary): (String, Option<String>, Option<String>) = conn
@@ -81,13 +84,13 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
         shown_card,
         shown.by.as_str()
     ])?;
-    for c in &cards {
-        conn.prepare_cached("DELETE FROM card_keys WHERE card_id = ?1")?
-            .execute([&c.id])?;
+    for (c, n) in cards.iter().zip(&numbers) {
+        conn.prepare_cached("DELETE FROM card_keys WHERE card = ?1")?
+            .execute([n])?;
         let mut insert =
-            conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key, card_id) VALUES (?1, ?2)")?;
+            conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key, card) VALUES (?1, ?2)")?;
         for key in keys::link_keys(&c.card, region) {
-            insert.execute(params![key, c.id])?;
+            insert.execute(params![key, n])?;
         }
     }
     Ok(())

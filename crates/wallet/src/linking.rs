@@ -164,7 +164,7 @@ fn copy_of(conn: &Connection, card: &Card, p: &Prepared, region: Region) -> Resu
     for key in &p.keys {
         let candidates: Vec<String> = conn
             .prepare_cached(
-                "SELECT c.id FROM card_keys k JOIN cards c ON c.id = k.card_id
+                "SELECT c.id FROM card_keys k JOIN cards c ON c.n = k.card
                  JOIN contacts o ON o.id = c.contact_id AND o.deleted_at IS NULL
                  WHERE k.key = ?1 AND c.owner IS NULL AND c.deleted = 0
                    AND c.trust = 'verified' AND c.name_key = ?2",
@@ -198,7 +198,7 @@ fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, 
         let contact: Option<String> = conn
             .prepare_cached(
                 "SELECT d.contact_id FROM card_keys k
-                 JOIN cards d ON d.id = k.card_id AND d.trust = 'verified' AND d.deleted = 0
+                 JOIN cards d ON d.n = k.card AND d.trust = 'verified' AND d.deleted = 0
                  JOIN contacts c ON c.id = d.contact_id AND c.deleted_at IS NULL
                  WHERE k.key = ?1 LIMIT 1",
             )?
@@ -304,11 +304,11 @@ fn store_new_card(
                 arrival.received_at,
                 card_id
             ])?;
-            insert_card_as(conn, &card_id, &contact_id, "new", &arrival, &p)?;
-            let mut insert = conn
-                .prepare_cached("INSERT OR IGNORE INTO card_keys (key, card_id) VALUES (?1, ?2)")?;
+            let card_n = insert_card_as(conn, &card_id, &contact_id, "new", &arrival, &p)?;
+            let mut insert =
+                conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key, card) VALUES (?1, ?2)")?;
             for key in &p.keys {
-                insert.execute(params![key, card_id])?;
+                insert.execute(params![key, card_n])?;
             }
             Ok(Received {
                 outcome: Outcome::Added,
@@ -365,9 +365,9 @@ pub fn import(
     if target.is_none() {
         for key in &p.keys {
             let mut stmt = conn.prepare_cached(
-                "SELECT k.card_id, c.contact_id, c.name_key, c.source, c.deleted,
+                "SELECT c.id, c.contact_id, c.name_key, c.source, c.deleted,
                         o.deleted_at IS NOT NULL
-                 FROM card_keys k JOIN cards c ON c.id = k.card_id AND c.trust = 'verified'
+                 FROM card_keys k JOIN cards c ON c.n = k.card AND c.trust = 'verified'
                  JOIN contacts o ON o.id = c.contact_id
                  WHERE k.key = ?1",
             )?;
@@ -449,7 +449,7 @@ fn insert_card_as(
     linked_by: &str,
     a: &Arrival,
     p: &Prepared,
-) -> Result<()> {
+) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version, hash,
                             name_key, linked_by, received_at, modified_at, trust)
@@ -471,7 +471,9 @@ fn insert_card_as(
         now_ms(),
         crate::model::trust_of(a.source).as_str()
     ])?;
-    insert_version(conn, id, 1, a, &p.stored)
+    let n = conn.last_insert_rowid();
+    insert_version(conn, id, 1, a, &p.stored)?;
+    Ok(n)
 }
 
 fn insert_version(
@@ -482,11 +484,10 @@ fn insert_version(
     stored: &[u8],
 ) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO card_versions (id, card_id, seq, version, card, origin, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO card_versions (card_id, seq, version, card, origin, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
-        format!("{card_id}.{seq}"),
         card_id,
         seq,
         a.version,

@@ -48,6 +48,8 @@ struct Pushed {
     kind: &'static str,
     id: String,
     modified_at: i64,
+    /// A card version's row: versions are found by their card and seq, not their sync id.
+    row: Option<i64>,
 }
 
 fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
@@ -108,7 +110,8 @@ fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
         )?);
     }
     let mut stmt = c.prepare(
-        "SELECT id, card_id, seq, version, card, origin, received_at, sync_version
+        "SELECT COALESCE(record_id, card_id || '.' || seq), card_id, seq, version, card, origin,
+                received_at, sync_version, rowid
          FROM card_versions WHERE dirty = 1",
     )?;
     let mut rows = stmt.query([])?;
@@ -121,14 +124,16 @@ fn dirty_changes(c: &Connection) -> Result<Vec<(RecordChange, Pushed)>> {
             origin: r.get(5)?,
             received_at: r.get(6)?,
         };
-        out.push(change(
+        let (change, mut pushed) = change(
             "card_version",
             r.get(0)?,
             r.get(7)?,
             r.get(6)?,
             false,
             &data,
-        )?);
+        )?;
+        pushed.row = Some(r.get(8)?);
+        out.push((change, pushed));
     }
     let mut stmt = c.prepare(
         "SELECT id, contact_id, card_id, kind, code, place, at, origin, sync_version
@@ -178,6 +183,7 @@ fn change(
             kind,
             id,
             modified_at,
+            row: None,
         },
     ))
 }
@@ -202,13 +208,22 @@ fn mark_pushed(c: &Connection, pushed: &Pushed, version: i64) -> Result<()> {
             "UPDATE cards SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND modified_at = ?3"
         }
         "card_version" => {
-            "UPDATE card_versions SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND ?3 = ?3"
+            c.prepare_cached(
+                "UPDATE card_versions SET sync_version = ?2, dirty = 0 WHERE rowid = ?1",
+            )?
+            .execute(params![pushed.row, version])?;
+            return Ok(());
         }
         _ => "UPDATE events SET sync_version = ?2, dirty = 0 WHERE id = ?1 AND ?3 = ?3",
     };
     c.prepare_cached(sql)?
         .execute(params![pushed.id, version, pushed.modified_at])?;
     Ok(())
+}
+
+/// The sync id of a card's version `seq`, as this app writes it.
+fn version_id(card_id: &str, seq: i64) -> String {
+    format!("{card_id}.{seq}")
 }
 
 /// A time the record left out (0, as older apps wrote it) is the record's own.
@@ -316,14 +331,14 @@ fn apply_card(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<(
 fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
     let d: record::CardVersion = serde_json::from_value(r.data.clone())?;
     c.prepare_cached(
-        "INSERT INTO card_versions (id, card_id, seq, version, card, origin, received_at,
+        "INSERT INTO card_versions (record_id, card_id, seq, version, card, origin, received_at,
                                     sync_version, dirty)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)
-         ON CONFLICT (id) DO UPDATE SET card = excluded.card,
-            sync_version = excluded.sync_version, dirty = 0",
+         ON CONFLICT (card_id, seq) DO UPDATE SET card = excluded.card,
+            record_id = excluded.record_id, sync_version = excluded.sync_version, dirty = 0",
     )?
     .execute(params![
-        r.id,
+        (r.id != version_id(&d.card_id, d.seq)).then_some(&r.id),
         d.card_id,
         d.seq,
         d.version,
@@ -487,12 +502,22 @@ impl Wallet {
                     let Some(table) = table(&record.kind) else {
                         continue;
                     };
-                    let local: Option<(i64, bool)> = c
-                        .prepare_cached(&format!(
+                    let local: Option<(i64, bool)> = if table == "card_versions" {
+                        // Found by its card and seq (its id is derived from them).
+                        let v: record::CardVersion = serde_json::from_value(record.data.clone())?;
+                        c.prepare_cached(
+                            "SELECT sync_version, dirty FROM card_versions
+                             WHERE card_id = ?1 AND seq = ?2",
+                        )?
+                        .query_row(params![v.card_id, v.seq], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()?
+                    } else {
+                        c.prepare_cached(&format!(
                             "SELECT sync_version, dirty FROM {table} WHERE id = ?1"
                         ))?
                         .query_row([&record.id], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()?;
+                        .optional()?
+                    };
                     match local {
                         // Our own change coming back, or one we already have.
                         Some((seen, _)) if seen >= record.version => continue,

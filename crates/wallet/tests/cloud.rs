@@ -359,6 +359,10 @@ async fn restore_into_an_empty_data_dir_reproduces_the_wallet() {
     b.delete_contact(&deleted.id).unwrap();
     let pushed = b.sync().await.unwrap();
     assert!(pushed.pushed > 0);
+    // Everything pushed was marked clean (card versions by their row), and what came back
+    // from the cloud was known (card versions by their card and seq).
+    let again = b.sync().await.unwrap();
+    assert_eq!((again.pushed, again.pulled), (0, 0), "{again:?}");
 
     // A new phone: empty data dir, log in, restore.
     let (fresh, _dn) = wallet();
@@ -384,6 +388,12 @@ async fn restore_into_an_empty_data_dir_reproduces_the_wallet() {
         "the restored wallet equals the lost one: contacts, cards, notes, tags, history"
     );
     assert!(fresh.contact(&deleted.id).is_err(), "the bin stays the bin");
+    let settled = fresh.sync().await.unwrap();
+    assert_eq!(
+        (settled.pushed, settled.pulled),
+        (0, 0),
+        "a restored wallet has nothing to send back: {settled:?}"
+    );
     assert_eq!(fresh.my_sets().unwrap(), b.my_sets().unwrap());
     // Restoring pulled the inbox too, and stored nothing twice.
     assert_eq!(fresh.search("客户", 10).unwrap().total, 1);
