@@ -45,6 +45,9 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
+/// The wait a busy or rate-limited answer asks for.
+const RETRY_AFTER_SECONDS: &str = "2";
+
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, ErrorCode) {
         match self {
@@ -72,7 +75,16 @@ impl IntoResponse for ApiError {
             code,
             message: self.to_string(),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        // Busy and rate-limited answers say when to come back (RFC 9110 10.2.3), so clients
+        // (CardDAV ones especially) wait instead of retrying at once.
+        if matches!(self, ApiError::Busy | ApiError::RateLimited) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }
 
@@ -156,5 +168,29 @@ where
             .await
             .map(|Path(v)| ApiPath(v))
             .map_err(|r| ApiError::Invalid(r.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Busy and rate-limited answers say when to come back; others do not.
+    #[test]
+    fn busy_and_rate_limited_answers_carry_retry_after() {
+        for (e, status) in [
+            (ApiError::Busy, StatusCode::SERVICE_UNAVAILABLE),
+            (ApiError::RateLimited, StatusCode::TOO_MANY_REQUESTS),
+        ] {
+            let response = e.into_response();
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "2");
+        }
+        let response = ApiError::Gone.into_response();
+        assert!(
+            !response
+                .headers()
+                .contains_key(axum::http::header::RETRY_AFTER)
+        );
     }
 }

@@ -1021,7 +1021,13 @@ impl Ctx {
             .await
         {
             Ok(_) => {
-                self.refresh().await?;
+                // Saved: a refresh that fails now (busy, say) must not answer a saved write
+                // with an error the client would retry into a 412. The book catches up in the
+                // background, and the client reads the entry back, which refreshes first.
+                if let Err(e) = self.refresh().await {
+                    tracing::warn!(error = ?e, "refreshing the address book after a write");
+                    refresh_in_background(&self.state, self.user.id);
+                }
                 Ok(None)
             }
             Err(StoreError::Conflict(_)) => Ok(Some(status(

@@ -2,13 +2,14 @@
 //! rebuilt only for the contacts that records changed since the last refresh.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mingpian_card::wallet::{Trust, records};
 use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{Store, StoreError, StoreResult};
 
@@ -92,53 +93,80 @@ const TURN_WAIT: Duration = Duration::from_secs(30);
 
 /// Turns for address-book refresh pages, server-wide. A page reads and decodes up to
 /// [`PAGE_BYTES`] of records (plus the card versions of the contacts it touches), on the blocking
-/// pool: at most a few pages run at once, whoever asks, so many accounts refreshing together
-/// cannot take every worker or unbounded memory. Background refreshes (after a push) also run
-/// one page at a time among themselves and give their turn back after each page, so one large
-/// first build never holds a turn that requests wait for.
+/// pool, inside a transaction that holds a pooled connection: at most a few pages run at once,
+/// whoever asks, so many accounts refreshing together cannot take every worker, every connection
+/// or unbounded memory. Background refreshes (after a push) also run one page at a time among
+/// themselves and give their turn back after each page, so one large first build never holds a
+/// turn that requests wait for.
 #[derive(Debug)]
 pub(super) struct Turns {
-    pages: Semaphore,
-    background: Semaphore,
+    pages: Arc<Semaphore>,
+    background: Arc<Semaphore>,
+}
+
+/// A page's turn (and the background queue's, for a background refresh). Shared with the
+/// blocking work the page starts: a request that is cancelled gives the turn back only once the
+/// decoding it started has finished.
+#[derive(Debug, Clone)]
+struct Turn {
+    _held: Arc<(OwnedSemaphorePermit, Option<OwnedSemaphorePermit>)>,
 }
 
 impl Turns {
-    pub(super) fn new() -> Turns {
+    /// `connections`: the pool's size. Half of it at most is for refresh pages, so pushes,
+    /// exchanges and logins always find a connection.
+    pub(super) fn new(connections: u32) -> Turns {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pages = cores.clamp(2, 8).min((connections as usize / 2).max(1));
         Turns {
-            pages: Semaphore::new(cores.clamp(2, 8)),
-            background: Semaphore::new(1),
+            pages: Arc::new(Semaphore::new(pages)),
+            background: Arc::new(Semaphore::new(1)),
         }
     }
 
     /// One page's turn: a request waits at most [`TURN_WAIT`]; the background waits its turn.
-    async fn take(&self, background: bool) -> StoreResult<Turn<'_>> {
+    async fn take(&self, background: bool) -> StoreResult<Turn> {
         self.take_within(background, TURN_WAIT).await
     }
 
-    async fn take_within(&self, background: bool, wait: Duration) -> StoreResult<Turn<'_>> {
+    async fn take_within(&self, background: bool, wait: Duration) -> StoreResult<Turn> {
         let closed = |_| StoreError::Busy;
         if background {
-            let queue = self.background.acquire().await.map_err(closed)?;
-            let page = self.pages.acquire().await.map_err(closed)?;
-            return Ok((page, Some(queue)));
+            let queue = self
+                .background
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(closed)?;
+            let page = self.pages.clone().acquire_owned().await.map_err(closed)?;
+            return Ok(Turn {
+                _held: Arc::new((page, Some(queue))),
+            });
         }
-        let page = tokio::time::timeout(wait, self.pages.acquire())
+        let page = tokio::time::timeout(wait, self.pages.clone().acquire_owned())
             .await
             .map_err(|_| StoreError::Busy)?
             .map_err(closed)?;
-        Ok((page, None))
+        Ok(Turn {
+            _held: Arc::new((page, None)),
+        })
     }
 }
 
-/// A page's turn, and the background queue's when it is a background refresh.
-type Turn<'a> = (SemaphorePermit<'a>, Option<SemaphorePermit<'a>>);
-
-/// Runs decoding (JSON of up to [`PAGE_BYTES`]) and entry building off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> StoreResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("address-book worker: {e}")))
+/// Runs decoding (JSON of up to [`PAGE_BYTES`]) and entry building off the async workers,
+/// holding the page's turn until it is done.
+async fn blocking<T: Send + 'static>(
+    turn: &Turn,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> StoreResult<T> {
+    let turn = turn.clone();
+    tokio::task::spawn_blocking(move || {
+        let out = f();
+        drop(turn);
+        out
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("address-book worker: {e}")))
 }
 
 const ENTRY_COLUMNS: &str = "contact_id, card_json, etag, changed, gone";
@@ -209,6 +237,7 @@ async fn rebuild(
     contacts: &[String],
     seq: i64,
     build: Builder,
+    turn: &Turn,
 ) -> StoreResult<()> {
     // Rows are read here and decoded on the blocking pool (records are up to megabytes).
     let sql = "SELECT id, deleted, data FROM records WHERE user_id = $1 AND kind = 'contact' AND id IN ({in})";
@@ -237,7 +266,7 @@ async fn rebuild(
         card_rows.push((row.try_get("id")?, row.try_get("data")?));
     }
     let ids = contacts.to_vec();
-    let (mut parts, mut cards) = blocking(move || {
+    let (mut parts, mut cards) = blocking(turn, move || {
         let mut parts: HashMap<String, ContactParts> = ids
             .into_iter()
             .map(|id| (id, ContactParts::default()))
@@ -303,7 +332,7 @@ async fn rebuild(
         for row in rows_in(tx, sql, user_id, group).await? {
             rows.push((row.try_get("id")?, row.try_get("data")?));
         }
-        let decoded = blocking(move || {
+        let decoded = blocking(turn, move || {
             rows.into_iter()
                 .filter_map(|(id, data)| {
                     let v = serde_json::from_str::<records::CardVersion>(&data).ok()?;
@@ -343,7 +372,7 @@ async fn rebuild(
         );
     }
     let ids = contacts.to_vec();
-    let writes = blocking(move || {
+    let writes = blocking(turn, move || {
         let mut writes: Vec<(String, String, String, bool)> = Vec::new();
         for id in ids {
             let Some(p) = parts.get_mut(&id) else {
@@ -539,6 +568,7 @@ async fn take_in(
     upto: i64,
     affected: &mut BTreeSet<String>,
     touched: &mut BTreeSet<String>,
+    turn: &Turn,
 ) -> StoreResult<Option<i64>> {
     let sizes: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT version, bytes FROM records WHERE user_id = $1 AND version > $2 \
@@ -570,7 +600,7 @@ async fn take_in(
             row.try_get("data")?,
         ));
     }
-    let (page, page_affected) = blocking(move || {
+    let (page, page_affected) = blocking(turn, move || {
         let mut page = PageChanges::default();
         let mut affected = BTreeSet::new();
         for (kind, id, data) in raw {
@@ -607,8 +637,8 @@ impl Store {
             if cursor >= seq {
                 return Ok(cursor);
             }
-            let _turn = self.dav_turns.take(background).await?;
-            self.dav_refresh_page(user_id, build).await?;
+            let turn = self.dav_turns.take(background).await?;
+            self.dav_refresh_page(user_id, build, &turn).await?;
         }
     }
 
@@ -616,7 +646,7 @@ impl Store {
     /// its own: a large first build (10,000 contacts) holds the writer (on SQLite, every
     /// account's) for one page at a time, never for the whole build. Each page leaves a
     /// consistent address book at its cursor.
-    async fn dav_refresh_page(&self, user_id: i64, build: Builder) -> StoreResult<()> {
+    async fn dav_refresh_page(&self, user_id: i64, build: Builder, turn: &Turn) -> StoreResult<()> {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
         if self.backend == super::Backend::Postgres {
@@ -640,9 +670,17 @@ impl Store {
         let last = if cursor >= seq {
             cursor
         } else {
-            take_in(&mut tx, user_id, cursor, seq, &mut affected, &mut touched)
-                .await?
-                .unwrap_or(seq)
+            take_in(
+                &mut tx,
+                user_id,
+                cursor,
+                seq,
+                &mut affected,
+                &mut touched,
+                turn,
+            )
+            .await?
+            .unwrap_or(seq)
         };
         let touched: Vec<String> = touched.into_iter().collect();
         let sql = "SELECT contact_id FROM dav_cards WHERE user_id = $1 AND card_id IN ({in})";
@@ -652,7 +690,7 @@ impl Store {
         affected.remove("");
         let affected: Vec<String> = affected.into_iter().collect();
         for batch in affected.chunks(BATCH) {
-            rebuild(&mut tx, user_id, batch, last, build).await?;
+            rebuild(&mut tx, user_id, batch, last, build, turn).await?;
         }
         sqlx::query("UPDATE users SET dav_cursor = $2 WHERE id = $1")
             .bind(user_id)
@@ -759,7 +797,7 @@ mod tests {
 
     #[tokio::test]
     async fn refresh_turns_are_bounded_and_background_goes_one_page_at_a_time() {
-        let turns = Turns::new();
+        let turns = Turns::new(32);
         let short = Duration::from_millis(50);
         let n = turns.pages.available_permits();
         assert!((2..=8).contains(&n), "{n} turns");
@@ -778,7 +816,7 @@ mod tests {
         held.clear();
         // One background page at a time, and requests still find turns beside it.
         let first = turns.take_within(true, short).await.unwrap();
-        assert!(first.1.is_some());
+        assert!(first._held.1.is_some());
         let second = tokio::time::timeout(short, turns.take_within(true, short)).await;
         assert!(
             second.is_err(),
@@ -792,5 +830,37 @@ mod tests {
             .unwrap();
         drop((second, request));
         assert_eq!(turns.pages.available_permits(), n);
+        // A request cancelled while its page decodes: the turn comes back only once the
+        // decoding is done, so cancelled requests cannot pile up work beyond the turns.
+        let (started, running) = tokio::sync::oneshot::channel();
+        let (finish, finished) = std::sync::mpsc::channel::<()>();
+        let request = async {
+            let turn = turns.take_within(false, short).await.unwrap();
+            blocking(&turn, move || {
+                started.send(()).unwrap();
+                finished.recv().unwrap();
+            })
+            .await
+        };
+        tokio::select! {
+            _ = request => unreachable!("the work waits for `finish`"),
+            _ = running => {}
+        }
+        assert_eq!(
+            turns.pages.available_permits(),
+            n - 1,
+            "still held by the work"
+        );
+        finish.send(()).unwrap();
+        for _ in 0..100 {
+            if turns.pages.available_permits() == n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(turns.pages.available_permits(), n);
+        // Turns never take more than half the pool's connections.
+        assert_eq!(Turns::new(2).pages.available_permits(), 1);
+        assert!(Turns::new(8).pages.available_permits() <= 4);
     }
 }

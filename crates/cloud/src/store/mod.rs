@@ -121,7 +121,7 @@ impl Store {
             pool,
             backend,
             write_lock: Mutex::new(()),
-            dav_turns: dav::Turns::new(),
+            dav_turns: dav::Turns::new(connections),
         })
     }
 
