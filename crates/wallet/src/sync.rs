@@ -327,18 +327,45 @@ fn apply_card(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<(
     Ok(())
 }
 
-/// One version of a card's content.
+/// The most versions one card may have: a sync record past it is not a version this app made
+/// (and `MAX(seq) + 1` must stay an integer).
+const MAX_SEQ: i64 = 1_000_000_000;
+
+/// The card and seq a card-version record names (as its JSON's defaults read them).
+fn version_place(data: &serde_json::Value) -> (&str, i64) {
+    (
+        data.get("card_id")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default(),
+        data.get("seq")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(1),
+    )
+}
+
+/// A version's sync id as stored: `None` when it is the one derived from its card and seq.
+fn own_record_id<'a>(id: &'a str, card_id: &str, seq: i64) -> Option<&'a str> {
+    (id != version_id(card_id, seq)).then_some(id)
+}
+
+/// One version of a card's content. A version is never replaced by another record: a record
+/// claiming a card and seq held under another sync id changes nothing.
 fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
     let d: record::CardVersion = serde_json::from_value(r.data.clone())?;
+    if d.card_id.is_empty() || !(1..=MAX_SEQ).contains(&d.seq) {
+        // Not a version this app wrote: kept in the cloud, not taken in.
+        return Ok(());
+    }
     c.prepare_cached(
         "INSERT INTO card_versions (record_id, card_id, seq, version, card, origin, received_at,
                                     sync_version, dirty)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)
          ON CONFLICT (card_id, seq) DO UPDATE SET card = excluded.card,
-            record_id = excluded.record_id, sync_version = excluded.sync_version, dirty = 0",
+            sync_version = excluded.sync_version, dirty = 0
+         WHERE card_versions.record_id IS excluded.record_id",
     )?
     .execute(params![
-        (r.id != version_id(&d.card_id, d.seq)).then_some(&r.id),
+        own_record_id(&r.id, &d.card_id, d.seq),
         d.card_id,
         d.seq,
         d.version,
@@ -503,13 +530,17 @@ impl Wallet {
                         continue;
                     };
                     let local: Option<(i64, bool)> = if table == "card_versions" {
-                        // Found by its card and seq (its id is derived from them).
-                        let v: record::CardVersion = serde_json::from_value(record.data.clone())?;
+                        // Found by its card and seq, and only if it is this record (the same
+                        // sync id): another record claiming the place is not this one.
+                        let (card_id, seq) = version_place(&record.data);
                         c.prepare_cached(
                             "SELECT sync_version, dirty FROM card_versions
-                             WHERE card_id = ?1 AND seq = ?2",
+                             WHERE card_id = ?1 AND seq = ?2 AND record_id IS ?3",
                         )?
-                        .query_row(params![v.card_id, v.seq], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .query_row(
+                            params![card_id, seq, own_record_id(&record.id, card_id, seq)],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
                         .optional()?
                     } else {
                         c.prepare_cached(&format!(
@@ -615,5 +646,101 @@ impl Wallet {
         self.refresh_sets().await?;
         self.pull_inbox().await?;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version_record(id: &str, card_id: &str, seq: i64, name: &str) -> SyncRecord {
+        SyncRecord {
+            kind: "card_version".into(),
+            id: id.into(),
+            version: 100,
+            modified_at: 1,
+            device: "another phone".into(),
+            deleted: false,
+            data: serde_json::json!({
+                "card_id": card_id,
+                "seq": seq,
+                "version": 1,
+                "card": {"formatted_name": name},
+                "received_at": 1,
+            }),
+        }
+    }
+
+    fn stored(c: &Connection, card_id: &str) -> Vec<(i64, String, Option<String>)> {
+        c.prepare("SELECT seq, card, record_id FROM card_versions WHERE card_id = ?1 ORDER BY seq")
+            .unwrap()
+            .query_map([card_id], |r| {
+                let json = stored::json(r.get_ref(1)?).unwrap();
+                Ok((r.get(0)?, json, r.get(2)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// A version is never replaced by a record that is not it: another sync id claiming its
+    /// card and seq changes nothing, nor does a seq no version of this app has; the same
+    /// record again (the cloud's newer copy of it) is taken in.
+    #[test]
+    fn a_pulled_version_never_replaces_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Wallet::open(dir.path()).unwrap();
+        let held = w
+            .add_card(mingpian_card::Card {
+                formatted_name: "Held Card".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let card_id = held.card_id;
+        w.write(|c, _| {
+            let before = stored(c, &card_id);
+            assert_eq!(before.len(), 1);
+            assert_eq!(
+                before[0].2, None,
+                "this app's own id is derived, not stored"
+            );
+            let mut touched = Touched::default();
+            for hostile in [
+                version_record("someone-else", &card_id, 1, "Intruder"),
+                version_record("x.huge", &card_id, i64::MAX, "Huge"),
+                version_record("x.zero", &card_id, 0, "Zero"),
+                version_record("x.none", "", 1, "Nobody"),
+            ] {
+                apply(c, &hostile, &mut touched).unwrap();
+            }
+            assert_eq!(stored(c, &card_id), before);
+            let nobody: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM card_versions WHERE card_id = ''",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(nobody, 0);
+            // The same record, as another device pushed it later: taken in.
+            let same = version_record(&version_id(&card_id, 1), &card_id, 1, "Held Card, again");
+            apply(c, &same, &mut touched).unwrap();
+            let after = stored(c, &card_id);
+            assert!(after[0].1.contains("Held Card, again"), "{after:?}");
+            // A new version under an id of another client's making keeps that id.
+            apply(
+                c,
+                &version_record("theirs-2", &card_id, 2, "Second"),
+                &mut touched,
+            )
+            .unwrap();
+            let after = stored(c, &card_id);
+            assert_eq!(after[1].0, 2);
+            assert_eq!(after[1].2.as_deref(), Some("theirs-2"));
+            Ok(())
+        })
+        .unwrap();
+        // The card reads its newest version.
+        assert_eq!(w.card(&card_id).unwrap().card.formatted_name, "Second");
     }
 }
