@@ -232,21 +232,30 @@ fn or_modified(at: i64, r: &SyncRecord) -> i64 {
 }
 
 /// Applies a record from the cloud, noting the cards and contacts whose derived columns need
-/// recomputing.
-fn apply(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
+/// recomputing. `false`: not taken in (a kind or data this app cannot read).
+fn apply(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<bool> {
     match r.kind.as_str() {
         "contact" => apply_contact(c, r, touched),
         "card" => apply_card(c, r, touched),
         "card_version" => apply_card_version(c, r, touched),
         "event" => apply_event(c, r, touched),
         // A kind written by a newer app: kept in the cloud, ignored here.
-        _ => Ok(()),
+        _ => Ok(false),
     }
 }
 
+/// A record's data, or `None` when it does not read as its kind (written by a newer or a broken
+/// client): like a kind this app does not know, it stays in the cloud and is not taken in, so
+/// one such record never stops every later sync on every device.
+fn readable<T: serde::de::DeserializeOwned>(r: &SyncRecord) -> Option<T> {
+    T::deserialize(&r.data).ok()
+}
+
 /// A contact: the user's note, tags, chosen card and own edit (its name and keys are derived).
-fn apply_contact(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
-    let d: record::Contact = serde_json::from_value(r.data.clone())?;
+fn apply_contact(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<bool> {
+    let Some(d) = readable::<record::Contact>(r) else {
+        return Ok(false);
+    };
     c.prepare_cached(
         "INSERT INTO contacts (id, name, sort_key, search, note, tags, created_at,
                                modified_at, deleted_at, primary_card_id, own,
@@ -276,12 +285,14 @@ fn apply_contact(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Resul
         r.version
     ])?;
     touched.contacts.insert(r.id.clone());
-    Ok(())
+    Ok(true)
 }
 
 /// A card's place in the wallet (its content is in its versions).
-fn apply_card(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
-    let d: record::Card = serde_json::from_value(r.data.clone())?;
+fn apply_card(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<bool> {
+    let Some(d) = readable::<record::Card>(r) else {
+        return Ok(false);
+    };
     let old_contact: Option<String> = c
         .query_row(
             "SELECT contact_id FROM cards WHERE id = ?1",
@@ -324,7 +335,7 @@ fn apply_card(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<(
     }
     touched.contacts.insert(d.contact_id);
     touched.cards.insert(r.id.clone());
-    Ok(())
+    Ok(true)
 }
 
 /// The most versions one card may have: a sync record past it is not a version this app made
@@ -350,13 +361,15 @@ fn own_record_id<'a>(id: &'a str, card_id: &str, seq: i64) -> Option<&'a str> {
 
 /// One version of a card's content. A version is never replaced by another record: a record
 /// claiming a card and seq held under another sync id changes nothing.
-fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
-    let d: record::CardVersion = serde_json::from_value(r.data.clone())?;
+fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<bool> {
+    let Some(d) = readable::<record::CardVersion>(r) else {
+        return Ok(false);
+    };
     if d.card_id.is_empty() || !(1..=MAX_SEQ).contains(&d.seq) {
         // Not a version this app wrote: kept in the cloud, not taken in.
-        return Ok(());
+        return Ok(false);
     }
-    c.prepare_cached(
+    let changed = c.prepare_cached(
         "INSERT INTO card_versions (record_id, card_id, seq, version, card, origin, received_at,
                                     sync_version, dirty)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)
@@ -374,13 +387,19 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
         or_modified(d.received_at, r),
         r.version
     ])?;
+    // Nothing changed: the place is held under another sync id (see the upsert's WHERE).
+    if changed == 0 {
+        return Ok(false);
+    }
     touched.cards.insert(d.card_id);
-    Ok(())
+    Ok(true)
 }
 
 /// A meeting: when and where the user and a contact exchanged cards.
-fn apply_event(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<()> {
-    let d: record::Event = serde_json::from_value(r.data.clone())?;
+fn apply_event(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<bool> {
+    let Some(d) = readable::<record::Event>(r) else {
+        return Ok(false);
+    };
     c.prepare_cached(
         "INSERT INTO events (id, contact_id, card_id, kind, code, place, at, origin,
                              sync_version, dirty)
@@ -400,7 +419,7 @@ fn apply_event(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<
         r.version
     ])?;
     touched.contacts.insert(d.contact_id);
-    Ok(())
+    Ok(true)
 }
 
 #[derive(Debug, Default)]
@@ -504,6 +523,7 @@ impl Wallet {
                         mark_pushed(c, pushed, outcome.record.version)?;
                     } else {
                         report.overridden += 1;
+                        // The cloud's record won; one this app cannot read is left there.
                         apply(c, &outcome.record, &mut touched)?;
                     }
                 }
@@ -556,8 +576,9 @@ impl Wallet {
                         Some((_, true)) => continue,
                         _ => {}
                     }
-                    apply(c, record, &mut touched)?;
-                    report.pulled += 1;
+                    if apply(c, record, &mut touched)? {
+                        report.pulled += 1;
+                    }
                 }
                 settle(c, touched, region)?;
                 db::meta_set(c, "sync_cursor", &page.next_cursor.to_string())
@@ -705,13 +726,22 @@ mod tests {
                 "this app's own id is derived, not stored"
             );
             let mut touched = Touched::default();
+            let mut unreadable = version_record("x.1", &card_id, 1, "Unreadable");
+            unreadable.data["seq"] = serde_json::json!("one");
+            let mut broken_contact = version_record(&held.contact_id, "", 1, "");
+            broken_contact.kind = "contact".into();
+            broken_contact.data = serde_json::json!({"tags": 5, "note": ["not", "text"]});
             for hostile in [
                 version_record("someone-else", &card_id, 1, "Intruder"),
                 version_record("x.huge", &card_id, i64::MAX, "Huge"),
                 version_record("x.zero", &card_id, 0, "Zero"),
                 version_record("x.none", "", 1, "Nobody"),
+                // Data that does not read as its kind: left in the cloud, and the sync goes on.
+                unreadable,
+                broken_contact,
             ] {
-                apply(c, &hostile, &mut touched).unwrap();
+                let taken = apply(c, &hostile, &mut touched).unwrap();
+                assert!(!taken, "{hostile:?}");
             }
             assert_eq!(stored(c, &card_id), before);
             let nobody: i64 = c
@@ -724,7 +754,7 @@ mod tests {
             assert_eq!(nobody, 0);
             // The same record, as another device pushed it later: taken in.
             let same = version_record(&version_id(&card_id, 1), &card_id, 1, "Held Card, again");
-            apply(c, &same, &mut touched).unwrap();
+            assert!(apply(c, &same, &mut touched).unwrap());
             let after = stored(c, &card_id);
             assert!(after[0].1.contains("Held Card, again"), "{after:?}");
             // A new version under an id of another client's making keeps that id.
