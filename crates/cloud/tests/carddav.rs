@@ -591,10 +591,43 @@ async fn a_contact_stays_published_past_web_floods_and_large_pictures(cloud: &Te
         ],
     )
     .await;
+    // Contact and card records past their caps (no wallet writes such; the sync API takes up to
+    // 8 MB a record) are not read for an entry: a 1.2 MB note unpublishes its contact, and a
+    // card record padded to 100 KB is not weighed beside the contact's ordinary card.
+    let mut fat = card_record("k-fat", "c-fat", "exchange", "verified");
+    fat["data"]["uid"] = json!("x".repeat(100_000));
+    push(
+        cloud,
+        token,
+        vec![
+            contact_record("c-huge", &"备".repeat(400_000)),
+            card_record("k-huge", "c-huge", "exchange", "verified"),
+            version_record("k-huge", "Huge Note", "+86 139 0000 0004"),
+            contact_record("c-fat", ""),
+            fat,
+            version_record("k-fat", "Fat Record", "+86 139 0000 0005"),
+            card_record("k-thin", "c-fat", "exchange", "verified"),
+            version_record("k-thin", "Thin Record", "+86 139 0000 0006"),
+        ],
+    )
+    .await;
     let made = app_password(cloud, token, "iPhone").await;
     let dav = Dav::with_app_password(cloud, "Zhang Wei", &made);
     let listed = dav.sync_collection("").await;
     let hrefs = all_between(&listed, "d:href");
+    assert!(
+        !hrefs.iter().any(|h| h.ends_with("/c-huge.vcf")),
+        "{listed}"
+    );
+    let (status, _, thin) = dav
+        .send("GET", "/dav/addressbooks/wallet/c-fat.vcf", &[], "")
+        .await;
+    assert_eq!(status, 200);
+    assert!(thin.contains("FN:Thin Record"), "{thin}");
+    assert!(
+        !thin.contains("Fat Record") && !thin.contains("0000 0005") && !thin.contains("00000005"),
+        "{thin}"
+    );
     for contact in ["c-flood", "c-big"] {
         assert!(
             hrefs

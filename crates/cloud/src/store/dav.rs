@@ -86,6 +86,10 @@ const CARDS_READ: usize = 100;
 /// own when large, and its card images and logo are dropped (an entry publishes a 256 KB photo
 /// and the text). Skipping large ones would unpublish a contact whose only card has pictures.
 const MAX_VERSION_BYTES: i64 = 8 * 1024 * 1024;
+/// Largest contact record read for an entry (a note, tags, the user's own edit).
+const MAX_CONTACT_RECORD_BYTES: i64 = 1024 * 1024;
+/// Largest card record read for an entry (where the card came from; its content is a version).
+const MAX_CARD_RECORD_BYTES: i64 = 64 * 1024;
 /// Contacts rebuilt per batch of queries.
 const BATCH: usize = 100;
 /// How long a request waits for a refresh turn before it is told the server is busy.
@@ -240,7 +244,14 @@ async fn rebuild(
     turn: &Turn,
 ) -> StoreResult<()> {
     // Rows are read here and decoded on the blocking pool (records are up to megabytes).
-    let sql = "SELECT id, deleted, data FROM records WHERE user_id = $1 AND kind = 'contact' AND id IN ({in})";
+    // Contact and card records carry no pictures: one past its cap is not a wallet's (whose
+    // are kilobytes) and is not read, so a page's memory stays bounded whatever an account
+    // pushed (its contact is then unpublished, its card not weighed).
+    let sql = format!(
+        "SELECT id, deleted, data FROM records WHERE user_id = $1 AND kind = 'contact' \
+         AND bytes <= {MAX_CONTACT_RECORD_BYTES} AND id IN ({{in}})"
+    );
+    let sql = sql.as_str();
     let mut contact_rows: Vec<(String, bool, String)> = Vec::new();
     for row in rows_in(tx, sql, user_id, contacts).await? {
         contact_rows.push((
@@ -260,7 +271,11 @@ async fn rebuild(
         ));
     }
     let card_ids: Vec<String> = links.iter().map(|l| l.0.clone()).collect();
-    let sql = "SELECT id, data FROM records WHERE user_id = $1 AND kind = 'card' AND deleted = 0 AND id IN ({in})";
+    let sql = format!(
+        "SELECT id, data FROM records WHERE user_id = $1 AND kind = 'card' AND deleted = 0 \
+         AND bytes <= {MAX_CARD_RECORD_BYTES} AND id IN ({{in}})"
+    );
+    let sql = sql.as_str();
     let mut card_rows: Vec<(String, String)> = Vec::new();
     for row in rows_in(tx, sql, user_id, &card_ids).await? {
         card_rows.push((row.try_get("id")?, row.try_get("data")?));
