@@ -34,9 +34,9 @@ pub enum ApiError {
     /// 409: a quota on what the account may store is reached.
     #[error("{0}")]
     Full(String),
-    /// 429.
+    /// 429, with the seconds until the limit lets one more request through.
     #[error("too many requests; try again in a moment")]
-    RateLimited,
+    RateLimited { retry_after: u32 },
     /// 503: heavy work (password checks, pictures) is queued past its wait; try again.
     #[error("the server is busy; try again in a moment")]
     Busy,
@@ -45,8 +45,8 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
-/// The wait a busy or rate-limited answer asks for.
-const RETRY_AFTER_SECONDS: &str = "2";
+/// The wait a busy answer asks for.
+const BUSY_RETRY_AFTER_SECONDS: u32 = 2;
 
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, ErrorCode) {
@@ -58,7 +58,7 @@ impl ApiError {
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge),
             ApiError::Full(_) => (StatusCode::CONFLICT, ErrorCode::Full),
-            ApiError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
@@ -78,11 +78,15 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         // Busy and rate-limited answers say when to come back (RFC 9110 10.2.3), so clients
         // (CardDAV ones especially) wait instead of retrying at once.
-        if matches!(self, ApiError::Busy | ApiError::RateLimited) {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
-            );
+        let retry_after = match self {
+            ApiError::Busy => Some(BUSY_RETRY_AFTER_SECONDS),
+            ApiError::RateLimited { retry_after } => Some(retry_after.max(1)),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
         response
     }
@@ -178,13 +182,22 @@ mod tests {
     /// Busy and rate-limited answers say when to come back; others do not.
     #[test]
     fn busy_and_rate_limited_answers_carry_retry_after() {
-        for (e, status) in [
-            (ApiError::Busy, StatusCode::SERVICE_UNAVAILABLE),
-            (ApiError::RateLimited, StatusCode::TOO_MANY_REQUESTS),
+        for (e, status, wait) in [
+            (ApiError::Busy, StatusCode::SERVICE_UNAVAILABLE, "2"),
+            (
+                ApiError::RateLimited { retry_after: 12 },
+                StatusCode::TOO_MANY_REQUESTS,
+                "12",
+            ),
+            (
+                ApiError::RateLimited { retry_after: 0 },
+                StatusCode::TOO_MANY_REQUESTS,
+                "1",
+            ),
         ] {
             let response = e.into_response();
             assert_eq!(response.status(), status);
-            assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "2");
+            assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], wait);
         }
         let response = ApiError::Gone.into_response();
         assert!(

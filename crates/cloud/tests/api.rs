@@ -713,15 +713,24 @@ async fn rate_limit_answers_429() {
         .await
         .expect("sqlite");
     let mut statuses = Vec::new();
+    let mut waits = Vec::new();
     for _ in 0..5 {
         let r = app.login(json!({ "login": "x", "password": "y" })).await;
         statuses.push(r.status().as_u16());
+        waits.push(
+            r.headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned()),
+        );
     }
     assert_eq!(
         statuses,
         [401, 401, 401, 429, 429],
         "three attempts, then 429"
     );
+    // Three a minute: the next attempt is let through within 20 s, and the 429 says so.
+    let twenty = Some("20".to_owned());
+    assert_eq!(waits, [None, None, None, twenty.clone(), twenty]);
     app.stop().await;
 }
 

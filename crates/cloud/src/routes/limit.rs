@@ -219,7 +219,7 @@ impl Limiter {
         if self.allow(Subject::Ip(ip), purpose).await {
             Ok(())
         } else {
-            Err(ApiError::RateLimited)
+            Err(self.limited(purpose))
         }
     }
 
@@ -231,7 +231,15 @@ impl Limiter {
         {
             Ok(())
         } else {
-            Err(ApiError::RateLimited)
+            Err(self.limited(Purpose::Account))
+        }
+    }
+
+    /// A refusal saying when to come back: an empty bucket holds its next request within a
+    /// minute's share of the limit (buckets refill continuously).
+    fn limited(&self, purpose: Purpose) -> ApiError {
+        ApiError::RateLimited {
+            retry_after: 60u32.div_ceil(self.per_minute(purpose).max(1)),
         }
     }
 }
