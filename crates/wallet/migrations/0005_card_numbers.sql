@@ -72,3 +72,5 @@ ALTER TABLE card_versions_v5 RENAME TO card_versions;
 -- "Is this inbox item or exchange already held?" looks versions up by origin: only the versions
 -- that came that way have one (an import has none), so the index is small.
 CREATE INDEX card_versions_origin ON card_versions (origin) WHERE origin IS NOT NULL;
+-- A version kept under a sync id of its own is found by it; no two versions share one.
+CREATE UNIQUE INDEX card_versions_record ON card_versions (record_id) WHERE record_id IS NOT NULL;

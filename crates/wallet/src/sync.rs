@@ -359,8 +359,36 @@ fn own_record_id<'a>(id: &'a str, card_id: &str, seq: i64) -> Option<&'a str> {
     (id != version_id(card_id, seq)).then_some(id)
 }
 
+/// The row holding the card version whose sync id is `id` (naming `card_id`, `seq`), with its
+/// `sync_version` and `dirty`: one stored under that id, or one at that place whose id is
+/// derived from it.
+fn find_version(
+    c: &Connection,
+    id: &str,
+    card_id: &str,
+    seq: i64,
+) -> Result<Option<(i64, i64, bool)>> {
+    let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+    let stored = c
+        .prepare_cached(
+            "SELECT rowid, sync_version, dirty FROM card_versions WHERE record_id = ?1",
+        )?
+        .query_row([id], row)
+        .optional()?;
+    if stored.is_some() || own_record_id(id, card_id, seq).is_some() {
+        return Ok(stored);
+    }
+    Ok(c.prepare_cached(
+        "SELECT rowid, sync_version, dirty FROM card_versions
+         WHERE card_id = ?1 AND seq = ?2 AND record_id IS NULL",
+    )?
+    .query_row(params![card_id, seq], row)
+    .optional()?)
+}
+
 /// One version of a card's content. A version is never replaced by another record: a record
-/// claiming a card and seq held under another sync id changes nothing.
+/// whose card and seq are held under another sync id is kept as the card's next version (under
+/// its own id), so neither is lost whichever a device pulled first.
 fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<bool> {
     let Some(d) = readable::<record::CardVersion>(r) else {
         return Ok(false);
@@ -369,27 +397,47 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
         // Not a version this app wrote: kept in the cloud, not taken in.
         return Ok(false);
     }
-    let changed = c.prepare_cached(
-        "INSERT INTO card_versions (record_id, card_id, seq, version, card, origin, received_at,
-                                    sync_version, dirty)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)
-         ON CONFLICT (card_id, seq) DO UPDATE SET card = excluded.card,
-            sync_version = excluded.sync_version, dirty = 0
-         WHERE card_versions.record_id IS excluded.record_id",
-    )?
-    .execute(params![
-        own_record_id(&r.id, &d.card_id, d.seq),
-        d.card_id,
-        d.seq,
-        d.version,
-        stored::encode(&serde_json::to_string(&d.card)?)?,
-        d.origin,
-        or_modified(d.received_at, r),
-        r.version
-    ])?;
-    // Nothing changed: the place is held under another sync id (see the upsert's WHERE).
-    if changed == 0 {
-        return Ok(false);
+    let stored = stored::encode(&serde_json::to_string(&d.card)?)?;
+    if let Some((rowid, _, _)) = find_version(c, &r.id, &d.card_id, d.seq)? {
+        // The cloud's newer copy of a version held.
+        c.prepare_cached(
+            "UPDATE card_versions SET card = ?2, sync_version = ?3, dirty = 0 WHERE rowid = ?1",
+        )?
+        .execute(params![rowid, stored, r.version])?;
+    } else {
+        let taken: bool = c
+            .prepare_cached(
+                "SELECT COUNT(*) > 0 FROM card_versions WHERE card_id = ?1 AND seq = ?2",
+            )?
+            .query_row(params![d.card_id, d.seq], |row| row.get(0))?;
+        let (seq, record_id) = if taken {
+            let next: i64 = c
+                .prepare_cached(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1",
+                )?
+                .query_row([&d.card_id], |row| row.get(0))?;
+            if next > MAX_SEQ {
+                return Ok(false);
+            }
+            (next, Some(r.id.as_str()))
+        } else {
+            (d.seq, own_record_id(&r.id, &d.card_id, d.seq))
+        };
+        c.prepare_cached(
+            "INSERT INTO card_versions (record_id, card_id, seq, version, card, origin,
+                                        received_at, sync_version, dirty)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
+        )?
+        .execute(params![
+            record_id,
+            d.card_id,
+            seq,
+            d.version,
+            stored,
+            d.origin,
+            or_modified(d.received_at, r),
+            r.version
+        ])?;
     }
     touched.cards.insert(d.card_id);
     Ok(true)
@@ -550,18 +598,10 @@ impl Wallet {
                         continue;
                     };
                     let local: Option<(i64, bool)> = if table == "card_versions" {
-                        // Found by its card and seq, and only if it is this record (the same
-                        // sync id): another record claiming the place is not this one.
+                        // Found by its sync id: stored, or derived from its card and seq.
                         let (card_id, seq) = version_place(&record.data);
-                        c.prepare_cached(
-                            "SELECT sync_version, dirty FROM card_versions
-                             WHERE card_id = ?1 AND seq = ?2 AND record_id IS ?3",
-                        )?
-                        .query_row(
-                            params![card_id, seq, own_record_id(&record.id, card_id, seq)],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
-                        )
-                        .optional()?
+                        find_version(c, &record.id, card_id, seq)?
+                            .map(|(_, seen, dirty)| (seen, dirty))
                     } else {
                         c.prepare_cached(&format!(
                             "SELECT sync_version, dirty FROM {table} WHERE id = ?1"
@@ -704,9 +744,11 @@ mod tests {
             .unwrap()
     }
 
-    /// A version is never replaced by a record that is not it: another sync id claiming its
-    /// card and seq changes nothing, nor does a seq no version of this app has; the same
-    /// record again (the cloud's newer copy of it) is taken in.
+    /// A version is never replaced by a record that is not it: a record claiming a held card
+    /// and seq under another sync id is kept as the card's next version under its own id, in
+    /// whichever order a device pulls them; a seq no version of this app has, or data that does
+    /// not read, is not taken in; the same record again (the cloud's newer copy) replaces only
+    /// its own copy.
     #[test]
     fn a_pulled_version_never_replaces_another() {
         let dir = tempfile::tempdir().unwrap();
@@ -718,6 +760,16 @@ mod tests {
             })
             .unwrap();
         let card_id = held.card_id;
+        let names = |c: &Connection| -> Vec<(i64, String, Option<String>)> {
+            stored(c, &card_id)
+                .into_iter()
+                .map(|(seq, json, id)| {
+                    let card: mingpian_card::Card = serde_json::from_str(&json).unwrap();
+                    (seq, card.formatted_name, id)
+                })
+                .collect()
+        };
+        let theirs = |id: &str| Some(id.to_owned());
         w.write(|c, _| {
             let before = stored(c, &card_id);
             assert_eq!(before.len(), 1);
@@ -732,7 +784,6 @@ mod tests {
             broken_contact.kind = "contact".into();
             broken_contact.data = serde_json::json!({"tags": 5, "note": ["not", "text"]});
             for hostile in [
-                version_record("someone-else", &card_id, 1, "Intruder"),
                 version_record("x.huge", &card_id, i64::MAX, "Huge"),
                 version_record("x.zero", &card_id, 0, "Zero"),
                 version_record("x.none", "", 1, "Nobody"),
@@ -752,25 +803,44 @@ mod tests {
                 )
                 .unwrap();
             assert_eq!(nobody, 0);
-            // The same record, as another device pushed it later: taken in.
-            let same = version_record(&version_id(&card_id, 1), &card_id, 1, "Held Card, again");
+            // Another id claiming version 1: kept as version 2, version 1 untouched.
+            let claim = version_record("someone-else", &card_id, 1, "Claimed");
+            assert!(apply(c, &claim, &mut touched).unwrap());
+            assert_eq!(
+                names(c),
+                [
+                    (1, "Held Card".into(), None),
+                    (2, "Claimed".into(), theirs("someone-else"))
+                ]
+            );
+            // Its newer copy replaces only its own copy.
+            let claim = version_record("someone-else", &card_id, 1, "Claimed again");
+            assert!(apply(c, &claim, &mut touched).unwrap());
+            // This app's own version 2 from another device, its place taken: kept as version
+            // 3 under its id, and found again by it.
+            for name in ["Ours", "Ours again"] {
+                let ours = version_record(&version_id(&card_id, 2), &card_id, 2, name);
+                assert!(apply(c, &ours, &mut touched).unwrap());
+            }
+            // The same record as version 1, as another device pushed it later: taken in.
+            let same = version_record(&version_id(&card_id, 1), &card_id, 1, "Held, again");
             assert!(apply(c, &same, &mut touched).unwrap());
-            let after = stored(c, &card_id);
-            assert!(after[0].1.contains("Held Card, again"), "{after:?}");
-            // A new version under an id of another client's making keeps that id.
-            apply(
-                c,
-                &version_record("theirs-2", &card_id, 2, "Second"),
-                &mut touched,
-            )
-            .unwrap();
-            let after = stored(c, &card_id);
-            assert_eq!(after[1].0, 2);
-            assert_eq!(after[1].2.as_deref(), Some("theirs-2"));
+            // A free place under another client's id keeps that id.
+            let free = version_record("theirs-9", &card_id, 9, "Ninth");
+            assert!(apply(c, &free, &mut touched).unwrap());
+            assert_eq!(
+                names(c),
+                [
+                    (1, "Held, again".into(), None),
+                    (2, "Claimed again".into(), theirs("someone-else")),
+                    (3, "Ours again".into(), Some(version_id(&card_id, 2))),
+                    (9, "Ninth".into(), theirs("theirs-9")),
+                ]
+            );
             Ok(())
         })
         .unwrap();
         // The card reads its newest version.
-        assert_eq!(w.card(&card_id).unwrap().card.formatted_name, "Second");
+        assert_eq!(w.card(&card_id).unwrap().card.formatted_name, "Ninth");
     }
 }
