@@ -399,11 +399,38 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
     }
     let stored = stored::encode(&serde_json::to_string(&d.card)?)?;
     if let Some((rowid, _, _)) = find_version(c, &r.id, &d.card_id, d.seq)? {
-        // The cloud's newer copy of a version held.
+        let (ours, place): (Value, i64) = c
+            .prepare_cached("SELECT card, seq FROM card_versions WHERE rowid = ?1")?
+            .query_row([rowid], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        if stored::decode_value(&ours)? == d.card {
+            // The same version again (its content is what we hold): now clean at the
+            // cloud's version. Its stored bytes stay as they are.
+            c.prepare_cached(
+                "UPDATE card_versions SET sync_version = ?2, dirty = 0 WHERE rowid = ?1",
+            )?
+            .execute(params![rowid, r.version])?;
+            return Ok(true);
+        }
+        // A version never changes once made: another content under its id means another
+        // device of the account made its own version `seq` at the same time (and the cloud
+        // kept one of the two). Ours becomes the card's next version, pushed as a new record,
+        // and the cloud's takes its place: neither is lost, on either device.
+        let next: i64 = c
+            .prepare_cached(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1",
+            )?
+            .query_row([&d.card_id], |row| row.get(0))?;
+        if next > MAX_SEQ {
+            return Ok(false);
+        }
         c.prepare_cached(
-            "UPDATE card_versions SET card = ?2, sync_version = ?3, dirty = 0 WHERE rowid = ?1",
+            "UPDATE card_versions SET seq = ?2, record_id = NULL, sync_version = 0, dirty = 1
+             WHERE rowid = ?1",
         )?
-        .execute(params![rowid, stored, r.version])?;
+        .execute(params![rowid, next])?;
+        // Theirs where the record was held (its own place, or where it was kept before).
+        let record_id = own_record_id(&r.id, &d.card_id, place);
+        insert_version_record(c, r, &d, place, record_id, &stored)?;
     } else {
         let taken: bool = c
             .prepare_cached(
@@ -423,24 +450,37 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
         } else {
             (d.seq, own_record_id(&r.id, &d.card_id, d.seq))
         };
-        c.prepare_cached(
-            "INSERT INTO card_versions (record_id, card_id, seq, version, card, origin,
-                                        received_at, sync_version, dirty)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
-        )?
-        .execute(params![
-            record_id,
-            d.card_id,
-            seq,
-            d.version,
-            stored,
-            d.origin,
-            or_modified(d.received_at, r),
-            r.version
-        ])?;
+        insert_version_record(c, r, &d, seq, record_id, &stored)?;
     }
     touched.cards.insert(d.card_id);
     Ok(true)
+}
+
+/// Stores the cloud's card-version record `r` (`d`) at `seq`, clean.
+fn insert_version_record(
+    c: &Connection,
+    r: &SyncRecord,
+    d: &record::CardVersion,
+    seq: i64,
+    record_id: Option<&str>,
+    stored: &[u8],
+) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO card_versions (record_id, card_id, seq, version, card, origin,
+                                    received_at, sync_version, dirty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
+    )?
+    .execute(params![
+        record_id,
+        d.card_id,
+        seq,
+        d.version,
+        stored,
+        d.origin,
+        or_modified(d.received_at, r),
+        r.version
+    ])?;
+    Ok(())
 }
 
 /// A meeting: when and where the user and a contact exchanged cards.
@@ -534,9 +574,10 @@ impl Wallet {
         self.push(&cloud, &mut report).await?;
         self.pull(&cloud, &mut report).await?;
         report.card_updates = self.fetch_card_updates(&cloud).await?;
-        if report.card_updates > 0 {
-            self.push(&cloud, &mut report).await?;
-        }
+        // What the pull and the card updates made here (newer cards; a version of ours kept
+        // beside one another device made at the same time) goes up now, not at the next sync.
+        // Nothing to send costs one local query.
+        self.push(&cloud, &mut report).await?;
         report.at = crate::util::now_ms();
         self.write(|c, _| db::meta_set(c, "last_sync", &report.at.to_string()))?;
         Ok(report)
@@ -744,11 +785,11 @@ mod tests {
             .unwrap()
     }
 
-    /// A version is never replaced by a record that is not it: a record claiming a held card
-    /// and seq under another sync id is kept as the card's next version under its own id, in
-    /// whichever order a device pulls them; a seq no version of this app has, or data that does
-    /// not read, is not taken in; the same record again (the cloud's newer copy) replaces only
-    /// its own copy.
+    /// A version is never replaced: a record claiming a held card and seq under another sync id
+    /// is kept as the card's next version under its own id, in whichever order a device pulls
+    /// them; other content under a held version's own id (made at the same time on another
+    /// device) keeps both; a seq no version of this app has, or data that does not read, is not
+    /// taken in; the same record again changes nothing.
     #[test]
     fn a_pulled_version_never_replaces_another() {
         let dir = tempfile::tempdir().unwrap();
@@ -771,6 +812,8 @@ mod tests {
         };
         let theirs = |id: &str| Some(id.to_owned());
         w.write(|c, _| {
+            // Pushed: the cloud holds it (a version still to push is the next test's case).
+            c.execute("UPDATE card_versions SET dirty = 0, sync_version = 1", [])?;
             let before = stored(c, &card_id);
             assert_eq!(before.len(), 1);
             assert_eq!(
@@ -813,7 +856,10 @@ mod tests {
                     (2, "Claimed".into(), theirs("someone-else"))
                 ]
             );
-            // Its newer copy replaces only its own copy.
+            // The same record again changes nothing; other content under its id is another
+            // version made at the same time: both are kept (ours as the next version, to push).
+            assert!(apply(c, &claim, &mut touched).unwrap());
+            assert_eq!(stored(c, &card_id).len(), 2);
             let claim = version_record("someone-else", &card_id, 1, "Claimed again");
             assert!(apply(c, &claim, &mut touched).unwrap());
             // This app's own version 2 from another device, its place taken: kept as version
@@ -822,7 +868,7 @@ mod tests {
                 let ours = version_record(&version_id(&card_id, 2), &card_id, 2, name);
                 assert!(apply(c, &ours, &mut touched).unwrap());
             }
-            // The same record as version 1, as another device pushed it later: taken in.
+            // Version 1 made again on another device with other content: both kept.
             let same = version_record(&version_id(&card_id, 1), &card_id, 1, "Held, again");
             assert!(apply(c, &same, &mut touched).unwrap());
             // A free place under another client's id keeps that id.
@@ -833,14 +879,88 @@ mod tests {
                 [
                     (1, "Held, again".into(), None),
                     (2, "Claimed again".into(), theirs("someone-else")),
-                    (3, "Ours again".into(), Some(version_id(&card_id, 2))),
+                    (3, "Claimed".into(), None),
+                    (4, "Ours again".into(), Some(version_id(&card_id, 2))),
+                    (5, "Ours".into(), None),
+                    (6, "Held Card".into(), None),
                     (9, "Ninth".into(), theirs("theirs-9")),
                 ]
             );
+            // Versions kept under their card and seq are pushed as records of their own.
+            let dirty: Vec<i64> = c
+                .prepare("SELECT seq FROM card_versions WHERE dirty = 1 ORDER BY seq")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            assert_eq!(dirty, [3, 5, 6]);
             Ok(())
         })
         .unwrap();
         // The card reads its newest version.
         assert_eq!(w.card(&card_id).unwrap().card.formatted_name, "Ninth");
+    }
+
+    /// Two devices of one account each made version 1 of a card: the push of ours lost to
+    /// theirs. Ours becomes version 2, to be pushed as a new record, and theirs takes version
+    /// 1: neither is lost. Had both made the same content, ours is simply the cloud's.
+    #[test]
+    fn a_version_made_here_survives_losing_its_push() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Wallet::open(dir.path()).unwrap();
+        let mine = w
+            .add_card(mingpian_card::Card {
+                formatted_name: "Made Here".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let same = w
+            .add_card(mingpian_card::Card {
+                formatted_name: "Made On Both".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        w.write(|c, _| {
+            let dirty = |card_id: &str| -> Vec<(i64, bool, i64)> {
+                c.prepare("SELECT seq, dirty, sync_version FROM card_versions WHERE card_id = ?1 ORDER BY seq")
+                    .unwrap()
+                    .query_map([card_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap()
+            };
+            assert_eq!(dirty(&mine.card_id), [(1, true, 0)]);
+            let mut touched = Touched::default();
+            // The cloud's answer to our rejected push: the other device's version 1.
+            let theirs = version_record(&version_id(&mine.card_id, 1), &mine.card_id, 1, "Made There");
+            assert!(apply(c, &theirs, &mut touched).unwrap());
+            let names: Vec<String> = stored(c, &mine.card_id)
+                .into_iter()
+                .map(|(_, json, _)| serde_json::from_str::<mingpian_card::Card>(&json).unwrap().formatted_name)
+                .collect();
+            assert_eq!(names, ["Made There", "Made Here"]);
+            assert_eq!(dirty(&mine.card_id), [(1, false, 100), (2, true, 0)]);
+            // The same content from the other device: ours is the cloud's, nothing moves.
+            let held = stored(c, &same.card_id);
+            let mut record = version_record(&version_id(&same.card_id, 1), &same.card_id, 1, "");
+            record.data["card"] = serde_json::from_str(&held[0].1).unwrap();
+            assert!(apply(c, &record, &mut touched).unwrap());
+            assert_eq!(stored(c, &same.card_id), held);
+            assert_eq!(dirty(&same.card_id), [(1, false, 100)]);
+            Ok(())
+        })
+        .unwrap();
+        // Ours is the card's newest version, and the next push sends it as a new record.
+        assert_eq!(
+            w.card(&mine.card_id).unwrap().card.formatted_name,
+            "Made Here"
+        );
+        let pending = w.read(dirty_changes).unwrap();
+        assert!(
+            pending
+                .iter()
+                .any(|(change, _)| change.kind == "card_version"
+                    && change.id == version_id(&mine.card_id, 2)
+                    && change.base_version == 0),
+            "ours is pushed as version 2"
+        );
     }
 }

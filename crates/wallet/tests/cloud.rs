@@ -515,3 +515,88 @@ async fn a_second_card_does_not_rename_the_contact() {
     assert_eq!(contact.shown_by, mingpian_wallet::ShownBy::Own);
     cloud.stop().await;
 }
+
+/// Two phones of one account update the same card offline (each imports a newer copy of it, by
+/// its vCard UID): both make version 2, and the cloud keeps one of the two. The other is kept as
+/// the card's next version and pushed as a record of its own: after syncing, both phones hold
+/// all three versions, in the same order, and show the same one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_two_phones_made_at_once_are_both_kept() {
+    let cloud = TestCloud::sqlite().await;
+    let (phone, _dp) = wallet();
+    let (tablet, _dt) = wallet();
+    phone
+        .register(
+            &cloud.base,
+            register_request("Gao Min", "+86 135 0000 9999"),
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let vcard = |title: &str| {
+        let path = dir.path().join(format!("{title}.vcf"));
+        std::fs::write(
+            &path,
+            format!(
+                "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:urn:uuid:7d5c0c3e-0000-4000-8000-000000000001\r\n\
+                 FN:Zhou Jie\r\nTITLE:{title}\r\nTEL:+86 136 0000 1234\r\nEND:VCARD\r\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let first = phone
+        .import_files(&[vcard("Engineer")], &mut |_| {})
+        .unwrap();
+    assert_eq!(first.added, 1, "{first:?}");
+    phone.sync().await.unwrap();
+    tablet
+        .login(
+            &cloud.base,
+            LoginRequest {
+                login: "Gao Min".into(),
+                password: "correct horse battery".into(),
+                device_name: Some("tablet".into()),
+            },
+        )
+        .await
+        .unwrap();
+    tablet.restore().await.unwrap();
+    // Offline, each updates the card from a file of its own.
+    for (w, title) in [(&phone, "Lead Engineer"), (&tablet, "Architect")] {
+        let report = w.import_files(&[vcard(title)], &mut |_| {}).unwrap();
+        assert_eq!(report.updated, 1, "{report:?}");
+    }
+    // Each syncs; the phone, which learns of the other version second, keeps its own as the
+    // next version and sends it; the tablet takes it at its next sync.
+    phone.sync().await.unwrap();
+    tablet.sync().await.unwrap();
+    phone.sync().await.unwrap();
+    tablet.sync().await.unwrap();
+    let titles = |w: &Wallet| -> Vec<Option<String>> {
+        let contact = &w.contacts_with_cards().unwrap()[0];
+        assert_eq!(contact.cards.len(), 1);
+        let mut versions = w.card_versions(&contact.cards[0].id).unwrap();
+        versions.sort_by_key(|v| v.seq);
+        versions.into_iter().map(|v| v.card.title).collect()
+    };
+    let held = titles(&phone);
+    let mut every = held.clone();
+    every.sort();
+    let expected: Vec<Option<String>> = ["Architect", "Engineer", "Lead Engineer"]
+        .into_iter()
+        .map(|t| Some(t.to_owned()))
+        .collect();
+    assert_eq!(every, expected, "the phone holds every version: {held:?}");
+    assert_eq!(
+        titles(&tablet),
+        held,
+        "the tablet holds the same, in the same order"
+    );
+    let shown = |w: &Wallet| {
+        let detail = w.contacts_with_cards().unwrap().remove(0);
+        (detail.contact, detail.cards[0].card.clone())
+    };
+    assert_eq!(shown(&phone), shown(&tablet), "both show the same");
+    cloud.stop().await;
+}
