@@ -415,14 +415,9 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
         // device of the account made its own version `seq` at the same time (and the cloud
         // kept one of the two). Ours becomes the card's next version, pushed as a new record,
         // and the cloud's takes its place: neither is lost, on either device.
-        let next: i64 = c
-            .prepare_cached(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1",
-            )?
-            .query_row([&d.card_id], |row| row.get(0))?;
-        if next > MAX_SEQ {
+        let Some(next) = next_seq(c, &d.card_id)? else {
             return Ok(false);
-        }
+        };
         c.prepare_cached(
             "UPDATE card_versions SET seq = ?2, record_id = NULL, sync_version = 0, dirty = 1
              WHERE rowid = ?1",
@@ -438,14 +433,9 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
             )?
             .query_row(params![d.card_id, d.seq], |row| row.get(0))?;
         let (seq, record_id) = if taken {
-            let next: i64 = c
-                .prepare_cached(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1",
-                )?
-                .query_row([&d.card_id], |row| row.get(0))?;
-            if next > MAX_SEQ {
+            let Some(next) = next_seq(c, &d.card_id)? else {
                 return Ok(false);
-            }
+            };
             (next, Some(r.id.as_str()))
         } else {
             (d.seq, own_record_id(&r.id, &d.card_id, d.seq))
@@ -454,6 +444,14 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
     }
     touched.cards.insert(d.card_id);
     Ok(true)
+}
+
+/// The seq a card's next version takes; `None` past [`MAX_SEQ`].
+fn next_seq(c: &Connection, card_id: &str) -> Result<Option<i64>> {
+    let next: i64 = c
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1")?
+        .query_row([card_id], |row| row.get(0))?;
+    Ok((next <= MAX_SEQ).then_some(next))
 }
 
 /// Stores the cloud's card-version record `r` (`d`) at `seq`, clean.
@@ -773,6 +771,21 @@ mod tests {
         }
     }
 
+    fn new_wallet() -> (tempfile::TempDir, Wallet) {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Wallet::open(dir.path()).unwrap();
+        (dir, w)
+    }
+
+    /// A card typed in, as its first version (made here, not yet pushed).
+    fn add(w: &Wallet, name: &str) -> crate::Received {
+        w.add_card(mingpian_card::Card {
+            formatted_name: name.into(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
     fn stored(c: &Connection, card_id: &str) -> Vec<(i64, String, Option<String>)> {
         c.prepare("SELECT seq, card, record_id FROM card_versions WHERE card_id = ?1 ORDER BY seq")
             .unwrap()
@@ -792,14 +805,8 @@ mod tests {
     /// taken in; the same record again changes nothing.
     #[test]
     fn a_pulled_version_never_replaces_another() {
-        let dir = tempfile::tempdir().unwrap();
-        let w = Wallet::open(dir.path()).unwrap();
-        let held = w
-            .add_card(mingpian_card::Card {
-                formatted_name: "Held Card".into(),
-                ..Default::default()
-            })
-            .unwrap();
+        let (_dir, w) = new_wallet();
+        let held = add(&w, "Held Card");
         let card_id = held.card_id;
         let names = |c: &Connection| -> Vec<(i64, String, Option<String>)> {
             stored(c, &card_id)
@@ -904,20 +911,9 @@ mod tests {
     /// 1: neither is lost. Had both made the same content, ours is simply the cloud's.
     #[test]
     fn a_version_made_here_survives_losing_its_push() {
-        let dir = tempfile::tempdir().unwrap();
-        let w = Wallet::open(dir.path()).unwrap();
-        let mine = w
-            .add_card(mingpian_card::Card {
-                formatted_name: "Made Here".into(),
-                ..Default::default()
-            })
-            .unwrap();
-        let same = w
-            .add_card(mingpian_card::Card {
-                formatted_name: "Made On Both".into(),
-                ..Default::default()
-            })
-            .unwrap();
+        let (_dir, w) = new_wallet();
+        let mine = add(&w, "Made Here");
+        let same = add(&w, "Made On Both");
         w.write(|c, _| {
             let dirty = |card_id: &str| -> Vec<(i64, bool, i64)> {
                 c.prepare("SELECT seq, dirty, sync_version FROM card_versions WHERE card_id = ?1 ORDER BY seq")
