@@ -87,11 +87,7 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
     for (c, n) in cards.iter().zip(&numbers) {
         conn.prepare_cached("DELETE FROM card_keys WHERE card = ?1")?
             .execute([n])?;
-        let mut insert =
-            conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key, card) VALUES (?1, ?2)")?;
-        for key in keys::link_keys(&c.card, region) {
-            insert.execute(params![key, n])?;
-        }
+        crate::linking::insert_link_keys(conn, *n, &keys::link_keys(&c.card, region))?;
     }
     Ok(())
 }

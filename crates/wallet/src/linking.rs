@@ -305,11 +305,7 @@ fn store_new_card(
                 card_id
             ])?;
             let card_n = insert_card_as(conn, &card_id, &contact_id, "new", &arrival, &p)?;
-            let mut insert =
-                conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key, card) VALUES (?1, ?2)")?;
-            for key in &p.keys {
-                insert.execute(params![key, card_n])?;
-            }
+            insert_link_keys(conn, card_n, &p.keys)?;
             Ok(Received {
                 outcome: Outcome::Added,
                 contact_id,
@@ -498,6 +494,23 @@ fn insert_version(
     Ok(())
 }
 
+/// Adds link keys to the card numbered `card_n` (`cards.n`).
+pub(crate) fn insert_link_keys(conn: &Connection, card_n: i64, keys: &[String]) -> Result<()> {
+    let mut insert =
+        conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key, card) VALUES (?1, ?2)")?;
+    for key in keys {
+        insert.execute(params![key, card_n])?;
+    }
+    Ok(())
+}
+
+/// The seq a card's next version takes.
+pub(crate) fn next_seq(conn: &Connection, card_id: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1")?
+        .query_row([card_id], |r| r.get(0))?)
+}
+
 pub(crate) fn add_version(
     conn: &Connection,
     card_id: &str,
@@ -506,9 +519,7 @@ pub(crate) fn add_version(
     hash: &str,
     region: Region,
 ) -> Result<()> {
-    let seq: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1")?
-        .query_row([card_id], |r| r.get(0))?;
+    let seq = next_seq(conn, card_id)?;
     insert_version(conn, card_id, seq, a, stored)?;
     // `full` says what the current content is: the owner's whole card of this version, or not
     // (a printed view, or one merged over an older whole card). It follows the content stored,

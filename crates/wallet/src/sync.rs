@@ -448,9 +448,7 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
 
 /// The seq a card's next version takes; `None` past [`MAX_SEQ`].
 fn next_seq(c: &Connection, card_id: &str) -> Result<Option<i64>> {
-    let next: i64 = c
-        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM card_versions WHERE card_id = ?1")?
-        .query_row([card_id], |row| row.get(0))?;
+    let next = linking::next_seq(c, card_id)?;
     Ok((next <= MAX_SEQ).then_some(next))
 }
 

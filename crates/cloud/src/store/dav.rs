@@ -251,9 +251,8 @@ async fn rebuild(
         "SELECT id, deleted, data FROM records WHERE user_id = $1 AND kind = 'contact' \
          AND bytes <= {MAX_CONTACT_RECORD_BYTES} AND id IN ({{in}})"
     );
-    let sql = sql.as_str();
     let mut contact_rows: Vec<(String, bool, String)> = Vec::new();
-    for row in rows_in(tx, sql, user_id, contacts).await? {
+    for row in rows_in(tx, &sql, user_id, contacts).await? {
         contact_rows.push((
             row.try_get("id")?,
             row.try_get::<i64, _>("deleted")? != 0,
@@ -275,9 +274,8 @@ async fn rebuild(
         "SELECT id, data FROM records WHERE user_id = $1 AND kind = 'card' AND deleted = 0 \
          AND bytes <= {MAX_CARD_RECORD_BYTES} AND id IN ({{in}})"
     );
-    let sql = sql.as_str();
     let mut card_rows: Vec<(String, String)> = Vec::new();
-    for row in rows_in(tx, sql, user_id, &card_ids).await? {
+    for row in rows_in(tx, &sql, user_id, &card_ids).await? {
         card_rows.push((row.try_get("id")?, row.try_get("data")?));
     }
     let ids = contacts.to_vec();
