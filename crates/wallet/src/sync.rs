@@ -399,9 +399,14 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
     }
     let stored = stored::encode(&serde_json::to_string(&d.card)?)?;
     if let Some((rowid, _, _)) = find_version(c, &r.id, &d.card_id, d.seq)? {
-        let (ours, place): (Value, i64) = c
-            .prepare_cached("SELECT card, seq FROM card_versions WHERE rowid = ?1")?
-            .query_row([rowid], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        let (ours, place, held_card): (Value, i64, String) = c
+            .prepare_cached("SELECT card, seq, card_id FROM card_versions WHERE rowid = ?1")?
+            .query_row([rowid], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        if held_card != d.card_id {
+            // A version belongs to one card for good: the same record naming another card
+            // now is not taken in (the version held stays where it is).
+            return Ok(false);
+        }
         if stored::decode_value(&ours)? == d.card {
             // The same version again (its content is what we hold): now clean at the
             // cloud's version. Its stored bytes stay as they are.
@@ -444,6 +449,34 @@ fn apply_card_version(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> 
     }
     touched.cards.insert(d.card_id);
     Ok(true)
+}
+
+/// After the cloud refused a pushed card version and its record was applied: a version of
+/// ours still unsent under the refused id (the cloud's record did not resolve to it: it names
+/// another card or seq) becomes the card's next version, so it is pushed as a record of its own
+/// instead of being refused under that id at every sync.
+fn keep_unsent_version(c: &Connection, pushed: &Pushed, touched: &mut Touched) -> Result<()> {
+    let Some(row) = pushed.row else {
+        return Ok(());
+    };
+    let unsent: Option<String> = c
+        .prepare_cached(
+            "SELECT card_id FROM card_versions WHERE rowid = ?1 AND dirty = 1
+               AND COALESCE(record_id, card_id || '.' || seq) = ?2",
+        )?
+        .query_row(params![row, pushed.id], |r| r.get(0))
+        .optional()?;
+    let Some(card_id) = unsent else {
+        return Ok(());
+    };
+    if let Some(next) = next_seq(c, &card_id)? {
+        c.prepare_cached(
+            "UPDATE card_versions SET seq = ?2, record_id = NULL, sync_version = 0 WHERE rowid = ?1",
+        )?
+        .execute(params![row, next])?;
+        touched.cards.insert(card_id);
+    }
+    Ok(())
 }
 
 /// The seq a card's next version takes; `None` past [`MAX_SEQ`].
@@ -610,6 +643,7 @@ impl Wallet {
                         report.overridden += 1;
                         // The cloud's record won; one this app cannot read is left there.
                         apply(c, &outcome.record, &mut touched)?;
+                        keep_unsent_version(c, pushed, &mut touched)?;
                     }
                 }
                 settle(c, touched, region)
@@ -956,5 +990,60 @@ mod tests {
                     && change.base_version == 0),
             "ours is pushed as version 2"
         );
+    }
+
+    /// A version belongs to one card for good, and a version of ours refused under an id whose
+    /// winning record is another version is kept and sent as a record of its own.
+    #[test]
+    fn a_refused_version_is_sent_again_and_records_never_change_card() {
+        let (_dir, w) = new_wallet();
+        let x = add(&w, "Card X");
+        let y = add(&w, "Card Y");
+        w.write(|c, _| {
+            let mut touched = Touched::default();
+            // A record stored as Y's version 2, then the same record naming X: not taken in.
+            assert!(apply(c, &version_record("r-1", &y.card_id, 2, "R"), &mut touched).unwrap());
+            let held = (stored(c, &x.card_id), stored(c, &y.card_id));
+            assert!(
+                !apply(
+                    c,
+                    &version_record("r-1", &x.card_id, 1, "R moved"),
+                    &mut touched
+                )
+                .unwrap()
+            );
+            assert_eq!((stored(c, &x.card_id), stored(c, &y.card_id)), held);
+            // Our unsent X.1 was refused; the cloud's record `X.1` names X's version 5.
+            let row: i64 = c.query_row(
+                "SELECT rowid FROM card_versions WHERE card_id = ?1 AND seq = 1",
+                [&x.card_id],
+                |r| r.get(0),
+            )?;
+            let pushed = Pushed {
+                kind: "card_version",
+                id: version_id(&x.card_id, 1),
+                modified_at: 0,
+                row: Some(row),
+            };
+            let winner = version_record(&version_id(&x.card_id, 1), &x.card_id, 5, "Theirs");
+            assert!(apply(c, &winner, &mut touched).unwrap());
+            keep_unsent_version(c, &pushed, &mut touched)?;
+            let (seq, dirty, own): (i64, bool, Option<String>) = c.query_row(
+                "SELECT seq, dirty, record_id FROM card_versions WHERE rowid = ?1",
+                [row],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            assert_eq!((seq, dirty, own), (6, true, None), "ours, to send as X.6");
+            // Applied again, nothing moves twice.
+            keep_unsent_version(c, &pushed, &mut touched)?;
+            let again: i64 = c.query_row(
+                "SELECT seq FROM card_versions WHERE rowid = ?1",
+                [row],
+                |r| r.get(0),
+            )?;
+            assert_eq!(again, 6);
+            Ok(())
+        })
+        .unwrap();
     }
 }
