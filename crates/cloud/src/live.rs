@@ -12,6 +12,7 @@ use std::sync::Arc;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 
+use crate::auth::DeviceCache;
 use crate::store::{Backend, Store};
 
 pub(crate) const CHANNEL: &str = "mingpian_inbox";
@@ -47,26 +48,35 @@ impl Wake {
 pub struct Hub {
     local: broadcast::Sender<Wake>,
     store: Arc<Store>,
+    /// Devices found by token, forgotten when a device is logged out on any instance.
+    tokens: Arc<DeviceCache>,
 }
 
 impl Hub {
     /// Starts the hub; on PostgreSQL also the listener that relays other instances' deliveries.
     pub async fn start(store: Arc<Store>, database_url: &str) -> anyhow::Result<Hub> {
         let (local, _) = broadcast::channel(4096);
+        let tokens = Arc::new(DeviceCache::default());
         if store.backend() == Backend::Postgres {
             let mut listener = PgListener::connect(database_url).await?;
             listener.listen(CHANNEL).await?;
             let relay = local.clone();
+            let tokens = tokens.clone();
             tokio::spawn(async move {
                 loop {
                     match listener.recv().await {
                         Ok(note) => {
                             if let Some(wake) = Wake::parse(note.payload()) {
+                                if let Wake::DeviceGone(device) = wake {
+                                    tokens.forget_device(device);
+                                }
                                 let _ = relay.send(wake);
                             }
                         }
                         // PgListener reconnects by itself on the next recv; avoid a hot loop.
+                        // Logouts on other instances may have been missed meanwhile.
                         Err(e) => {
+                            tokens.clear();
                             tracing::warn!(error = %e, "inbox listener");
                             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                         }
@@ -74,7 +84,11 @@ impl Hub {
                 }
             });
         }
-        Ok(Hub { local, store })
+        Ok(Hub {
+            local,
+            store,
+            tokens,
+        })
     }
 
     /// Wakes every stream of `user_id`, on this instance and (PostgreSQL) on all others.
@@ -88,9 +102,15 @@ impl Hub {
         let _ = self.local.send(Wake::Inbox(user_id));
     }
 
-    /// Ends every stream of a logged-out device, on every instance.
+    /// Ends every stream of a logged-out device, and forgets its token, on every instance.
     pub async fn device_gone(&self, device_id: i64) {
+        self.tokens.forget_device(device_id);
         self.send(Wake::DeviceGone(device_id)).await;
+    }
+
+    /// Devices recently found by token ([`DeviceCache`]).
+    pub fn tokens(&self) -> &DeviceCache {
+        &self.tokens
     }
 
     async fn send(&self, wake: Wake) {

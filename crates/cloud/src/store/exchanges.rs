@@ -13,6 +13,7 @@ use sqlx::Row as _;
 use mingpian_card::Card;
 
 use super::sets::{CodeState, SetRecord, prefixed, set_at};
+use super::sqlite_writer::ExchangeWrite;
 use super::{Backend, Store, StoreError, StoreResult, Stored, now_ms};
 
 /// Exchange rows kept between the same two sets; older ones are pruned on the next exchange.
@@ -120,69 +121,38 @@ fn recorded_outcome(row: &sqlx::any::AnyRow, prefix: &str) -> StoreResult<Exchan
 /// owner, so the item sizes a statement reads after it are the ones it replaces. A row lock
 /// writes no new row version; NO KEY, as an UPDATE of the totals would take: the key-share locks
 /// that other exchanges' foreign keys hold on this row do not block it (FOR UPDATE would
-/// deadlock with them). On SQLite the store's write lock already orders every write.
-///
-/// With `wake`, the same statement queues a NOTIFY that wakes the owner's devices on every
-/// instance, sent when (and only if) the transaction commits. A delivery that then turns out
-/// blocked or over the caps wakes the streams for nothing, which costs them one empty read.
-async fn lock_owner(
-    tx: &mut Tx<'_>,
-    backend: Backend,
-    owner_id: i64,
-    wake: bool,
-) -> StoreResult<()> {
+/// deadlock with them). On SQLite the store's write lock already orders every write. An
+/// exchange takes the same lock inside its function (`migrations/postgres/0007`), with the
+/// NOTIFY that wakes the owner's devices on every instance.
+async fn lock_owner(tx: &mut Tx<'_>, backend: Backend, owner_id: i64) -> StoreResult<()> {
     if backend == Backend::Postgres {
-        let sql = if wake {
-            "SELECT pg_notify($2, $3) FROM users WHERE id = $1 FOR NO KEY UPDATE"
-        } else {
-            "SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE"
-        };
-        let mut query = sqlx::query(sql).bind(owner_id);
-        if wake {
-            query = query
-                .bind(crate::live::CHANNEL)
-                .bind(crate::live::Wake::Inbox(owner_id).payload());
-        }
-        query.execute(&mut **tx).await?;
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(owner_id)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
 
-/// The size of the owner's item under `dedupe_key`, which a new one would replace.
-async fn replaced_bytes(
-    tx: &mut Tx<'_>,
-    owner_id: i64,
-    dedupe_key: &str,
-) -> StoreResult<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT bytes FROM inbox WHERE user_id = $1 AND dedupe_key = $2")
-            .bind(owner_id)
-            .bind(dedupe_key)
-            .fetch_optional(&mut **tx)
-            .await?,
-    )
-}
-
-/// Puts one card in an owner's inbox, replacing the item with the same `dedupe_key` (whose size,
-/// read after [`lock_owner`], is `replaced`) and keeping the owner's totals within `caps`.
-/// Returns the new cursor, or `None` when the inbox is full.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the columns of one inbox row; a struct would only rename them"
-)]
-async fn put_inbox_item(
+/// Puts a card sent from the web page in an owner's inbox (after [`lock_owner`]), replacing the
+/// item with the same `dedupe_key` and keeping the owner's totals within `caps`. Returns the new
+/// cursor, or `None` when the inbox is full. An exchange's card takes the same steps in one call
+/// ([`Store::record_exchange`]).
+async fn put_web_item(
     tx: &mut Tx<'_>,
     backend: Backend,
     owner_id: i64,
     dedupe_key: &str,
-    replaced: Option<i64>,
     card: &Stored<Card>,
-    via: &str,
-    from: Option<(i64, i64, i64, i64)>,
-    place: Option<&str>,
     now: i64,
     caps: InboxCaps,
 ) -> StoreResult<Option<i64>> {
+    let replaced: Option<i64> =
+        sqlx::query_scalar("SELECT bytes FROM inbox WHERE user_id = $1 AND dedupe_key = $2")
+            .bind(owner_id)
+            .bind(dedupe_key)
+            .fetch_optional(&mut **tx)
+            .await?;
     let bytes = card.len() as i64;
     let items_delta = i64::from(replaced.is_none());
     let bytes_delta = bytes - replaced.unwrap_or(0);
@@ -203,43 +173,28 @@ async fn put_inbox_item(
     if fits.is_none() {
         return Ok(None);
     }
-    let (exchange_id, from_user, from_set, from_version) = match from {
-        Some((x, u, s, v)) => (Some(x), Some(u), Some(s), Some(v)),
-        None => (None, None, None, None),
-    };
     // The item replaces the one with the same key in one statement, under a new cursor (a
     // replaced card is news to the owner's devices). The two backends spell that differently:
     // SQLite's REPLACE deletes the old row and inserts the new one with the next id; PostgreSQL
     // updates the old row in place, giving it the next id of the sequence.
     let sql = match backend {
         Backend::Sqlite => {
-            "INSERT OR REPLACE INTO inbox (user_id, exchange_id, from_user_id, card_json, via, place, \
-               created_at, from_set_no, from_version, dedupe_key, bytes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"
+            "INSERT OR REPLACE INTO inbox (user_id, card_json, via, created_at, dedupe_key, bytes) \
+             VALUES ($1, $2, 'web', $3, $4, $5) RETURNING id"
         }
         Backend::Postgres => {
-            "INSERT INTO inbox (user_id, exchange_id, from_user_id, card_json, via, place, \
-               created_at, from_set_no, from_version, dedupe_key, bytes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+            "INSERT INTO inbox (user_id, card_json, via, created_at, dedupe_key, bytes) \
+             VALUES ($1, $2, 'web', $3, $4, $5) \
              ON CONFLICT (user_id, dedupe_key) DO UPDATE SET \
                id = nextval(pg_get_serial_sequence('inbox', 'id')), \
-               exchange_id = EXCLUDED.exchange_id, from_user_id = EXCLUDED.from_user_id, \
-               card_json = EXCLUDED.card_json, via = EXCLUDED.via, place = EXCLUDED.place, \
-               created_at = EXCLUDED.created_at, from_set_no = EXCLUDED.from_set_no, \
-               from_version = EXCLUDED.from_version, bytes = EXCLUDED.bytes \
+               card_json = EXCLUDED.card_json, created_at = EXCLUDED.created_at, bytes = EXCLUDED.bytes \
              RETURNING id"
         }
     };
     let cursor: i64 = sqlx::query_scalar(sql)
         .bind(owner_id)
-        .bind(exchange_id)
-        .bind(from_user)
         .bind(card.as_str())
-        .bind(via)
-        .bind(place)
         .bind(now)
-        .bind(from_set)
-        .bind(from_version)
         .bind(dedupe_key)
         .bind(bytes)
         .fetch_one(&mut **tx)
@@ -328,96 +283,70 @@ impl Store {
     /// is there to read. The caller has looked for an earlier exchange with the same key
     /// ([`Store::exchange_reads`]); one recorded concurrently since is returned instead, as the
     /// outcome of a retry.
+    ///
+    /// The statements, in order: on PostgreSQL lock the owner's row (ordering deliveries to one
+    /// owner) and queue the NOTIFY; insert the exchange (nothing when its key is taken); unless the
+    /// owner blocked the scanner, raise the owner's inbox totals within the caps and, if they fit,
+    /// put the card in the inbox, replacing the scanner's earlier item from that set; prune the
+    /// pair's old exchanges. PostgreSQL runs them in one function call
+    /// (`migrations/postgres/0007_exchange_in_one_call.sql`), SQLite on its exchange writer
+    /// ([`super::sqlite_writer`]).
     #[tracing::instrument(skip_all, fields(scanner = new.scanner_id, owner = new.owner_id), err)]
     pub async fn record_exchange(&self, new: &NewExchange<'_>) -> StoreResult<ExchangeOutcome> {
-        let _w = self.writer().await;
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
         let scanner_set_no = new.give.map_or(0, |g| g.set_no);
-        let dedupe_key = new
-            .give
-            .map(|g| format!("x:{}:{}", new.scanner_id, g.set_no));
-        if new.give.is_some() {
-            lock_owner(&mut tx, self.backend, new.owner_id, true).await?;
-        }
-        // The exchange row and, in the same statement: whether the owner blocked the scanner,
-        // the size of the item this card would replace, and how many exchanges between these two
-        // sets are kept (this one aside on PostgreSQL, whose subqueries see the statement's
-        // snapshot; with it on SQLite).
-        let inserted: Option<(i64, i64, Option<i64>, i64)> = sqlx::query_as(
-            "INSERT INTO exchanges (scanner_id, owner_id, owner_set_no, scanner_set_no, idempotency_key, full_card, \
-               place, response_json, created_at, owner_version, save_only) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9, $10) \
-             ON CONFLICT (scanner_id, idempotency_key) DO NOTHING \
-             RETURNING id, \
-               (SELECT COUNT(*) FROM blocks WHERE user_id = $2 AND blocked_user_id = $1), \
-               (SELECT bytes FROM inbox WHERE user_id = $2 AND dedupe_key = $11), \
-               (SELECT COUNT(*) FROM exchanges WHERE scanner_id = $1 AND scanner_set_no = $4 \
-                  AND owner_id = $2 AND owner_set_no = $3)",
-        )
-        .bind(new.scanner_id)
-        .bind(new.owner_id)
-        .bind(new.owner_set_no)
-        .bind(scanner_set_no)
-        .bind(new.idempotency_key)
-        .bind(i64::from(new.full_card))
-        .bind(new.place)
-        .bind(now)
-        .bind(new.owner_version)
-        .bind(i64::from(new.give.is_none()))
-        .bind(dedupe_key.as_deref().unwrap_or_default())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((exchange_id, blocked, replaced, kept)) = inserted else {
+        let recorded = match &self.exchange_writer {
+            Some(writer) => {
+                writer
+                    .record(ExchangeWrite {
+                        scanner_id: new.scanner_id,
+                        owner_id: new.owner_id,
+                        owner_set_no: new.owner_set_no,
+                        scanner_set_no,
+                        give: new.give.map(|g| (g.card.as_str().to_owned(), g.version)),
+                        owner_version: new.owner_version,
+                        key: new.idempotency_key.to_owned(),
+                        full_card: new.full_card,
+                        place: new.place.map(str::to_owned),
+                        caps: new.caps,
+                        now,
+                    })
+                    .await?
+            }
+            None => {
+                let row: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT exchange_id, delivered FROM mingpian_record_exchange(\
+                       $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                )
+                .bind(new.scanner_id)
+                .bind(new.owner_id)
+                .bind(new.owner_set_no)
+                .bind(scanner_set_no)
+                .bind(new.idempotency_key)
+                .bind(i64::from(new.full_card))
+                .bind(new.place)
+                .bind(now)
+                .bind(new.owner_version)
+                .bind(new.give.map(|g| g.card.as_str()))
+                .bind(new.give.map_or(0, |g| g.version))
+                .bind(new.give.map_or(0, |g| g.card.len() as i64))
+                .bind(new.caps.max_items)
+                .bind(new.caps.max_bytes)
+                .bind(KEEP_PER_PAIR)
+                .bind(crate::live::CHANNEL)
+                .bind(crate::live::Wake::Inbox(new.owner_id).payload())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(id, delivered)| (id, delivered != 0))
+            }
+        };
+        let Some((exchange_id, delivered)) = recorded else {
             // A concurrent retry got there first.
-            tx.rollback().await?;
             return self
                 .previous_exchange(new.scanner_id, new.idempotency_key)
                 .await?
                 .ok_or(StoreError::NotFound);
         };
-        let mut delivered = false;
-        if let (Some(gift), Some(dedupe_key)) = (new.give, &dedupe_key)
-            && blocked == 0
-        {
-            delivered = put_inbox_item(
-                &mut tx,
-                self.backend,
-                new.owner_id,
-                dedupe_key,
-                replaced,
-                gift.card,
-                "exchange",
-                Some((exchange_id, new.scanner_id, gift.set_no, gift.version)),
-                new.place,
-                now,
-                new.caps,
-            )
-            .await?
-            .is_some();
-        }
-        // Keep only the latest exchanges between these two sets, pruning them in batches: once
-        // twice as many are kept, down to KEEP_PER_PAIR (so at most 2 x KEEP_PER_PAIR + 1 rows a
-        // pair, and one prune per KEEP_PER_PAIR exchanges). An exchange the owner's item still
-        // points at is never pruned (its cascade would drop the card behind the totals' back):
-        // that is the pair's latest delivery, and a later one that did not fit replaced nothing.
-        if kept >= 2 * KEEP_PER_PAIR {
-            sqlx::query(
-                "DELETE FROM exchanges WHERE scanner_id = $1 AND scanner_set_no = $2 AND owner_id = $3 \
-                   AND owner_set_no = $4 AND id < (SELECT id FROM exchanges WHERE scanner_id = $1 \
-                   AND scanner_set_no = $2 AND owner_id = $3 AND owner_set_no = $4 \
-                   ORDER BY id DESC LIMIT 1 OFFSET $5) \
-                   AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.exchange_id = exchanges.id)",
-            )
-            .bind(new.scanner_id)
-            .bind(scanner_set_no)
-            .bind(new.owner_id)
-            .bind(new.owner_set_no)
-            .bind(KEEP_PER_PAIR - 1)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
         Ok(ExchangeOutcome {
             exchange_id,
             owner_id: new.owner_id,
@@ -458,7 +387,7 @@ impl Store {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
         let dedupe_key = format!("w:{}", hex(&Sha256::digest(card.as_str().as_bytes())));
-        lock_owner(&mut tx, self.backend, owner_id, false).await?;
+        lock_owner(&mut tx, self.backend, owner_id).await?;
         let web_items: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND via = 'web' AND dedupe_key <> $2",
         )
@@ -470,17 +399,12 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         }
-        let replaced = replaced_bytes(&mut tx, owner_id, &dedupe_key).await?;
-        let cursor = put_inbox_item(
+        let cursor = put_web_item(
             &mut tx,
             self.backend,
             owner_id,
             &dedupe_key,
-            replaced,
             card,
-            "web",
-            None,
-            None,
             now_ms(),
             caps,
         )
@@ -544,7 +468,7 @@ impl Store {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
         // Ordered with deliveries to this owner (see `lock_owner`).
-        lock_owner(&mut tx, self.backend, user_id, false).await?;
+        lock_owner(&mut tx, self.backend, user_id).await?;
         let removed: Vec<i64> =
             sqlx::query_scalar("DELETE FROM inbox WHERE user_id = $1 AND id = $2 RETURNING bytes")
                 .bind(user_id)
@@ -578,7 +502,7 @@ impl Store {
         let name = card.formatted_name;
         // Ordered with deliveries to this owner (see `lock_owner`): a delivery either commits
         // before the cards are removed below, or sees the block.
-        lock_owner(&mut tx, self.backend, user_id, false).await?;
+        lock_owner(&mut tx, self.backend, user_id).await?;
         let row = sqlx::query(
             "INSERT INTO blocks (user_id, blocked_user_id, name, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, blocked_user_id) DO UPDATE SET name = excluded.name \

@@ -8,15 +8,22 @@
 //! SQLite allows one writer at a time. Rather than letting concurrent write transactions fail
 //! with "database is locked" when they upgrade their locks, writes on SQLite take an in-process
 //! lock first; reads stay concurrent (WAL). PostgreSQL needs no such lock.
+//!
+//! The exchange, the one write every scan makes, is the exception to "the same SQL": its
+//! statements are the same on both backends, but PostgreSQL runs them in one function call and
+//! SQLite on a connection of its own that commits waiting exchanges together
+//! ([`sqlite_writer`]), each in one hand-off instead of six round trips.
 
 mod accounts;
 mod dav;
 mod exchanges;
 mod sets;
+mod sqlite_writer;
 mod stored;
 mod sync;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -49,6 +56,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// SQLite's exchange writer failed or stopped ([`sqlite_writer`]).
+    #[error("database error: {0}")]
+    Writer(String),
     /// Work bounded server-wide (an address book's refresh) did not get its turn in time.
     #[error("busy")]
     Busy,
@@ -70,7 +80,9 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     /// Serialises write transactions on SQLite (see the module docs).
-    write_lock: Mutex<()>,
+    write_lock: Arc<Mutex<()>>,
+    /// SQLite: the connection that records exchanges ([`sqlite_writer`]).
+    exchange_writer: Option<sqlite_writer::SqliteWriter>,
     /// Address-book refresh pages running at once, server-wide (see [`dav`]).
     dav_turns: dav::Turns,
 }
@@ -117,10 +129,31 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
+        let write_lock = Arc::new(Mutex::new(()));
+        let exchange_writer = match backend {
+            Backend::Sqlite => {
+                // The file the pool opened, whatever the URL's spelling.
+                let file: String =
+                    sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                        .fetch_one(&pool)
+                        .await?;
+                if file.is_empty() {
+                    return Err(StoreError::Writer(
+                        "the SQLite database must be a file, not in memory".into(),
+                    ));
+                }
+                Some(sqlite_writer::SqliteWriter::start(
+                    Path::new(&file),
+                    write_lock.clone(),
+                )?)
+            }
+            Backend::Postgres => None,
+        };
         Ok(Store {
             pool,
             backend,
-            write_lock: Mutex::new(()),
+            write_lock,
+            exchange_writer,
             dav_turns: dav::Turns::new(connections),
         })
     }

@@ -1,0 +1,246 @@
+//! SQLite's exchange writer: one connection of its own, on a thread of its own, that records
+//! waiting exchanges together in one transaction.
+//!
+//! Through sqlx, every statement of an exchange's transaction (BEGIN, the exchange, the totals,
+//! the inbox item, COMMIT) was a hand-off to a connection's worker thread and back, and SQLite's
+//! single writer was held across all of those hand-offs: on two cores the exchange rate was set by
+//! thread wake-ups, with the CPU partly idle. Here the whole transaction is one hand-off, and the
+//! exchanges that queued while one batch was written go into the next one (group commit). Each
+//! exchange runs in a savepoint, so one that fails takes nothing else with it; none is answered
+//! before its batch is committed (synchronous = NORMAL in WAL mode: in the WAL before the answer,
+//! so a killed process loses nothing answered).
+//!
+//! The statements are the ones [`super::exchanges`] documents, in the same order; PostgreSQL runs
+//! them in one function call (`migrations/postgres/0007_exchange_in_one_call.sql`).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::exchanges::{InboxCaps, KEEP_PER_PAIR};
+use super::{StoreError, StoreResult};
+
+/// Exchanges committed together at most.
+const BATCH: usize = 64;
+
+/// One exchange to record, owned: it crosses to the writer's thread.
+#[derive(Debug)]
+pub(super) struct ExchangeWrite {
+    pub scanner_id: i64,
+    pub owner_id: i64,
+    pub owner_set_no: i64,
+    /// The scanner's set given in return (0: save only).
+    pub scanner_set_no: i64,
+    /// The card given in return and its set's version; `None`: save only.
+    pub give: Option<(String, i64)>,
+    pub owner_version: i64,
+    pub key: String,
+    pub full_card: bool,
+    pub place: Option<String>,
+    pub caps: InboxCaps,
+    pub now: i64,
+}
+
+/// The new exchange's id and whether its card reached the owner's inbox; `None`: an exchange
+/// with the same key was recorded first.
+pub(super) type Recorded = Option<(i64, bool)>;
+
+struct Job {
+    write: ExchangeWrite,
+    reply: oneshot::Sender<StoreResult<Recorded>>,
+}
+
+#[derive(Debug)]
+pub(super) struct SqliteWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SqliteWriter {
+    /// Opens the database file at `path` and starts the writer's thread. `lock` is the store's
+    /// write lock, held for each batch so that sqlx's write transactions never meet this one.
+    pub(super) fn start(path: &Path, lock: Arc<Mutex<()>>) -> StoreResult<SqliteWriter> {
+        let conn = Connection::open(path).map_err(sqlite)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(sqlite)?;
+        let (jobs, queue) = mpsc::channel(4 * BATCH);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, queue, &lock))
+            .map_err(|e| StoreError::Writer(format!("cannot start the writer: {e}")))?;
+        Ok(SqliteWriter { jobs })
+    }
+
+    /// Records one exchange, answered once its batch is committed.
+    pub(super) async fn record(&self, write: ExchangeWrite) -> StoreResult<Recorded> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || StoreError::Writer("the writer stopped".into());
+        self.jobs
+            .send(Job { write, reply })
+            .await
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+fn sqlite(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Writer(e.to_string())
+}
+
+/// The writer's thread: ends when the store (every sender) is gone.
+fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, lock: &Mutex<()>) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut batch = vec![first];
+        let _w = lock.blocking_lock();
+        // What queued while the lock was awaited goes into this batch too.
+        while batch.len() < BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = write_batch(&mut conn, &batch);
+        for (job, result) in batch.into_iter().zip(results) {
+            // The caller may be gone (client disconnected); what it asked for is written.
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+/// Every job of `batch` in one transaction, each in a savepoint; one result per job.
+fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<StoreResult<Recorded>> {
+    let failed = |e: &rusqlite::Error| batch.iter().map(|_| Err(sqlite(e))).collect();
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return failed(&e),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        let one = tx.savepoint().and_then(|sp| {
+            let recorded = record(&sp, &job.write)?;
+            sp.commit()?;
+            Ok(recorded)
+        });
+        results.push(one.map_err(sqlite));
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => failed(&e),
+    }
+}
+
+/// One exchange: the row, the card in the owner's inbox within the caps, the pair's pruning.
+fn record(conn: &Connection, w: &ExchangeWrite) -> rusqlite::Result<Recorded> {
+    let dedupe_key = w
+        .give
+        .as_ref()
+        .map(|_| format!("x:{}:{}", w.scanner_id, w.scanner_set_no));
+    // The exchange row and, in the same statement: whether the owner blocked the scanner, the
+    // size of the item this card would replace, and how many exchanges between these two sets
+    // are kept (this one included).
+    let inserted: Option<(i64, i64, Option<i64>, i64)> = conn
+        .prepare_cached(
+            "INSERT INTO exchanges (scanner_id, owner_id, owner_set_no, scanner_set_no, idempotency_key, full_card, \
+               place, response_json, created_at, owner_version, save_only) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8, ?9, ?10) \
+             ON CONFLICT (scanner_id, idempotency_key) DO NOTHING \
+             RETURNING id, \
+               (SELECT COUNT(*) FROM blocks WHERE user_id = ?2 AND blocked_user_id = ?1), \
+               (SELECT bytes FROM inbox WHERE user_id = ?2 AND dedupe_key = ?11), \
+               (SELECT COUNT(*) FROM exchanges WHERE scanner_id = ?1 AND scanner_set_no = ?4 \
+                  AND owner_id = ?2 AND owner_set_no = ?3)",
+        )?
+        .query_row(
+            params![
+                w.scanner_id,
+                w.owner_id,
+                w.owner_set_no,
+                w.scanner_set_no,
+                w.key,
+                i64::from(w.full_card),
+                w.place,
+                w.now,
+                w.owner_version,
+                i64::from(w.give.is_none()),
+                dedupe_key.as_deref().unwrap_or_default(),
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let Some((exchange_id, blocked, replaced, kept)) = inserted else {
+        return Ok(None);
+    };
+    let mut delivered = false;
+    if let (Some((card, version)), Some(dedupe_key)) = (&w.give, &dedupe_key)
+        && blocked == 0
+    {
+        let bytes = card.len() as i64;
+        let items_delta = i64::from(replaced.is_none());
+        let bytes_delta = bytes - replaced.unwrap_or(0);
+        // Raise the totals only while they stay within the caps (a replacement that grows
+        // nothing always fits). Nothing is removed before this says the card fits.
+        let fits: Option<i64> = conn
+            .prepare_cached(
+                "UPDATE users SET inbox_items = inbox_items + ?2, inbox_bytes = inbox_bytes + ?3 \
+                 WHERE id = ?1 AND ((?2 <= 0 AND ?3 <= 0) OR (inbox_items + ?2 <= ?4 AND inbox_bytes + ?3 <= ?5)) \
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    w.owner_id,
+                    items_delta,
+                    bytes_delta,
+                    w.caps.max_items,
+                    w.caps.max_bytes
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if fits.is_some() {
+            // Replaces the sender's earlier item under a new cursor (news to the owner's
+            // devices): REPLACE deletes the old row and inserts the new one with the next id.
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO inbox (user_id, exchange_id, from_user_id, card_json, via, place, \
+                   created_at, from_set_no, from_version, dedupe_key, bytes) \
+                 VALUES (?1, ?2, ?3, ?4, 'exchange', ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                w.owner_id,
+                exchange_id,
+                w.scanner_id,
+                card,
+                w.place,
+                w.now,
+                w.scanner_set_no,
+                version,
+                dedupe_key,
+                bytes,
+            ])?;
+            delivered = true;
+        }
+    }
+    // Keep only the latest exchanges between these two sets (see `KEEP_PER_PAIR`); never one the
+    // owner's item still points at.
+    if kept >= 2 * KEEP_PER_PAIR {
+        conn.prepare_cached(
+            "DELETE FROM exchanges WHERE scanner_id = ?1 AND scanner_set_no = ?2 AND owner_id = ?3 \
+               AND owner_set_no = ?4 AND id < (SELECT id FROM exchanges WHERE scanner_id = ?1 \
+               AND scanner_set_no = ?2 AND owner_id = ?3 AND owner_set_no = ?4 \
+               ORDER BY id DESC LIMIT 1 OFFSET ?5) \
+               AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.exchange_id = exchanges.id)",
+        )?
+        .execute(params![
+            w.scanner_id,
+            w.scanner_set_no,
+            w.owner_id,
+            w.owner_set_no,
+            KEEP_PER_PAIR - 1
+        ])?;
+    }
+    Ok(Some((exchange_id, delivered)))
+}
