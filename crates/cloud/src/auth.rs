@@ -76,8 +76,9 @@ impl FromRequestParts<AppState> for Caller {
 ///
 /// A logged-out device must lose access at once on every instance. Its entry is dropped on this
 /// instance before the logout is answered ([`crate::live::Hub::device_gone`]), and on the others
-/// when its wake-up arrives. If an instance's listener loses its connection, wake-ups may have
-/// been missed, and the whole cache is dropped. As a last bound, an entry is trusted for
+/// when the wake-up that the deleting statement itself sends arrives (on PostgreSQL, at its
+/// commit). When an instance's listener loses its connection, wake-ups may be missed, so the
+/// whole cache is dropped once it listens again. As a last bound, an entry is trusted for
 /// [`DeviceCache::FRESH`] only. A lookup that started before a drop is not cached, so a logout
 /// that lands while a request is reading the device cannot be undone by that request.
 #[derive(Debug, Default)]

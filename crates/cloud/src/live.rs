@@ -44,6 +44,13 @@ impl Wake {
     }
 }
 
+/// A listener on the wake-up channel.
+async fn listen(database_url: &str) -> sqlx::Result<PgListener> {
+    let mut listener = PgListener::connect(database_url).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
 #[derive(Debug, Clone)]
 pub struct Hub {
     local: broadcast::Sender<Wake>,
@@ -58,14 +65,14 @@ impl Hub {
         let (local, _) = broadcast::channel(4096);
         let tokens = Arc::new(DeviceCache::default());
         if store.backend() == Backend::Postgres {
-            let mut listener = PgListener::connect(database_url).await?;
-            listener.listen(CHANNEL).await?;
+            let mut listener = listen(database_url).await?;
             let relay = local.clone();
             let tokens = tokens.clone();
+            let url = database_url.to_owned();
             tokio::spawn(async move {
                 loop {
-                    match listener.recv().await {
-                        Ok(note) => {
+                    match listener.try_recv().await {
+                        Ok(Some(note)) => {
                             if let Some(wake) = Wake::parse(note.payload()) {
                                 if let Wake::DeviceGone(device) = wake {
                                     tokens.forget_device(device);
@@ -73,12 +80,25 @@ impl Hub {
                                 let _ = relay.send(wake);
                             }
                         }
-                        // PgListener reconnects by itself on the next recv; avoid a hot loop.
-                        // Logouts on other instances may have been missed meanwhile.
-                        Err(e) => {
+                        // The connection was lost and (PgListener reconnects eagerly) is back,
+                        // listening again. Logouts on other instances may have been missed in
+                        // between: forget every device (a lookup begun before this is not kept,
+                        // see `DeviceCache`).
+                        Ok(None) => {
+                            tracing::warn!("inbox listener reconnected");
                             tokens.clear();
+                        }
+                        // It could not reconnect: listen afresh, then forget every device.
+                        Err(e) => {
                             tracing::warn!(error = %e, "inbox listener");
-                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                            listener = loop {
+                                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                                match listen(&url).await {
+                                    Ok(fresh) => break fresh,
+                                    Err(e) => tracing::warn!(error = %e, "inbox listener"),
+                                }
+                            };
+                            tokens.clear();
                         }
                     }
                 }
@@ -102,10 +122,11 @@ impl Hub {
         let _ = self.local.send(Wake::Inbox(user_id));
     }
 
-    /// Ends every stream of a logged-out device, and forgets its token, on every instance.
-    pub async fn device_gone(&self, device_id: i64) {
+    /// Forgets a logged-out device's token and ends its streams on this instance. The other
+    /// instances were told by the statement that deleted it ([`Store::delete_device`]).
+    pub fn device_gone(&self, device_id: i64) {
         self.tokens.forget_device(device_id);
-        self.send(Wake::DeviceGone(device_id)).await;
+        let _ = self.local.send(Wake::DeviceGone(device_id));
     }
 
     /// Devices recently found by token ([`DeviceCache`]).

@@ -594,6 +594,72 @@ async fn a_logged_out_devices_stream_ends() {
     cloud.stop().await;
 }
 
+/// A logged-out device's token is refused at once: on the instance that logged it out and (on
+/// PostgreSQL) on another instance behind the same load balancer, though both had just accepted
+/// it and remember tokens they found (`DeviceCache`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_out_token_is_refused_at_once_on_every_instance() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(first) = TestCloud::start(backend, |_| {}).await else {
+            continue;
+        };
+        let second = match backend {
+            Backend::Postgres => Some(first.second_instance().await),
+            Backend::Sqlite => None,
+        };
+        let owner = first.register("Token Owner", "138 0000 1802").await;
+        let phone: api::Session = first
+            .login(json!({ "login": "token owner", "password": "correct horse battery", "device_name": "lost phone" }))
+            .await
+            .json()
+            .await
+            .expect("session");
+        let path = "/api/v1/inbox?after=0";
+        let instances: Vec<&TestCloud> = std::iter::once(&first).chain(second.as_ref()).collect();
+        for cloud in &instances {
+            assert_eq!(cloud.get(&phone.token, path).await.status(), 200);
+            assert_eq!(
+                cloud.get(&phone.token, path).await.status(),
+                200,
+                "a remembered token"
+            );
+        }
+        let removed = first
+            .delete(
+                &owner.token,
+                &format!("/api/v1/devices/{}", phone.device_id),
+            )
+            .await;
+        assert_eq!(removed.status(), 204);
+        assert_eq!(
+            first.get(&phone.token, path).await.status(),
+            401,
+            "refused where it was logged out, before any wake-up could travel"
+        );
+        if let Some(second) = &second {
+            // The wake-up leaves with the deleting statement's commit: give it a moment.
+            let started = Instant::now();
+            let mut status = second.get(&phone.token, path).await.status();
+            while status != 401 && started.elapsed() < Duration::from_secs(3) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                status = second.get(&phone.token, path).await.status();
+            }
+            assert_eq!(
+                status,
+                401,
+                "refused on the other instance within {:?}, long before its memory of the token runs out",
+                started.elapsed()
+            );
+        }
+        // The owner's own device is untouched.
+        assert_eq!(first.get(&owner.token, path).await.status(), 200);
+        if let Some(second) = second {
+            second.stop().await;
+        }
+        first.stop().await;
+    }
+}
+
 /// Finding 9: a name that reads as a phone number or an email cannot be an account name, and
 /// each log-in form looks in its own column only.
 #[tokio::test]

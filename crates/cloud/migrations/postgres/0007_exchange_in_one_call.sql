@@ -5,7 +5,9 @@
 -- called as one statement runs them in that statement's own transaction: one round trip, the same
 -- statements in the same order. Each statement inside still takes a fresh snapshot (READ
 -- COMMITTED), so the size of the item a card replaces is read after the owner's row is locked, as
--- before. Returns no row when a concurrent retry recorded the same key first.
+-- before. Two small differences: the pair's count for pruning now includes the new exchange (as
+-- on SQLite), and when a concurrent retry recorded the same key first the function returns no row
+-- and still commits, so the owner's streams get one wake-up with nothing new to read.
 CREATE OR REPLACE FUNCTION mingpian_record_exchange(
     p_scanner BIGINT, p_owner BIGINT, p_owner_set BIGINT, p_scanner_set BIGINT, p_key TEXT,
     p_full BIGINT, p_place TEXT, p_now BIGINT, p_owner_version BIGINT,

@@ -287,16 +287,20 @@ async fn log_out_device(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    match state
-        .store
-        .delete_device(caller.user_id, id, DeviceKind::App)
-        .await
-    {
-        Ok(()) => {
-            // Its open live streams end now, on every instance.
-            state.hub.device_gone(id).await;
-            Ok(StatusCode::NO_CONTENT)
+    let (store, hub, user_id) = (state.store.clone(), state.hub.clone(), caller.user_id);
+    // Its token is refused and its open live streams end now, on every instance. Spawned, so
+    // that a client gone mid-request cannot leave a committed logout unknown to this instance.
+    let logged_out = tokio::spawn(async move {
+        let done = store.delete_device(user_id, id, DeviceKind::App).await;
+        if done.is_ok() {
+            hub.device_gone(id);
         }
+        done
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    match logged_out {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(ApiError::NotFound("no such device on this account")),
         Err(e) => Err(e.into()),
     }

@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, Row as _};
 use mingpian_card::Card;
 use mingpian_card::api::CardField;
 
-use super::{Store, StoreError, StoreResult, Stored, conflict_or, now_ms};
+use super::{Backend, Store, StoreError, StoreResult, Stored, conflict_or, now_ms};
 
 #[derive(Debug, Clone)]
 pub struct UserRecord {
@@ -310,13 +310,34 @@ impl Store {
         kind: DeviceKind,
     ) -> StoreResult<()> {
         let _w = self.writer().await;
-        let done = sqlx::query("DELETE FROM devices WHERE id = $1 AND user_id = $2 AND kind = $3")
+        let deleted: i64 = match self.backend {
+            // The wake-up that ends the device's streams and forgets its token on every instance
+            // is sent by the statement that deletes it, when (and only if) that commits: a
+            // logout can no longer be answered while the other instances miss it.
+            Backend::Postgres => {
+                sqlx::query_scalar(
+                    "WITH d AS (DELETE FROM devices WHERE id = $1 AND user_id = $2 AND kind = $3 RETURNING id) \
+                     SELECT COUNT(*) FROM (SELECT pg_notify($4, $5) FROM d) AS n",
+                )
+                .bind(device_id)
+                .bind(user_id)
+                .bind(kind.as_str())
+                .bind(crate::live::CHANNEL)
+                .bind(crate::live::Wake::DeviceGone(device_id).payload())
+                .fetch_one(&self.pool)
+                .await?
+            }
+            Backend::Sqlite => sqlx::query(
+                "DELETE FROM devices WHERE id = $1 AND user_id = $2 AND kind = $3",
+            )
             .bind(device_id)
             .bind(user_id)
             .bind(kind.as_str())
             .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
+            .await?
+            .rows_affected() as i64,
+        };
+        if deleted == 0 {
             Err(StoreError::NotFound)
         } else {
             Ok(())

@@ -6,18 +6,21 @@
 //! single writer was held across all of those hand-offs: on two cores the exchange rate was set by
 //! thread wake-ups, with the CPU partly idle. Here the whole transaction is one hand-off, and the
 //! exchanges that queued while one batch was written go into the next one (group commit). Each
-//! exchange runs in a savepoint, so one that fails takes nothing else with it; none is answered
+//! exchange runs in a savepoint, so one that fails takes nothing else with it (unless SQLite ends the
+//! whole transaction, as on a full disk: then every one of the batch is answered with the error);
+//! none is answered
 //! before its batch is committed (synchronous = NORMAL in WAL mode: in the WAL before the answer,
 //! so a killed process loses nothing answered).
 //!
 //! The statements are the ones [`super::exchanges`] documents, in the same order; PostgreSQL runs
 //! them in one function call (`migrations/postgres/0007_exchange_in_one_call.sql`).
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension as _, params};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::exchanges::{InboxCaps, KEEP_PER_PAIR};
@@ -93,7 +96,7 @@ fn sqlite(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// The writer's thread: ends when the store (every sender) is gone.
-fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, lock: &Mutex<()>) {
+fn run(conn: Connection, mut queue: mpsc::Receiver<Job>, lock: &Mutex<()>) {
     while let Some(first) = queue.blocking_recv() {
         let mut batch = vec![first];
         let _w = lock.blocking_lock();
@@ -104,33 +107,68 @@ fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, lock: &Mutex<()>) {
                 Err(_) => break,
             }
         }
-        let results = write_batch(&mut conn, &batch);
+        // A panic answers this batch with errors and leaves the thread serving the next one.
+        let results = std::panic::catch_unwind(AssertUnwindSafe(|| write_batch(&conn, &batch)))
+            .unwrap_or_else(|_| {
+                tracing::error!("the SQLite exchange writer panicked; its batch was not written");
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                failed(batch.len(), "the writer failed")
+            });
         for (job, result) in batch.into_iter().zip(results) {
             // The caller may be gone (client disconnected); what it asked for is written.
             let _ = job.reply.send(result);
         }
     }
+    tracing::info!("the SQLite exchange writer stopped");
 }
 
-/// Every job of `batch` in one transaction, each in a savepoint; one result per job.
-fn write_batch(conn: &mut Connection, batch: &[Job]) -> Vec<StoreResult<Recorded>> {
-    let failed = |e: &rusqlite::Error| batch.iter().map(|_| Err(sqlite(e))).collect();
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => return failed(&e),
-    };
+fn failed(n: usize, why: impl std::fmt::Display) -> Vec<StoreResult<Recorded>> {
+    (0..n).map(|_| Err(sqlite(&why))).collect()
+}
+
+/// Every job of `batch` in one transaction, each in a savepoint; one result per job. A job that
+/// fails is rolled back alone, unless SQLite rolled the whole transaction back with it (a full
+/// disk, an I/O error): then nothing of the batch is written and every job is answered so.
+fn write_batch(conn: &Connection, batch: &[Job]) -> Vec<StoreResult<Recorded>> {
+    // A transaction left open by an earlier failure would swallow this batch.
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return failed(batch.len(), e);
+    }
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let one = tx.savepoint().and_then(|sp| {
-            let recorded = record(&sp, &job.write)?;
-            sp.commit()?;
-            Ok(recorded)
-        });
+        let one =
+            conn.execute_batch("SAVEPOINT job")
+                .and_then(|()| match record(conn, &job.write) {
+                    Ok(recorded) => conn.execute_batch("RELEASE job").map(|()| recorded),
+                    Err(e) => {
+                        if !conn.is_autocommit() {
+                            let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                        }
+                        Err(e)
+                    }
+                });
+        if conn.is_autocommit() {
+            let why = one.err().map_or_else(
+                || "the transaction ended early".to_owned(),
+                |e| e.to_string(),
+            );
+            return failed(batch.len(), format!("the batch was rolled back: {why}"));
+        }
         results.push(one.map_err(sqlite));
     }
-    match tx.commit() {
+    match conn.execute_batch("COMMIT") {
         Ok(()) => results,
-        Err(e) => failed(&e),
+        Err(e) => {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            failed(batch.len(), e)
+        }
     }
 }
 
@@ -243,4 +281,115 @@ fn record(conn: &Connection, w: &ExchangeWrite) -> rusqlite::Result<Recorded> {
         ])?;
     }
     Ok(Some((exchange_id, delivered)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{ExchangeWrite, InboxCaps};
+    use crate::store::Store;
+
+    fn exchange(scanner_id: i64, owner_id: i64, key: &str) -> ExchangeWrite {
+        ExchangeWrite {
+            scanner_id,
+            owner_id,
+            owner_set_no: 1,
+            scanner_set_no: 1,
+            give: Some((r#"{"formatted_name":"Scanner"}"#.to_owned(), 1)),
+            owner_version: 1,
+            key: key.to_owned(),
+            full_card: false,
+            place: None,
+            caps: InboxCaps {
+                max_items: 100,
+                max_bytes: 1 << 20,
+                max_web_items: 10,
+            },
+            now: 1,
+        }
+    }
+
+    /// Exchanges queued while the writer waits for the write lock are committed together; one
+    /// that fails (its owner does not exist) is answered with its error and takes nothing else
+    /// with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_commits_together_and_a_failed_exchange_takes_nothing_with_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(
+            Store::connect(&Store::sqlite_url(dir.path()), 4)
+                .await
+                .expect("store"),
+        );
+        for (id, name) in [(1, "a"), (2, "b")] {
+            sqlx::query(
+                "INSERT INTO users (id, public_id, name, name_key, password_hash, created_at) \
+                 VALUES ($1, $2, $2, $2, 'x', 0)",
+            )
+            .bind(id)
+            .bind(name)
+            .execute(&store.pool)
+            .await
+            .expect("user");
+        }
+        // Held, so that all three queue up behind the first and go into one batch.
+        let held = store.write_lock.lock().await;
+        let writes = [
+            exchange(1, 2, "key-one-0001"),
+            exchange(1, 99, "key-nobody-01"),
+            exchange(2, 1, "key-two-00001"),
+        ];
+        let tasks: Vec<_> = writes
+            .into_iter()
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let writer = store.exchange_writer.as_ref().expect("SQLite writer");
+                    writer.record(w).await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(held);
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.expect("task"));
+        }
+        assert!(
+            matches!(results[0], Ok(Some((_, true)))),
+            "{:?}",
+            results[0]
+        );
+        assert!(results[1].is_err(), "no such owner: {:?}", results[1]);
+        assert!(
+            matches!(results[2], Ok(Some((_, true)))),
+            "{:?}",
+            results[2]
+        );
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT scanner_id, owner_id FROM exchanges ORDER BY scanner_id")
+                .fetch_all(&store.pool)
+                .await
+                .expect("exchanges");
+        assert_eq!(rows, vec![(1, 2), (2, 1)], "queued in any order");
+        let totals: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, inbox_items FROM users ORDER BY id")
+                .fetch_all(&store.pool)
+                .await
+                .expect("totals");
+        assert_eq!(
+            totals,
+            vec![(1, 1), (2, 1)],
+            "one card each, none for the failed one"
+        );
+        // The same key again is a retry: nothing new.
+        let again = store
+            .exchange_writer
+            .as_ref()
+            .expect("writer")
+            .record(exchange(1, 2, "key-one-0001"))
+            .await;
+        assert!(matches!(again, Ok(None)), "{again:?}");
+    }
 }
