@@ -24,6 +24,9 @@ pub enum Wake {
     Inbox(i64),
     /// This device was logged out: its streams end.
     DeviceGone(i64),
+    /// Wake-ups may have been missed (the listener reconnected): every stream asks whether its
+    /// device is still logged in and reads its inbox again. Local only, never sent to others.
+    Recheck,
 }
 
 impl Wake {
@@ -31,6 +34,7 @@ impl Wake {
         match self {
             Wake::Inbox(user) => format!("i:{user}"),
             Wake::DeviceGone(device) => format!("d:{device}"),
+            Wake::Recheck => "r".to_owned(),
         }
     }
 
@@ -87,6 +91,7 @@ impl Hub {
                         Ok(None) => {
                             tracing::warn!("inbox listener reconnected");
                             tokens.clear();
+                            let _ = relay.send(Wake::Recheck);
                         }
                         // It could not reconnect: listen afresh, then forget every device.
                         Err(e) => {
@@ -99,6 +104,7 @@ impl Hub {
                                 }
                             };
                             tokens.clear();
+                            let _ = relay.send(Wake::Recheck);
                         }
                     }
                 }

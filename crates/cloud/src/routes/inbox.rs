@@ -139,6 +139,7 @@ async fn stream(
     let mut wake = state.hub.subscribe();
     let (user_id, device_id) = (caller.user_id, caller.device_id);
     let events = async_stream::stream! {
+        let mut next_check = tokio::time::Instant::now() + RECHECK;
         loop {
             match state.store.inbox(user_id, cursor, 100, PAGE_BYTES).await {
                 Ok(records) if !records.is_empty() => {
@@ -163,20 +164,30 @@ async fn stream(
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
-            // Wait for this user's next delivery (or re-read after missing some wake-ups).
+            // Wait for this user's next delivery (or re-read after missing some wake-ups). Every
+            // RECHECK, however many wake-ups arrive, and whenever wake-ups may have been missed,
+            // ask whether the device is still logged in: a logout whose wake-up was lost must
+            // still end the stream.
             loop {
-                match tokio::time::timeout(RECHECK, wake.recv()).await {
-                    Ok(Ok(Wake::Inbox(id))) if id == user_id => break,
-                    Ok(Ok(Wake::DeviceGone(id))) if id == device_id => return,
-                    Ok(Ok(_)) => {}
-                    Ok(Err(RecvError::Closed)) => return,
-                    Ok(Err(RecvError::Lagged(_))) | Err(_) => {
-                        // A wake-up may have been missed: is the device still logged in?
-                        match state.store.device_exists(device_id).await {
-                            Ok(false) => return,
-                            Ok(true) => break,
-                            Err(e) => tracing::warn!(error = ?e, "inbox stream device check"),
+                let recheck = match tokio::time::timeout_at(next_check, wake.recv()).await {
+                    Ok(Ok(Wake::Inbox(id))) if id == user_id => {
+                        if tokio::time::Instant::now() < next_check {
+                            break;
                         }
+                        true
+                    }
+                    Ok(Ok(Wake::DeviceGone(id))) if id == device_id => return,
+                    Ok(Ok(Wake::Recheck)) => true,
+                    Ok(Ok(_)) => false,
+                    Ok(Err(RecvError::Closed)) => return,
+                    Ok(Err(RecvError::Lagged(_))) | Err(_) => true,
+                };
+                if recheck {
+                    next_check = tokio::time::Instant::now() + RECHECK;
+                    match state.store.device_exists(device_id).await {
+                        Ok(false) => return,
+                        Ok(true) => break,
+                        Err(e) => tracing::warn!(error = ?e, "inbox stream device check"),
                     }
                 }
             }

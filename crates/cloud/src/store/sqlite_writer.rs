@@ -141,25 +141,32 @@ fn write_batch(conn: &Connection, batch: &[Job]) -> Vec<StoreResult<Recorded>> {
     }
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let one =
-            conn.execute_batch("SAVEPOINT job")
-                .and_then(|()| match record(conn, &job.write) {
-                    Ok(recorded) => conn.execute_batch("RELEASE job").map(|()| recorded),
-                    Err(e) => {
-                        if !conn.is_autocommit() {
-                            let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
-                        }
-                        Err(e)
-                    }
-                });
-        if conn.is_autocommit() {
-            let why = one.err().map_or_else(
-                || "the transaction ended early".to_owned(),
-                |e| e.to_string(),
-            );
-            return failed(batch.len(), format!("the batch was rolled back: {why}"));
+        let one = match conn
+            .execute_batch("SAVEPOINT job")
+            .and_then(|()| record(conn, &job.write))
+        {
+            Ok(recorded) => conn.execute_batch("RELEASE job").map(|()| Ok(recorded)),
+            // Undo this job alone.
+            Err(e) => conn
+                .execute_batch("ROLLBACK TO job; RELEASE job")
+                .map(|()| Err(sqlite(e))),
+        };
+        match one {
+            Ok(result) if !conn.is_autocommit() => results.push(result),
+            // SQLite ended the transaction, or this job's writes could not be kept apart from
+            // the rest (its RELEASE or ROLLBACK TO failed): nothing of the batch is kept.
+            outcome => {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                let why = match outcome {
+                    Err(e) => e.to_string(),
+                    Ok(Err(e)) => e.to_string(),
+                    Ok(Ok(_)) => "the transaction ended early".to_owned(),
+                };
+                return failed(batch.len(), format!("the batch was rolled back: {why}"));
+            }
         }
-        results.push(one.map_err(sqlite));
     }
     match conn.execute_batch("COMMIT") {
         Ok(()) => results,
