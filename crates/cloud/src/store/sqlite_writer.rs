@@ -5,12 +5,12 @@
 //! the inbox item, COMMIT) was a hand-off to a connection's worker thread and back, and SQLite's
 //! single writer was held across all of those hand-offs: on two cores the exchange rate was set by
 //! thread wake-ups, with the CPU partly idle. Here the whole transaction is one hand-off, and the
-//! exchanges that queued while one batch was written go into the next one (group commit). Each
-//! exchange runs in a savepoint, so one that fails takes nothing else with it (unless SQLite ends the
-//! whole transaction, as on a full disk: then every one of the batch is answered with the error);
-//! none is answered
-//! before its batch is committed (synchronous = NORMAL in WAL mode: in the WAL before the answer,
-//! so a killed process loses nothing answered).
+//! exchanges that queued while one batch was written go into the next one (group commit).
+//!
+//! Each exchange runs in a savepoint, so one that fails takes nothing else with it, unless SQLite
+//! ends the whole transaction (a full disk, an I/O error): then every exchange of the batch is
+//! answered with the error. None is answered before its batch is committed (synchronous = NORMAL
+//! in WAL mode: in the WAL before the answer, so a killed process loses nothing answered).
 //!
 //! The statements are the ones [`super::exchanges`] documents, in the same order; PostgreSQL runs
 //! them in one function call (`migrations/postgres/0007_exchange_in_one_call.sql`).
