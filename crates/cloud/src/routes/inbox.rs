@@ -14,7 +14,7 @@ use futures_util::Stream;
 use mingpian_card::api::{self, InboxVia};
 use mingpian_card::{CardSetNo, PublicId};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -141,6 +141,27 @@ async fn stream(
     let events = async_stream::stream! {
         let mut next_check = tokio::time::Instant::now() + RECHECK;
         loop {
+            // Before every page, however long the inbox or slow the reader: a logged-out device
+            // gets nothing more. Wake-ups taken here need no other answer than this read.
+            loop {
+                match wake.try_recv() {
+                    Ok(Wake::DeviceGone(id)) if id == device_id => return,
+                    Ok(Wake::Recheck) | Err(TryRecvError::Lagged(_)) => {
+                        next_check = tokio::time::Instant::now();
+                    }
+                    Ok(_) => {}
+                    Err(TryRecvError::Closed) => return,
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
+            if tokio::time::Instant::now() >= next_check {
+                next_check = tokio::time::Instant::now() + RECHECK;
+                match state.store.device_exists(device_id).await {
+                    Ok(false) => return,
+                    Ok(true) => {}
+                    Err(e) => tracing::warn!(error = ?e, "inbox stream device check"),
+                }
+            }
             match state.store.inbox(user_id, cursor, 100, PAGE_BYTES).await {
                 Ok(records) if !records.is_empty() => {
                     for record in records {
@@ -159,9 +180,12 @@ async fn stream(
                     continue;
                 }
                 Ok(_) => {}
+                // Read again after a pause: waiting for the next wake-up could leave what is
+                // there unsent.
                 Err(e) => {
                     tracing::warn!(error = ?e, "inbox stream read");
                     tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
                 }
             }
             // Wait for this user's next delivery (or re-read after missing some wake-ups). Every
@@ -187,7 +211,12 @@ async fn stream(
                     match state.store.device_exists(device_id).await {
                         Ok(false) => return,
                         Ok(true) => break,
-                        Err(e) => tracing::warn!(error = ?e, "inbox stream device check"),
+                        // Read anyway (a delivery's wake-up may have been taken here); the read
+                        // pauses if the database is down.
+                        Err(e) => {
+                            tracing::warn!(error = ?e, "inbox stream device check");
+                            break;
+                        }
                     }
                 }
             }

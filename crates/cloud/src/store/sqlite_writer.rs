@@ -141,15 +141,20 @@ fn write_batch(conn: &Connection, batch: &[Job]) -> Vec<StoreResult<Recorded>> {
     }
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let one = match conn
+        // Err: this job's writes cannot be kept apart from the rest (the reason, said whole).
+        let one: Result<StoreResult<Recorded>, String> = match conn
             .execute_batch("SAVEPOINT job")
             .and_then(|()| record(conn, &job.write))
         {
-            Ok(recorded) => conn.execute_batch("RELEASE job").map(|()| Ok(recorded)),
+            Ok(recorded) => conn
+                .execute_batch("RELEASE job")
+                .map(|()| Ok(recorded))
+                .map_err(|e| e.to_string()),
             // Undo this job alone.
-            Err(e) => conn
-                .execute_batch("ROLLBACK TO job; RELEASE job")
-                .map(|()| Err(sqlite(e))),
+            Err(e) => match conn.execute_batch("ROLLBACK TO job; RELEASE job") {
+                Ok(()) => Ok(Err(sqlite(e))),
+                Err(undo) => Err(format!("{e}; undoing it: {undo}")),
+            },
         };
         match one {
             Ok(result) if !conn.is_autocommit() => results.push(result),
@@ -160,7 +165,7 @@ fn write_batch(conn: &Connection, batch: &[Job]) -> Vec<StoreResult<Recorded>> {
                     let _ = conn.execute_batch("ROLLBACK");
                 }
                 let why = match outcome {
-                    Err(e) => e.to_string(),
+                    Err(why) => why,
                     Ok(Err(e)) => e.to_string(),
                     Ok(Ok(_)) => "the transaction ended early".to_owned(),
                 };
