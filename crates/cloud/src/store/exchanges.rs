@@ -14,7 +14,7 @@ use mingpian_card::Card;
 
 use super::sets::{CodeState, SetRecord, prefixed, set_at};
 use super::sqlite_writer::ExchangeWrite;
-use super::{Backend, Store, StoreError, StoreResult, Stored, now_ms};
+use super::{Backend, ExchangeWriter, Store, StoreError, StoreResult, Stored, now_ms};
 
 /// Exchange rows kept between the same two sets; older ones are pruned on the next exchange.
 pub const KEEP_PER_PAIR: i64 = 16;
@@ -290,55 +290,28 @@ impl Store {
     /// put the card in the inbox, replacing the scanner's earlier item from that set; prune the
     /// pair's old exchanges. PostgreSQL runs them in one function call
     /// (`migrations/postgres/0007_exchange_in_one_call.sql`), SQLite on its exchange writer
-    /// ([`super::sqlite_writer`]).
+    /// ([`super::sqlite_writer`]); on both, exchanges that wait are committed together (on
+    /// PostgreSQL by [`super::pg_writer`]).
     #[tracing::instrument(skip_all, fields(scanner = new.scanner_id, owner = new.owner_id), err)]
     pub async fn record_exchange(&self, new: &NewExchange<'_>) -> StoreResult<ExchangeOutcome> {
         let now = now_ms();
         let scanner_set_no = new.give.map_or(0, |g| g.set_no);
+        let write = ExchangeWrite {
+            scanner_id: new.scanner_id,
+            owner_id: new.owner_id,
+            owner_set_no: new.owner_set_no,
+            scanner_set_no,
+            give: new.give.map(|g| (g.card.as_str().to_owned(), g.version)),
+            owner_version: new.owner_version,
+            key: new.idempotency_key.to_owned(),
+            full_card: new.full_card,
+            place: new.place.map(str::to_owned),
+            caps: new.caps,
+            now,
+        };
         let recorded = match &self.exchange_writer {
-            Some(writer) => {
-                writer
-                    .record(ExchangeWrite {
-                        scanner_id: new.scanner_id,
-                        owner_id: new.owner_id,
-                        owner_set_no: new.owner_set_no,
-                        scanner_set_no,
-                        give: new.give.map(|g| (g.card.as_str().to_owned(), g.version)),
-                        owner_version: new.owner_version,
-                        key: new.idempotency_key.to_owned(),
-                        full_card: new.full_card,
-                        place: new.place.map(str::to_owned),
-                        caps: new.caps,
-                        now,
-                    })
-                    .await?
-            }
-            None => {
-                let row: Option<(i64, i64)> = sqlx::query_as(
-                    "SELECT exchange_id, delivered FROM mingpian_record_exchange(\
-                       $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-                )
-                .bind(new.scanner_id)
-                .bind(new.owner_id)
-                .bind(new.owner_set_no)
-                .bind(scanner_set_no)
-                .bind(new.idempotency_key)
-                .bind(i64::from(new.full_card))
-                .bind(new.place)
-                .bind(now)
-                .bind(new.owner_version)
-                .bind(new.give.map(|g| g.card.as_str()))
-                .bind(new.give.map_or(0, |g| g.version))
-                .bind(new.give.map_or(0, |g| g.card.len() as i64))
-                .bind(new.caps.max_items)
-                .bind(new.caps.max_bytes)
-                .bind(KEEP_PER_PAIR)
-                .bind(crate::live::CHANNEL)
-                .bind(crate::live::Wake::Inbox(new.owner_id).payload())
-                .fetch_optional(&self.pool)
-                .await?;
-                row.map(|(id, delivered)| (id, delivered != 0))
-            }
+            ExchangeWriter::Sqlite(writer) => writer.record(write).await?,
+            ExchangeWriter::Postgres(writer) => writer.record(write).await?,
         };
         let Some((exchange_id, delivered)) = recorded else {
             // A concurrent retry got there first.

@@ -17,6 +17,7 @@
 mod accounts;
 mod dav;
 mod exchanges;
+mod pg_writer;
 mod sets;
 mod sqlite_writer;
 mod stored;
@@ -75,14 +76,21 @@ pub enum Backend {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// Records exchanges, committing those that wait together.
+#[derive(Debug)]
+enum ExchangeWriter {
+    Sqlite(sqlite_writer::SqliteWriter),
+    Postgres(pg_writer::PgWriter),
+}
+
 #[derive(Debug)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
     /// Serialises write transactions on SQLite (see the module docs).
     write_lock: Arc<Mutex<()>>,
-    /// SQLite: the connection that records exchanges ([`sqlite_writer`]).
-    exchange_writer: Option<sqlite_writer::SqliteWriter>,
+    /// What records exchanges: [`sqlite_writer`] or [`pg_writer`].
+    exchange_writer: ExchangeWriter,
     /// Address-book refresh pages running at once, server-wide (see [`dav`]).
     dav_turns: dav::Turns,
 }
@@ -142,12 +150,14 @@ impl Store {
                         "the SQLite database must be a file, not in memory".into(),
                     ));
                 }
-                Some(sqlite_writer::SqliteWriter::start(
+                ExchangeWriter::Sqlite(sqlite_writer::SqliteWriter::start(
                     Path::new(&file),
                     write_lock.clone(),
                 )?)
             }
-            Backend::Postgres => None,
+            Backend::Postgres => {
+                ExchangeWriter::Postgres(pg_writer::PgWriter::start(pool.clone(), pg_writer::LANES))
+            }
         };
         Ok(Store {
             pool,

@@ -47,6 +47,13 @@ pub(super) struct ExchangeWrite {
     pub now: i64,
 }
 
+impl ExchangeWrite {
+    /// The size of the card given in return (0: save only).
+    pub(super) fn card_bytes(&self) -> usize {
+        self.give.as_ref().map_or(0, |(card, _)| card.len())
+    }
+}
+
 /// The new exchange's id and whether its card reached the owner's inbox; `None`: an exchange
 /// with the same key was recorded first.
 pub(super) type Recorded = Option<(i64, bool)>;
@@ -301,7 +308,7 @@ mod tests {
     use std::time::Duration;
 
     use super::{ExchangeWrite, InboxCaps};
-    use crate::store::Store;
+    use crate::store::{ExchangeWriter, Store};
 
     fn exchange(scanner_id: i64, owner_id: i64, key: &str) -> ExchangeWrite {
         ExchangeWrite {
@@ -357,7 +364,9 @@ mod tests {
             .map(|w| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let writer = store.exchange_writer.as_ref().expect("SQLite writer");
+                    let ExchangeWriter::Sqlite(writer) = &store.exchange_writer else {
+                        panic!("SQLite writer");
+                    };
                     writer.record(w).await
                 })
             })
@@ -396,12 +405,10 @@ mod tests {
             "one card each, none for the failed one"
         );
         // The same key again is a retry: nothing new.
-        let again = store
-            .exchange_writer
-            .as_ref()
-            .expect("writer")
-            .record(exchange(1, 2, "key-one-0001"))
-            .await;
+        let ExchangeWriter::Sqlite(writer) = &store.exchange_writer else {
+            panic!("SQLite writer");
+        };
+        let again = writer.record(exchange(1, 2, "key-one-0001")).await;
         assert!(matches!(again, Ok(None)), "{again:?}");
     }
 }
