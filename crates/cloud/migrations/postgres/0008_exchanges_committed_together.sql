@@ -1,15 +1,19 @@
 -- Exchanges committed together (PostgreSQL's group commit; src/store/pg_writer.rs).
 --
 -- Under load every exchange was its own transaction: its own commit, WAL flush and backend
--- wake-up, and PostgreSQL spent most of its time on those rather than on the few rows each
--- exchange writes. The server now queues exchanges and records those waiting together in one
--- call of this function: one statement, so one transaction and one commit for all of them. Each
--- is recorded by `mingpian_record_exchange` (0007), unchanged, in the order given.
+-- wake-up, and PostgreSQL spent much of its time on those rather than on the few rows each
+-- exchange writes. The server now queues exchanges and records those waiting together in one call
+-- of this function: one statement, so one transaction and one commit for all of them. Each is
+-- recorded by `mingpian_record_exchange` (0007), unchanged, in the order given (the server sorts
+-- them by scanner and key, so that two batches insert keys in the same order).
 --
--- The owners that receive a card are locked first, all of them, in id order: two batches running
--- at once then wait for each other instead of deadlocking. An error in any exchange (its owner was
--- deleted meanwhile, say) fails the whole call and nothing of it is kept; the server then records
--- that batch's exchanges one by one, so the error reaches only its own exchange.
+-- The owners that receive a card are locked first, in id order, skipping any that another
+-- transaction holds: an exchange to such an owner is not recorded here but answered "skipped"
+-- (delivered = -1), and the server records it on its own, where it waits for that owner alone. One
+-- busy owner therefore never holds up the rest of a batch. Waits for other locks give up after
+-- 2 s. An error in any exchange (a save-only exchange to an owner deleted meanwhile, a deadlock,
+-- that timeout) fails the whole call and nothing of it is kept; the server then records the
+-- batch's exchanges one by one, so the error reaches only its own exchange.
 --
 -- p_jobs: a JSON array of objects, one per exchange, with the parameters of
 -- mingpian_record_exchange under the names below and `i`, the job's number, returned with its
@@ -22,12 +26,15 @@ LANGUAGE plpgsql AS $$
 DECLARE
     j RECORD;
     r RECORD;
+    v_locked BIGINT[] := '{}';
 BEGIN
+    PERFORM set_config('lock_timeout', '2s', true);
     IF p_owners <> '' THEN
-        PERFORM 1 FROM users
-        WHERE id = ANY (string_to_array(p_owners, ',')::BIGINT[])
-        ORDER BY id
-        FOR NO KEY UPDATE;
+        SELECT COALESCE(array_agg(l.id), '{}') INTO v_locked FROM (
+            SELECT id FROM users
+            WHERE id = ANY (string_to_array(p_owners, ',')::BIGINT[])
+            ORDER BY id
+            FOR NO KEY UPDATE SKIP LOCKED) AS l;
     END IF;
     FOR j IN
         SELECT * FROM json_to_recordset(p_jobs::json) AS t(
@@ -35,11 +42,17 @@ BEGIN
             key TEXT, full_card BIGINT, place TEXT, now BIGINT, owner_version BIGINT, card TEXT,
             give_version BIGINT, bytes BIGINT, max_items BIGINT, max_bytes BIGINT, wake TEXT)
     LOOP
+        job := j.i;
+        IF j.card IS NOT NULL AND NOT (j.owner = ANY (v_locked)) THEN
+            exchange_id := NULL;
+            delivered := -1;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         SELECT * INTO r FROM mingpian_record_exchange(
             j.scanner, j.owner, j.owner_set, j.scanner_set, j.key, j.full_card, j.place, j.now,
             j.owner_version, j.card, j.give_version, j.bytes, j.max_items, j.max_bytes, p_keep,
             p_channel, j.wake);
-        job := j.i;
         exchange_id := r.exchange_id;
         delivered := r.delivered;
         RETURN NEXT;

@@ -19,6 +19,10 @@ use super::{Backend, ExchangeWriter, Store, StoreError, StoreResult, Stored, now
 /// Exchange rows kept between the same two sets; older ones are pruned on the next exchange.
 pub const KEEP_PER_PAIR: i64 = 16;
 
+/// An exchange not recorded within this long is answered "busy, retry" (503 with `Retry-After`)
+/// rather than left waiting on a stalled database.
+pub(super) const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// How full one owner's inbox may get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InboxCaps {

@@ -155,9 +155,11 @@ impl Store {
                     write_lock.clone(),
                 )?)
             }
-            Backend::Postgres => {
-                ExchangeWriter::Postgres(pg_writer::PgWriter::start(pool.clone(), pg_writer::LANES))
-            }
+            Backend::Postgres => ExchangeWriter::Postgres(pg_writer::PgWriter::start(
+                pool.clone(),
+                pg_writer::LANES,
+                exchanges::ANSWER_WITHIN,
+            )),
         };
         Ok(Store {
             pool,

@@ -1,28 +1,36 @@
 //! PostgreSQL's exchange writer: exchanges that wait are committed together.
 //!
 //! Recording an exchange is one function call (`migrations/postgres/0007_exchange_in_one_call.sql`)
-//! that writes a few rows. Under load, PostgreSQL spent most of its time not on those rows but on
+//! that writes a few rows. Under load, PostgreSQL spent much of its time not on those rows but on
 //! what every transaction costs: the commit with its WAL flush, the backend's wake-up, the
-//! statement's start and end. Here exchanges go into a queue; a few lanes each take what is
-//! waiting (up to [`BATCH`] exchanges or [`BATCH_BYTES`] of cards) and record it in one call of
-//! `mingpian_record_exchanges` (`migrations/postgres/0008_exchanges_committed_together.sql`): one
-//! transaction, one commit. An exchange alone in the queue is recorded by the single call, as
-//! before, so a quiet server answers as fast as it did.
+//! statement's start and end. Here exchanges go into a queue, one per lane, chosen by the owner:
+//! each lane takes what is waiting (up to [`BATCH`] exchanges or [`BATCH_BYTES`]) and records it
+//! in one call of `mingpian_record_exchanges`
+//! (`migrations/postgres/0008_exchanges_committed_together.sql`): one transaction, one commit.
+//! While a lane waits for the database, its queue fills, so the busier the server the larger the
+//! batches; a quiet server writes each exchange as it comes.
 //!
-//! The batch function locks every owner that receives a card in id order before it writes, so
-//! two lanes (or two instances) wait for each other rather than deadlock. If the database refuses
-//! the batch (an owner deleted meanwhile, a deadlock with other work), nothing of it is kept and
-//! its exchanges are recorded one by one, so an error reaches only the exchange it belongs to.
-//! When the database cannot be reached at all, every exchange of the batch gets that error at once.
+//! Nothing one account does can hold up the others' exchanges:
+//! - the batch function skips owners whose row another transaction holds (an address-book
+//!   refresh, a sync push, another instance's batch); those exchanges are recorded on their own,
+//!   in tasks of their own, each waiting for its owner alone while the lane goes on;
+//! - inside a batch, waits for other locks give up after 2 s. The batch is then refused, and so is
+//!   one that meets an error (a deadlock, an owner deleted meanwhile): nothing of it is kept, and
+//!   its exchanges are recorded on their own, so an error reaches only the exchange it belongs to.
+//!   When the database cannot be reached at all, every exchange of the batch gets that error at
+//!   once.
 //!
-//! No exchange is answered before the transaction that holds it has committed. The lanes are tasks
-//! of their own: a client that disconnects while waiting does not cancel what it asked for.
+//! A lane serves only its owners, so the lanes of one server never wait for each other's owners.
+//! A batch's exchanges are sorted by scanner and key, so two batches insert keys in the same order
+//! and a retry sent twice at once cannot make them wait for each other in a cycle. No exchange is
+//! answered before the transaction that holds it has committed, and a client that disconnects
+//! while waiting does not cancel what it asked for.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::AnyPool;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use super::exchanges::KEEP_PER_PAIR;
 use super::sqlite_writer::{ExchangeWrite, Recorded};
@@ -31,11 +39,10 @@ use crate::live::{CHANNEL, Wake};
 
 /// Exchanges committed together at most.
 const BATCH: usize = 64;
-/// A batch stops growing once its cards reach this many bytes (a card may be megabytes).
+/// A batch grows only while its cards, keys and places stay within this many bytes (one larger
+/// exchange goes alone).
 const BATCH_BYTES: usize = 1 << 20;
-/// Batches written at once. Measured with the load test (16 users): one lane and two were level,
-/// four split the queue into smaller batches and were slower. Two keep the database busy while
-/// the server assembles the next batch.
+/// Lanes, each writing one batch at a time. Measured with the load test (16 users): see the README.
 pub(super) const LANES: usize = 2;
 
 struct Job {
@@ -43,105 +50,168 @@ struct Job {
     reply: oneshot::Sender<StoreResult<Recorded>>,
 }
 
+impl Job {
+    fn bytes(&self) -> usize {
+        let w = &self.write;
+        w.card_bytes() + w.key.len() + w.place.as_ref().map_or(0, String::len)
+    }
+}
+
 #[derive(Debug)]
 pub(super) struct PgWriter {
-    jobs: mpsc::Sender<Job>,
+    /// One queue per lane; an exchange goes to its owner's lane, so two lanes never wait for
+    /// each other's owners.
+    lanes: Vec<mpsc::Sender<Job>>,
+    /// How long a caller waits for its answer (see [`super::exchanges::ANSWER_WITHIN`]).
+    answer_within: Duration,
 }
 
 impl PgWriter {
     /// Starts `lanes` lanes on the runtime; they end when the writer is dropped.
-    pub(super) fn start(pool: AnyPool, lanes: usize) -> PgWriter {
-        let (jobs, queue) = mpsc::channel(4 * BATCH);
-        let queue = Arc::new(Mutex::new(queue));
-        for _ in 0..lanes.max(1) {
-            tokio::spawn(lane(pool.clone(), queue.clone()));
-        }
-        PgWriter { jobs }
+    pub(super) fn start(pool: AnyPool, lanes: usize, answer_within: Duration) -> PgWriter {
+        let (writer, queues) = PgWriter::unstarted(lanes, answer_within);
+        start_lanes(&pool, queues);
+        writer
+    }
+
+    /// A writer whose queues no lane serves yet.
+    fn unstarted(lanes: usize, answer_within: Duration) -> (PgWriter, Vec<mpsc::Receiver<Job>>) {
+        let (senders, queues) = (0..lanes.max(1)).map(|_| mpsc::channel(4 * BATCH)).unzip();
+        let writer = PgWriter {
+            lanes: senders,
+            answer_within,
+        };
+        (writer, queues)
     }
 
     /// Records one exchange, answered once the transaction holding it has committed.
     pub(super) async fn record(&self, write: ExchangeWrite) -> StoreResult<Recorded> {
         let (reply, answer) = oneshot::channel();
         let gone = || StoreError::Writer("the exchange writer stopped".into());
-        self.jobs
-            .send(Job { write, reply })
+        let lane = &self.lanes[lane_of(write.owner_id, self.lanes.len())];
+        let asked = async {
+            lane.send(Job { write, reply }).await.map_err(|_| gone())?;
+            answer.await.map_err(|_| gone())?
+        };
+        // Not answered in time (the database is stalled): the caller hears "busy, retry". The
+        // exchange may still be written; a retry with the same key then finds it.
+        tokio::time::timeout(self.answer_within, asked)
             .await
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+            .unwrap_or(Err(StoreError::Busy))
     }
 }
 
-/// One lane: takes what waits in the queue, records it, answers; ends with the queue.
-async fn lane(pool: AnyPool, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+fn lane_of(owner_id: i64, lanes: usize) -> usize {
+    owner_id.rem_euclid(lanes as i64) as usize
+}
+
+fn start_lanes(pool: &AnyPool, queues: Vec<mpsc::Receiver<Job>>) {
+    for queue in queues {
+        tokio::spawn(lane(pool.clone(), queue));
+    }
+}
+
+/// One lane: takes what waits in its queue, records it, answers; ends with the queue.
+async fn lane(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
+    // A job that would have made the last batch too large: the first of the next.
+    let mut held: Option<Job> = None;
     loop {
-        let batch = {
-            let mut queue = queue.lock().await;
-            let Some(first) = queue.recv().await else {
-                return;
-            };
-            let mut bytes = first.write.card_bytes();
-            let mut batch = vec![first];
-            while batch.len() < BATCH && bytes < BATCH_BYTES {
-                match queue.try_recv() {
-                    Ok(job) => {
-                        bytes += job.write.card_bytes();
-                        batch.push(job);
-                    }
-                    Err(_) => break,
-                }
-            }
-            batch
+        let first = match held.take() {
+            Some(job) => job,
+            None => match queue.recv().await {
+                Some(job) => job,
+                None => return,
+            },
         };
+        let mut bytes = first.bytes();
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            let Ok(job) = queue.try_recv() else { break };
+            if bytes + job.bytes() > BATCH_BYTES {
+                held = Some(job);
+                break;
+            }
+            bytes += job.bytes();
+            batch.push(job);
+        }
+        batch.sort_by(|a, b| {
+            (a.write.scanner_id, &a.write.key).cmp(&(b.write.scanner_id, &b.write.key))
+        });
         let (writes, replies): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|job| (job.write, job.reply)).unzip();
         let n = writes.len();
         // In a task of its own, so that a panic answers this batch with errors and the lane
         // goes on serving the queue.
-        let results = tokio::spawn(write_batch(pool.clone(), writes))
-            .await
-            .unwrap_or_else(|_| {
+        let task = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                let results = record_together(&pool, &writes).await;
+                (writes, results)
+            }
+        });
+        match task.await {
+            Ok((writes, Ok(results))) => {
+                for ((write, reply), result) in writes.into_iter().zip(replies).zip(results) {
+                    match result {
+                        Some(recorded) => {
+                            // The caller may be gone (client disconnected); what it asked
+                            // for is written.
+                            let _ = reply.send(Ok(recorded));
+                        }
+                        // Its owner was busy: recorded on its own.
+                        None => {
+                            tokio::spawn(alone(pool.clone(), Job { write, reply }));
+                        }
+                    }
+                }
+            }
+            Ok((writes, Err(e))) if refused(&e) => {
+                tracing::warn!(
+                    error = %e,
+                    exchanges = n,
+                    "a batch of exchanges was refused; recording them one by one"
+                );
+                for (write, reply) in writes.into_iter().zip(replies) {
+                    tokio::spawn(alone(pool.clone(), Job { write, reply }));
+                }
+            }
+            Ok((_, Err(e))) => {
+                // The database cannot be reached: asking again for each would only wait longer.
+                let why = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Writer(why.clone())));
+                }
+            }
+            Err(_) => {
                 tracing::error!(
                     "the PostgreSQL exchange writer panicked; its batch was not written"
                 );
-                (0..n)
-                    .map(|_| Err(StoreError::Writer("the writer failed".into())))
-                    .collect()
-            });
-        for (reply, result) in replies.into_iter().zip(results) {
-            // The caller may be gone (client disconnected); what it asked for is written.
-            let _ = reply.send(result);
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Writer("the writer failed".into())));
+                }
+            }
         }
     }
 }
 
-/// One result per write, in order.
-async fn write_batch(pool: AnyPool, writes: Vec<ExchangeWrite>) -> Vec<StoreResult<Recorded>> {
-    if writes.len() > 1 {
-        match record_together(&pool, &writes).await {
-            Ok(results) => return results.into_iter().map(Ok).collect(),
-            // The database refused the batch (nothing of it was kept): one by one, below.
-            Err(sqlx::Error::Database(e)) => {
-                tracing::warn!(
-                    error = %e,
-                    exchanges = writes.len(),
-                    "a batch of exchanges was refused; recording them one by one"
-                );
-            }
-            // The database cannot be reached: asking again for each would only wait longer.
-            Err(e) => {
-                let why = e.to_string();
-                return writes
-                    .iter()
-                    .map(|_| Err(StoreError::Writer(why.clone())))
-                    .collect();
-            }
-        }
-    }
-    let mut results = Vec::with_capacity(writes.len());
-    for write in &writes {
-        results.push(record_one(&pool, write).await.map_err(StoreError::from));
-    }
-    results
+/// Whether the database refused the batch itself (nothing of it was kept, and its exchanges may
+/// well succeed one by one), rather than being unreachable, shutting down or out of connections.
+fn refused(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(e) = e else {
+        return false;
+    };
+    // SQLSTATE classes 08 (connection), 53 (insufficient resources), 57 (operator
+    // intervention: shutdown, cancelled), 58 (system error).
+    !e.code()
+        .is_some_and(|code| ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c)))
+}
+
+/// One exchange recorded on its own, and answered.
+async fn alone(pool: AnyPool, job: Job) {
+    let result = record_one(&pool, &job.write)
+        .await
+        .map_err(StoreError::from);
+    let _ = job.reply.send(result);
 }
 
 /// One exchange in one call.
@@ -194,8 +264,12 @@ struct JobParams<'a> {
     wake: String,
 }
 
-/// Every write in one call: one transaction.
-async fn record_together(pool: &AnyPool, writes: &[ExchangeWrite]) -> sqlx::Result<Vec<Recorded>> {
+/// Every write in one call: one transaction. One result per write, `None` for one that was not
+/// recorded because another transaction held its owner.
+async fn record_together(
+    pool: &AnyPool,
+    writes: &[ExchangeWrite],
+) -> sqlx::Result<Vec<Option<Recorded>>> {
     let params: Vec<JobParams<'_>> = writes
         .iter()
         .enumerate()
@@ -240,14 +314,18 @@ async fn record_together(pool: &AnyPool, writes: &[ExchangeWrite]) -> sqlx::Resu
     .bind(CHANNEL)
     .fetch_all(pool)
     .await?;
-    let mut results: Vec<Option<Recorded>> = vec![None; writes.len()];
+    let mut results: Vec<Option<Option<Recorded>>> = vec![None; writes.len()];
     for (job, id, delivered) in rows {
         let slot = usize::try_from(job)
             .ok()
             .and_then(|i| results.get_mut(i))
             .ok_or_else(|| sqlx::Error::Protocol(format!("an answer for no exchange ({job})")))?;
-        // No id: an exchange with the same key was recorded first.
-        *slot = Some(id.map(|id| (id, delivered.unwrap_or(0) != 0)));
+        *slot = Some(match delivered {
+            // Skipped: its owner was busy.
+            Some(-1) => None,
+            // No id: an exchange with the same key was recorded first.
+            _ => Some(id.map(|id| (id, delivered.unwrap_or(0) != 0))),
+        });
     }
     results
         .into_iter()
@@ -262,10 +340,10 @@ mod tests {
 
     use sqlx::{Connection as _, PgConnection};
 
-    use super::PgWriter;
-    use crate::store::Store;
+    use super::{PgWriter, start_lanes};
     use crate::store::exchanges::InboxCaps;
     use crate::store::sqlite_writer::ExchangeWrite;
+    use crate::store::{Store, StoreError};
 
     fn exchange(scanner_id: i64, owner_id: i64, key: &str) -> ExchangeWrite {
         ExchangeWrite {
@@ -326,15 +404,15 @@ mod tests {
         Some((admin, name, url))
     }
 
-    /// Holds user `id`'s row locked until the returned connection commits, so that the lane's
-    /// exchange to that user waits and the exchanges queued behind it form one batch.
+    /// Holds user `id`'s row until the returned connection commits, as a sync push or an
+    /// address-book refresh does (an UPDATE of a column that is not a key).
     async fn hold(url: &str, id: i64) -> PgConnection {
         let mut conn = PgConnection::connect(url).await.expect("blocker");
         sqlx::query("BEGIN")
             .execute(&mut conn)
             .await
             .expect("begin");
-        sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        sqlx::query("UPDATE users SET sync_seq = sync_seq WHERE id = $1")
             .bind(id)
             .execute(&mut conn)
             .await
@@ -342,33 +420,30 @@ mod tests {
         conn
     }
 
-    /// `writes` recorded by `writer`, queued in order behind a first exchange to user 3 that
-    /// waits for the lock `blocker` holds.
-    async fn queued_behind_a_lock(
-        writer: &Arc<PgWriter>,
-        mut blocker: PgConnection,
-        first: ExchangeWrite,
-        writes: Vec<ExchangeWrite>,
-    ) -> Vec<super::StoreResult<super::Recorded>> {
-        let spawn = |w: ExchangeWrite| {
-            let writer = writer.clone();
-            tokio::spawn(async move { writer.record(w).await })
-        };
-        let first = spawn(first);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let mut tasks = Vec::new();
+    type Answer = tokio::task::JoinHandle<super::StoreResult<super::Recorded>>;
+
+    /// `writes` queued in order before a lane starts, so that the lane takes them as one batch.
+    async fn one_batch(store: &Store, writes: Vec<ExchangeWrite>) -> Vec<Answer> {
+        let (writer, queues) = PgWriter::unstarted(1, Duration::from_secs(20));
+        let writer = Arc::new(writer);
+        let mut answers = Vec::new();
         for w in writes {
-            tasks.push(spawn(w));
+            let writer = writer.clone();
+            answers.push(tokio::spawn(async move { writer.record(w).await }));
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        sqlx::query("COMMIT")
-            .execute(&mut blocker)
-            .await
-            .expect("commit");
-        assert!(matches!(first.await.expect("task"), Ok(Some((_, true)))));
+        start_lanes(&store.pool, queues);
+        answers
+    }
+
+    async fn answered(answers: Vec<Answer>) -> Vec<super::StoreResult<super::Recorded>> {
         let mut results = Vec::new();
-        for task in tasks {
-            results.push(task.await.expect("task"));
+        for answer in answers {
+            let result = tokio::time::timeout(Duration::from_secs(10), answer)
+                .await
+                .expect("answered in time")
+                .expect("task");
+            results.push(result);
         }
         results
     }
@@ -387,11 +462,16 @@ mod tests {
         xids
     }
 
+    fn delivered(result: &super::StoreResult<super::Recorded>) -> bool {
+        matches!(result, Ok(Some((_, true))))
+    }
+
     /// Exchanges that wait are written in one transaction, each with its inbox item and totals;
-    /// a batch the database refuses (one owner does not exist) is recorded one by one, so only
-    /// that exchange fails; a retry of a recorded key records nothing.
+    /// an owner another transaction holds holds up only the exchange to that owner; a batch the
+    /// database refuses is recorded one by one, so only the culprit fails; a retry of a recorded
+    /// key records nothing; a stalled exchange is answered "busy" in time and still written.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn waiting_exchanges_share_one_commit_and_a_refused_batch_fails_only_its_culprit() {
+    async fn waiting_exchanges_share_one_commit_and_no_owner_or_culprit_holds_up_the_rest() {
         let Some((admin, name, url)) = fresh_database().await else {
             return;
         };
@@ -407,57 +487,121 @@ mod tests {
             .await
             .expect("user");
         }
-        // One lane, so that what queues behind its first exchange is one batch.
-        let writer = Arc::new(PgWriter::start(store.pool.clone(), 1));
 
+        // Together: one commit.
         let together = ["key-b-000001", "key-c-000001", "key-d-000001"];
-        let results = queued_behind_a_lock(
-            &writer,
-            hold(&url, 3).await,
-            exchange(1, 3, "key-a-000001"),
-            vec![
-                exchange(1, 2, together[0]),
-                exchange(2, 1, together[1]),
-                exchange(3, 1, together[2]),
-            ],
+        let results = answered(
+            one_batch(
+                &store,
+                vec![
+                    exchange(1, 2, together[0]),
+                    exchange(2, 1, together[1]),
+                    exchange(3, 1, together[2]),
+                ],
+            )
+            .await,
         )
         .await;
-        for result in &results {
-            assert!(matches!(result, Ok(Some((_, true)))), "{result:?}");
-        }
+        assert!(results.iter().all(delivered), "{results:?}");
         let xids = transactions_of(&store, &together).await;
         assert!(xids.iter().all(|x| *x == xids[0]), "one commit: {xids:?}");
-        let first = transactions_of(&store, &["key-a-000001"]).await;
-        assert_ne!(first[0], xids[0], "the first exchange was recorded alone");
 
-        // 99 does not exist: the batch is refused and recorded one by one.
-        let apart = ["key-e-000001", "key-f-000001", "key-g-000001"];
-        let results = queued_behind_a_lock(
-            &writer,
-            hold(&url, 3).await,
-            exchange(2, 3, "key-h-000001"),
+        // User 3's row is held elsewhere: the exchange to 3 waits alone, the rest go ahead.
+        let mut blocker = hold(&url, 3).await;
+        let mut answers = one_batch(
+            &store,
             vec![
-                exchange(2, 1, apart[0]),
-                exchange(1, 99, apart[1]),
-                exchange(3, 2, apart[2]),
+                exchange(1, 3, "key-e-000001"),
+                exchange(2, 1, "key-f-000001"),
+                exchange(3, 2, "key-g-000001"),
             ],
         )
         .await;
+        let to_busy_owner = answers.remove(0);
+        let rest = answered(answers).await;
+        assert!(rest.iter().all(delivered), "{rest:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(
-            matches!(results[0], Ok(Some((_, true)))),
-            "{:?}",
-            results[0]
+            !to_busy_owner.is_finished(),
+            "the exchange to the held owner waits"
         );
+        sqlx::query("COMMIT")
+            .execute(&mut blocker)
+            .await
+            .expect("commit");
+        let waited = answered(vec![to_busy_owner]).await;
+        assert!(delivered(&waited[0]), "{waited:?}");
+        let xids = transactions_of(&store, &["key-f-000001", "key-g-000001", "key-e-000001"]).await;
+        assert_eq!(xids[0], xids[1], "the others in one commit: {xids:?}");
+        assert_ne!(xids[0], xids[2], "the waiting one on its own: {xids:?}");
+
+        // A save-only exchange with an owner that does not exist makes the database refuse the
+        // batch: recorded one by one, only that one fails.
+        let mut nobody = exchange(1, 99, "key-i-000001");
+        nobody.give = None;
+        nobody.scanner_set_no = 0;
+        let results = answered(
+            one_batch(
+                &store,
+                vec![
+                    exchange(2, 1, "key-h-000001"),
+                    nobody,
+                    exchange(3, 2, "key-j-000001"),
+                ],
+            )
+            .await,
+        )
+        .await;
+        assert!(delivered(&results[0]), "{:?}", results[0]);
         assert!(results[1].is_err(), "no such owner: {:?}", results[1]);
-        assert!(
-            matches!(results[2], Ok(Some((_, true)))),
-            "{:?}",
-            results[2]
-        );
-        let xids = transactions_of(&store, &[apart[0], apart[2]]).await;
+        assert!(delivered(&results[2]), "{:?}", results[2]);
+        let xids = transactions_of(&store, &["key-h-000001", "key-j-000001"]).await;
         assert_ne!(xids[0], xids[1], "one by one: {xids:?}");
 
-        // Totals: each owner holds one item per sender's set (a later card replaces an earlier).
+        // The same keys again are retries: nothing new, in a batch or alone.
+        let results = answered(
+            one_batch(
+                &store,
+                vec![exchange(1, 2, together[0]), exchange(2, 1, together[1])],
+            )
+            .await,
+        )
+        .await;
+        assert!(results.iter().all(|r| matches!(r, Ok(None))), "{results:?}");
+        let alone = PgWriter::start(store.pool.clone(), 1, Duration::from_secs(20));
+        let again = alone.record(exchange(3, 1, together[2])).await;
+        assert!(matches!(again, Ok(None)), "{again:?}");
+
+        // A stalled database: the caller hears "busy" in time; the exchange is still written
+        // once the lock is free, and a retry finds it.
+        let impatient = PgWriter::start(store.pool.clone(), 1, Duration::from_millis(300));
+        let mut blocker = hold(&url, 3).await;
+        let stalled = impatient.record(exchange(2, 3, "key-k-000001")).await;
+        assert!(matches!(stalled, Err(StoreError::Busy)), "{stalled:?}");
+        sqlx::query("COMMIT")
+            .execute(&mut blocker)
+            .await
+            .expect("commit");
+        let mut written = false;
+        for _ in 0..50 {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM exchanges WHERE idempotency_key = 'key-k-000001'",
+            )
+            .fetch_one(&store.pool)
+            .await
+            .expect("count");
+            if n == 1 {
+                written = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(written, "the exchange answered busy was written afterwards");
+        let retry = impatient.record(exchange(2, 3, "key-k-000001")).await;
+        assert!(matches!(retry, Ok(None)), "{retry:?}");
+
+        // Each owner holds one item per sender's set (a later card replaces an earlier one), and
+        // the totals agree.
         let totals: Vec<(i64, i64)> =
             sqlx::query_as("SELECT id, inbox_items FROM users ORDER BY id")
                 .fetch_all(&store.pool)
@@ -480,21 +624,7 @@ mod tests {
             "carried exactly"
         );
 
-        // The same key again is a retry: nothing new, alone or in a batch.
-        let again = writer.record(exchange(1, 2, together[0])).await;
-        assert!(matches!(again, Ok(None)), "{again:?}");
-        let results = queued_behind_a_lock(
-            &writer,
-            hold(&url, 3).await,
-            exchange(1, 3, "key-i-000001"),
-            vec![exchange(2, 1, together[1]), exchange(3, 1, together[2])],
-        )
-        .await;
-        for result in &results {
-            assert!(matches!(result, Ok(None)), "{result:?}");
-        }
-
-        drop(writer);
+        drop((alone, impatient));
         store.pool.close().await;
         let mut conn = PgConnection::connect(&admin).await.expect("admin");
         sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -90,11 +90,18 @@ impl SqliteWriter {
     pub(super) async fn record(&self, write: ExchangeWrite) -> StoreResult<Recorded> {
         let (reply, answer) = oneshot::channel();
         let gone = || StoreError::Writer("the writer stopped".into());
-        self.jobs
-            .send(Job { write, reply })
+        let asked = async {
+            self.jobs
+                .send(Job { write, reply })
+                .await
+                .map_err(|_| gone())?;
+            answer.await.map_err(|_| gone())?
+        };
+        // Not answered in time (the database is stalled): the caller hears "busy, retry". The
+        // exchange may still be written; a retry with the same key then finds it.
+        tokio::time::timeout(super::exchanges::ANSWER_WITHIN, asked)
             .await
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+            .unwrap_or(Err(StoreError::Busy))
     }
 }
 
