@@ -21,7 +21,7 @@ pub const KEEP_PER_PAIR: i64 = 16;
 
 /// An exchange not recorded within this long is answered "busy, retry" (503 with `Retry-After`)
 /// rather than left waiting on a stalled database.
-pub(super) const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How full one owner's inbox may get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,10 +313,17 @@ impl Store {
             caps: new.caps,
             now,
         };
-        let recorded = match &self.exchange_writer {
-            ExchangeWriter::Sqlite(writer) => writer.record(write).await?,
-            ExchangeWriter::Postgres(writer) => writer.record(write).await?,
+        let recorded = async {
+            match &self.exchange_writer {
+                ExchangeWriter::Sqlite(writer) => writer.record(write).await,
+                ExchangeWriter::Postgres(writer) => writer.record(write).await,
+            }
         };
+        // Not answered in time (the database is stalled): the caller hears "busy, retry". The
+        // exchange may still be written; a retry with the same key then finds it.
+        let recorded = tokio::time::timeout(ANSWER_WITHIN, recorded)
+            .await
+            .unwrap_or(Err(StoreError::Busy))?;
         let Some((exchange_id, delivered)) = recorded else {
             // A concurrent retry got there first.
             return self

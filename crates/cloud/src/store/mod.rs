@@ -155,11 +155,9 @@ impl Store {
                     write_lock.clone(),
                 )?)
             }
-            Backend::Postgres => ExchangeWriter::Postgres(pg_writer::PgWriter::start(
-                pool.clone(),
-                pg_writer::LANES,
-                exchanges::ANSWER_WITHIN,
-            )),
+            Backend::Postgres => {
+                ExchangeWriter::Postgres(pg_writer::PgWriter::start(pool.clone(), pg_writer::LANES))
+            }
         };
         Ok(Store {
             pool,

@@ -30,7 +30,6 @@
 //! if some of its callers have disconnected meanwhile.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::AnyPool;
@@ -74,26 +73,20 @@ pub(super) struct PgWriter {
     /// One queue per lane; an exchange goes to its owner's lane, so two lanes never wait for
     /// each other's owners.
     lanes: Vec<mpsc::Sender<Job>>,
-    /// How long a caller waits for its answer (see [`super::exchanges::ANSWER_WITHIN`]).
-    answer_within: Duration,
 }
 
 impl PgWriter {
     /// Starts `lanes` lanes on the runtime; they end when the writer is dropped.
-    pub(super) fn start(pool: AnyPool, lanes: usize, answer_within: Duration) -> PgWriter {
-        let (writer, queues) = PgWriter::unstarted(lanes, answer_within);
+    pub(super) fn start(pool: AnyPool, lanes: usize) -> PgWriter {
+        let (writer, queues) = PgWriter::unstarted(lanes);
         start_lanes(&pool, queues);
         writer
     }
 
     /// A writer whose queues no lane serves yet.
-    fn unstarted(lanes: usize, answer_within: Duration) -> (PgWriter, Vec<mpsc::Receiver<Job>>) {
-        let (senders, queues) = (0..lanes.max(1)).map(|_| mpsc::channel(4 * BATCH)).unzip();
-        let writer = PgWriter {
-            lanes: senders,
-            answer_within,
-        };
-        (writer, queues)
+    fn unstarted(lanes: usize) -> (PgWriter, Vec<mpsc::Receiver<Job>>) {
+        let (lanes, queues) = (0..lanes.max(1)).map(|_| mpsc::channel(4 * BATCH)).unzip();
+        (PgWriter { lanes }, queues)
     }
 
     /// Records one exchange, answered once the transaction holding it has committed.
@@ -101,15 +94,8 @@ impl PgWriter {
         let (reply, answer) = oneshot::channel();
         let gone = || StoreError::Writer("the exchange writer stopped".into());
         let lane = &self.lanes[lane_of(write.owner_id, self.lanes.len())];
-        let asked = async {
-            lane.send(Job { write, reply }).await.map_err(|_| gone())?;
-            answer.await.map_err(|_| gone())?
-        };
-        // Not answered in time (the database is stalled): the caller hears "busy, retry". The
-        // exchange may still be written; a retry with the same key then finds it.
-        tokio::time::timeout(self.answer_within, asked)
-            .await
-            .unwrap_or(Err(StoreError::Busy))
+        lane.send(Job { write, reply }).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 }
 
@@ -361,31 +347,19 @@ mod tests {
     use sqlx::{Connection as _, PgConnection};
 
     use super::{PgWriter, start_lanes};
-    use crate::store::exchanges::InboxCaps;
     use crate::store::sqlite_writer::ExchangeWrite;
     use crate::store::{Store, StoreError};
 
+    /// With a card whose quotes and CJK must survive the trip through JSON.
     fn exchange(scanner_id: i64, owner_id: i64, key: &str) -> ExchangeWrite {
-        ExchangeWrite {
+        let mut write = ExchangeWrite::for_test(
             scanner_id,
             owner_id,
-            owner_set_no: 1,
-            scanner_set_no: 1,
-            give: Some((
-                r#"{"formatted_name":"Scanner \"quoted\" 名片"}"#.to_owned(),
-                1,
-            )),
-            owner_version: 1,
-            key: key.to_owned(),
-            full_card: false,
-            place: Some("Hall 3".to_owned()),
-            caps: InboxCaps {
-                max_items: 100,
-                max_bytes: 1 << 20,
-                max_web_items: 10,
-            },
-            now: 1,
-        }
+            key,
+            r#"{"formatted_name":"Scanner \"quoted\" 名片"}"#,
+        );
+        write.place = Some("Hall 3".to_owned());
+        write
     }
 
     /// A fresh database on the server at `MINGPIAN_TEST_POSTGRES` (required when set) or the
@@ -444,7 +418,7 @@ mod tests {
 
     /// `writes` queued in order before a lane starts, so that the lane takes them as one batch.
     async fn one_batch(store: &Store, writes: Vec<ExchangeWrite>) -> Vec<Answer> {
-        let (writer, queues) = PgWriter::unstarted(1, Duration::from_secs(20));
+        let (writer, queues) = PgWriter::unstarted(1);
         let writer = Arc::new(writer);
         let n = writes.len();
         let mut answers = Vec::new();
@@ -593,15 +567,21 @@ mod tests {
         )
         .await;
         assert!(results.iter().all(|r| matches!(r, Ok(None))), "{results:?}");
-        let alone = PgWriter::start(store.pool.clone(), 1, Duration::from_secs(20));
+        let alone = PgWriter::start(store.pool.clone(), 1);
         let again = alone.record(exchange(3, 1, together[2])).await;
         assert!(matches!(again, Ok(None)), "{again:?}");
 
         // A stalled owner: the caller hears "busy" in time; a retry once the owner is free is
         // recorded exactly once (whether or not the first attempt got written meanwhile).
-        let impatient = PgWriter::start(store.pool.clone(), 1, Duration::from_millis(300));
+        let impatient = PgWriter::start(store.pool.clone(), 1);
         let mut blocker = hold(&url, 3).await;
-        let stalled = impatient.record(exchange(2, 3, "key-k-000001")).await;
+        // As `Store::record_exchange` waits, with a shorter patience.
+        let stalled = tokio::time::timeout(
+            Duration::from_millis(300),
+            impatient.record(exchange(2, 3, "key-k-000001")),
+        )
+        .await
+        .unwrap_or(Err(StoreError::Busy));
         assert!(matches!(stalled, Err(StoreError::Busy)), "{stalled:?}");
         sqlx::query("COMMIT")
             .execute(&mut blocker)
@@ -618,7 +598,7 @@ mod tests {
         assert_eq!(n, 1, "recorded once");
 
         // An owner held longer than an exchange waits for it: "busy", after about 5 s.
-        let patient = PgWriter::start(store.pool.clone(), 1, Duration::from_secs(20));
+        let patient = PgWriter::start(store.pool.clone(), 1);
         let mut blocker = hold(&url, 3).await;
         let started = std::time::Instant::now();
         let held_too_long = patient.record(exchange(1, 3, "key-l-000001")).await;

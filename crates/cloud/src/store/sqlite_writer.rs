@@ -52,6 +52,28 @@ impl ExchangeWrite {
     pub(super) fn card_bytes(&self) -> usize {
         self.give.as_ref().map_or(0, |(card, _)| card.len())
     }
+
+    /// For the writers' tests: `scanner_id` gives `card` (set 1) in return for `owner_id`'s set 1.
+    #[cfg(test)]
+    pub(super) fn for_test(scanner_id: i64, owner_id: i64, key: &str, card: &str) -> ExchangeWrite {
+        ExchangeWrite {
+            scanner_id,
+            owner_id,
+            owner_set_no: 1,
+            scanner_set_no: 1,
+            give: Some((card.to_owned(), 1)),
+            owner_version: 1,
+            key: key.to_owned(),
+            full_card: false,
+            place: None,
+            caps: InboxCaps {
+                max_items: 100,
+                max_bytes: 1 << 20,
+                max_web_items: 10,
+            },
+            now: 1,
+        }
+    }
 }
 
 /// The new exchange's id and whether its card reached the owner's inbox; `None`: an exchange
@@ -90,18 +112,11 @@ impl SqliteWriter {
     pub(super) async fn record(&self, write: ExchangeWrite) -> StoreResult<Recorded> {
         let (reply, answer) = oneshot::channel();
         let gone = || StoreError::Writer("the writer stopped".into());
-        let asked = async {
-            self.jobs
-                .send(Job { write, reply })
-                .await
-                .map_err(|_| gone())?;
-            answer.await.map_err(|_| gone())?
-        };
-        // Not answered in time (the database is stalled): the caller hears "busy, retry". The
-        // exchange may still be written; a retry with the same key then finds it.
-        tokio::time::timeout(super::exchanges::ANSWER_WITHIN, asked)
+        self.jobs
+            .send(Job { write, reply })
             .await
-            .unwrap_or(Err(StoreError::Busy))
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 }
 
@@ -314,27 +329,11 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::{ExchangeWrite, InboxCaps};
+    use super::ExchangeWrite;
     use crate::store::{ExchangeWriter, Store};
 
     fn exchange(scanner_id: i64, owner_id: i64, key: &str) -> ExchangeWrite {
-        ExchangeWrite {
-            scanner_id,
-            owner_id,
-            owner_set_no: 1,
-            scanner_set_no: 1,
-            give: Some((r#"{"formatted_name":"Scanner"}"#.to_owned(), 1)),
-            owner_version: 1,
-            key: key.to_owned(),
-            full_card: false,
-            place: None,
-            caps: InboxCaps {
-                max_items: 100,
-                max_bytes: 1 << 20,
-                max_web_items: 10,
-            },
-            now: 1,
-        }
+        ExchangeWrite::for_test(scanner_id, owner_id, key, r#"{"formatted_name":"Scanner"}"#)
     }
 
     /// Exchanges queued while the writer waits for the write lock are committed together; one
