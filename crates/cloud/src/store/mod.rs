@@ -168,6 +168,22 @@ impl Store {
         })
     }
 
+    /// For the store's tests: accounts with these ids and names, nothing else.
+    #[cfg(test)]
+    async fn add_users_for_test(&self, users: &[(i64, &str)]) {
+        for (id, name) in users {
+            sqlx::query(
+                "INSERT INTO users (id, public_id, name, name_key, password_hash, created_at) \
+                 VALUES ($1, $2, $2, $2, 'x', 0)",
+            )
+            .bind(*id)
+            .bind(*name)
+            .execute(&self.pool)
+            .await
+            .expect("user");
+        }
+    }
+
     /// The URL for an SQLite file in `dir`.
     pub fn sqlite_url(dir: &Path) -> String {
         format!(

@@ -475,17 +475,9 @@ mod tests {
             return;
         };
         let store = Store::connect(&url, 4).await.expect("store");
-        for (id, public) in [(1, "a"), (2, "b"), (3, "c")] {
-            sqlx::query(
-                "INSERT INTO users (id, public_id, name, name_key, password_hash, created_at) \
-                 VALUES ($1, $2, $2, $2, 'x', 0)",
-            )
-            .bind(id)
-            .bind(public)
-            .execute(&store.pool)
-            .await
-            .expect("user");
-        }
+        store
+            .add_users_for_test(&[(1, "a"), (2, "b"), (3, "c")])
+            .await;
 
         // Together: one commit.
         let together = ["key-b-000001", "key-c-000001", "key-d-000001"];

@@ -347,17 +347,7 @@ mod tests {
                 .await
                 .expect("store"),
         );
-        for (id, name) in [(1, "a"), (2, "b")] {
-            sqlx::query(
-                "INSERT INTO users (id, public_id, name, name_key, password_hash, created_at) \
-                 VALUES ($1, $2, $2, $2, 'x', 0)",
-            )
-            .bind(id)
-            .bind(name)
-            .execute(&store.pool)
-            .await
-            .expect("user");
-        }
+        store.add_users_for_test(&[(1, "a"), (2, "b")]).await;
         // Held, so that all three queue up behind the first and go into one batch.
         let held = store.write_lock.lock().await;
         let writes = [
