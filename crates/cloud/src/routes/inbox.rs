@@ -14,6 +14,7 @@ use futures_util::Stream;
 use mingpian_card::api::{self, InboxVia};
 use mingpian_card::{CardSetNo, PublicId};
 use serde::Deserialize;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::AppState;
@@ -143,28 +144,36 @@ async fn stream(
         loop {
             // Before every page, however long the inbox or slow the reader: a logged-out device
             // gets nothing more. Wake-ups taken here need no other answer than this read.
-            loop {
-                match wake.try_recv() {
-                    Ok(Wake::DeviceGone(id)) if id == device_id => return,
-                    Ok(Wake::Recheck) | Err(TryRecvError::Lagged(_)) => {
-                        next_check = tokio::time::Instant::now();
-                    }
-                    Ok(_) => {}
-                    Err(TryRecvError::Closed) => return,
-                    Err(TryRecvError::Empty) => break,
-                }
+            match take_waiting(&mut wake, device_id) {
+                None => return,
+                Some(true) => next_check = tokio::time::Instant::now(),
+                Some(false) => {}
             }
             if tokio::time::Instant::now() >= next_check {
-                next_check = tokio::time::Instant::now() + RECHECK;
                 match state.store.device_exists(device_id).await {
                     Ok(false) => return,
-                    Ok(true) => {}
-                    Err(e) => tracing::warn!(error = ?e, "inbox stream device check"),
+                    Ok(true) => next_check = tokio::time::Instant::now() + RECHECK,
+                    // Nothing more is sent until the device is known to be logged in.
+                    Err(e) => {
+                        tracing::warn!(error = ?e, "inbox stream device check");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
                 }
             }
             match state.store.inbox(user_id, cursor, 100, PAGE_BYTES).await {
                 Ok(records) if !records.is_empty() => {
                     for record in records {
+                        // Before every item too: a logout ends the page, and wake-ups that may
+                        // have been missed send the rest after the device check.
+                        match take_waiting(&mut wake, device_id) {
+                            None => return,
+                            Some(true) => {
+                                next_check = tokio::time::Instant::now();
+                                break;
+                            }
+                            Some(false) => {}
+                        }
                         cursor = record.cursor;
                         match to_api(record) {
                             Ok(item) => {
@@ -188,41 +197,43 @@ async fn stream(
                     continue;
                 }
             }
-            // Wait for this user's next delivery (or re-read after missing some wake-ups). Every
-            // RECHECK, however many wake-ups arrive, and whenever wake-ups may have been missed,
-            // ask whether the device is still logged in: a logout whose wake-up was lost must
-            // still end the stream.
+            // Wait for this user's next delivery. Every RECHECK, however many wake-ups arrive,
+            // and whenever wake-ups may have been missed, the check before the next page asks
+            // whether the device is still logged in: a logout whose wake-up was lost must still
+            // end the stream.
             loop {
-                let recheck = match tokio::time::timeout_at(next_check, wake.recv()).await {
-                    Ok(Ok(Wake::Inbox(id))) if id == user_id => {
-                        if tokio::time::Instant::now() < next_check {
-                            break;
-                        }
-                        true
-                    }
+                match tokio::time::timeout_at(next_check, wake.recv()).await {
+                    Ok(Ok(Wake::Inbox(id))) if id == user_id => break,
                     Ok(Ok(Wake::DeviceGone(id))) if id == device_id => return,
-                    Ok(Ok(Wake::Recheck)) => true,
-                    Ok(Ok(_)) => false,
-                    Ok(Err(RecvError::Closed)) => return,
-                    Ok(Err(RecvError::Lagged(_))) | Err(_) => true,
-                };
-                if recheck {
-                    next_check = tokio::time::Instant::now() + RECHECK;
-                    match state.store.device_exists(device_id).await {
-                        Ok(false) => return,
-                        Ok(true) => break,
-                        // Read anyway (a delivery's wake-up may have been taken here); the read
-                        // pauses if the database is down.
-                        Err(e) => {
-                            tracing::warn!(error = ?e, "inbox stream device check");
-                            break;
-                        }
+                    Ok(Ok(Wake::Recheck)) | Ok(Err(RecvError::Lagged(_))) => {
+                        next_check = tokio::time::Instant::now();
+                        break;
                     }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(RecvError::Closed)) => return,
+                    // The check is due.
+                    Err(_) => break,
                 }
             }
         }
     };
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Takes the wake-ups waiting for a stream of `device_id`. `None`: the stream ends (the device
+/// was logged out, or the server is stopping); `Some(true)`: wake-ups may have been missed, so
+/// the device must be checked before anything more is sent.
+fn take_waiting(wake: &mut broadcast::Receiver<Wake>, device_id: i64) -> Option<bool> {
+    let mut missed = false;
+    loop {
+        match wake.try_recv() {
+            Ok(Wake::DeviceGone(id)) if id == device_id => return None,
+            Ok(Wake::Recheck) | Err(TryRecvError::Lagged(_)) => missed = true,
+            Ok(_) => {}
+            Err(TryRecvError::Closed) => return None,
+            Err(TryRecvError::Empty) => return Some(missed),
+        }
+    }
 }
 
 #[utoipa::path(delete, path = "/api/v1/inbox/{cursor}", tag = "inbox", security(("bearer" = [])), params(("cursor" = i64, Path, description = "the item's cursor")), responses((status = 204, description = "deleted"), (status = 404, description = "no such item", body = api::ApiError), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]

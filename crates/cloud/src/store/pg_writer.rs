@@ -13,8 +13,9 @@
 //! One account's busy row does not hold up the others' exchanges:
 //! - the batch function skips owners whose row another transaction holds (an address-book
 //!   refresh, a sync push, another instance's batch). Those exchanges are recorded on their own,
-//!   outside the lane, each waiting for its owner at most 5 s, and at most [`WAITERS`] at once, so
-//!   waiting never takes more than that many of the pool's connections. One that still finds its
+//!   outside the lane, each waiting for its owner at most 5 s, at most [`WAITERS`] at once and one
+//!   per owner (a second is answered "busy" at once), so waiting never takes more than that many
+//!   of the pool's connections, nor all of them for one account. One that still finds its
 //!   owner busy is answered "busy, retry" (503), as is one whose caller gave up before its turn
 //!   (nothing was acknowledged; a retry with the same key records it);
 //! - inside a batch, waits for other locks give up after 2 s. The batch is then refused, and so is
@@ -52,7 +53,39 @@ const BATCH_BYTES: usize = 1 << 20;
 pub(super) const LANES: usize = 1;
 /// Exchanges recorded on their own at once, server-wide: each may wait on its owner's row (at
 /// most 5 s) while holding one of the pool's connections, so they never take more than these.
+/// Of the exchanges skipped because their owner was busy, one per owner waits at a time (the
+/// others are answered "busy" at once), so one account that keeps its row held cannot keep both.
 const WAITERS: usize = 2;
+
+/// Turns for exchanges recorded on their own.
+struct Waiters {
+    turns: Semaphore,
+    /// Owners an exchange skipped for them is waiting for.
+    owners: std::sync::Mutex<std::collections::HashSet<i64>>,
+}
+
+/// An owner's place among [`Waiters::owners`], given back when dropped.
+struct OwnerTurn(Arc<Waiters>, i64);
+
+impl Drop for OwnerTurn {
+    fn drop(&mut self) {
+        self.0
+            .owners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.1);
+    }
+}
+
+/// `None`: an exchange skipped for this owner is already waiting.
+fn owner_turn(waiters: &Arc<Waiters>, owner: i64) -> Option<OwnerTurn> {
+    let fresh = waiters
+        .owners
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(owner);
+    fresh.then(|| OwnerTurn(waiters.clone(), owner))
+}
 
 struct Job {
     write: ExchangeWrite,
@@ -104,14 +137,17 @@ fn lane_of(owner_id: i64, lanes: usize) -> usize {
 }
 
 fn start_lanes(pool: &AnyPool, queues: Vec<mpsc::Receiver<Job>>) {
-    let waiters = Arc::new(Semaphore::new(WAITERS));
+    let waiters = Arc::new(Waiters {
+        turns: Semaphore::new(WAITERS),
+        owners: std::sync::Mutex::default(),
+    });
     for queue in queues {
         tokio::spawn(lane(pool.clone(), waiters.clone(), queue));
     }
 }
 
 /// One lane: takes what waits in its queue, records it, answers; ends with the queue.
-async fn lane(pool: AnyPool, waiters: Arc<Semaphore>, mut queue: mpsc::Receiver<Job>) {
+async fn lane(pool: AnyPool, waiters: Arc<Waiters>, mut queue: mpsc::Receiver<Job>) {
     // A job that would have made the last batch too large: the first of the next.
     let mut held: Option<Job> = None;
     loop {
@@ -157,14 +193,21 @@ async fn lane(pool: AnyPool, waiters: Arc<Semaphore>, mut queue: mpsc::Receiver<
                             // for is written.
                             let _ = reply.send(Ok(recorded));
                         }
-                        // Its owner was busy: recorded on its own.
-                        None => {
-                            tokio::spawn(alone(
-                                pool.clone(),
-                                waiters.clone(),
-                                Job { write, reply },
-                            ));
-                        }
+                        // Its owner was busy: recorded on its own, unless an exchange to that
+                        // owner is already waiting.
+                        None => match owner_turn(&waiters, write.owner_id) {
+                            Some(turn) => {
+                                tokio::spawn(alone(
+                                    pool.clone(),
+                                    waiters.clone(),
+                                    Job { write, reply },
+                                    Some(turn),
+                                ));
+                            }
+                            None => {
+                                let _ = reply.send(Err(StoreError::Busy));
+                            }
+                        },
                     }
                 }
             }
@@ -175,7 +218,12 @@ async fn lane(pool: AnyPool, waiters: Arc<Semaphore>, mut queue: mpsc::Receiver<
                     "a batch of exchanges was refused; recording them one by one"
                 );
                 for (write, reply) in writes.into_iter().zip(replies) {
-                    tokio::spawn(alone(pool.clone(), waiters.clone(), Job { write, reply }));
+                    tokio::spawn(alone(
+                        pool.clone(),
+                        waiters.clone(),
+                        Job { write, reply },
+                        None,
+                    ));
                 }
             }
             Ok((_, Err(e))) => {
@@ -220,10 +268,11 @@ fn refused(e: &sqlx::Error) -> bool {
     !(["08", "53", "57", "58"].iter().any(|c| code.starts_with(c)) || code == "25006")
 }
 
-/// One exchange recorded on its own (its owner was busy, or its batch was refused), and
-/// answered. It waits for its owner's row at most 5 s, on one of [`WAITERS`] connections.
-async fn alone(pool: AnyPool, waiters: Arc<Semaphore>, job: Job) {
-    let Ok(_turn) = waiters.acquire_owned().await else {
+/// One exchange recorded on its own (its owner was busy: it holds that owner's turn; or its
+/// batch was refused), and answered. It waits for its owner's row at most 5 s, on one of
+/// [`WAITERS`] connections.
+async fn alone(pool: AnyPool, waiters: Arc<Waiters>, job: Job, _owner_turn: Option<OwnerTurn>) {
+    let Ok(_turn) = waiters.turns.acquire().await else {
         return;
     };
     // The caller is gone (it was answered "busy", or disconnected): nothing was acknowledged,
@@ -497,18 +546,22 @@ mod tests {
         let xids = transactions_of(&store, &together).await;
         assert!(xids.iter().all(|x| *x == xids[0]), "one commit: {xids:?}");
 
-        // User 3's row is held elsewhere: the exchange to 3 waits alone, the rest go ahead.
+        // User 3's row is held elsewhere: the first exchange to 3 (by scanner and key) waits
+        // alone, a second to 3 is answered "busy" at once, the rest go ahead.
         let mut blocker = hold(&url, 3).await;
         let mut answers = one_batch(
             &store,
             vec![
                 exchange(1, 3, "key-e-000001"),
+                exchange(2, 3, "key-e-000002"),
                 exchange(2, 1, "key-f-000001"),
                 exchange(3, 2, "key-g-000001"),
             ],
         )
         .await;
         let to_busy_owner = answers.remove(0);
+        let second = answered(vec![answers.remove(0)]).await;
+        assert!(matches!(second[0], Err(StoreError::Busy)), "{second:?}");
         let rest = answered(answers).await;
         assert!(rest.iter().all(delivered), "{rest:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
