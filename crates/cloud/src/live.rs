@@ -7,10 +7,11 @@
 //! on PostgreSQL every instance LISTENs on one channel and each delivery is also NOTIFYed, so
 //! all instances wake their local streams. SQLite runs as a single instance.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use sqlx::postgres::PgListener;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::auth::DeviceCache;
 use crate::store::{Backend, Store};
@@ -61,6 +62,8 @@ pub struct Hub {
     store: Arc<Store>,
     /// Devices found by token, forgotten when a device is logged out on any instance.
     tokens: Arc<DeviceCache>,
+    /// The live streams open here.
+    streams: Arc<Streams>,
 }
 
 impl Hub {
@@ -114,6 +117,7 @@ impl Hub {
             local,
             store,
             tokens,
+            streams: Arc::default(),
         })
     }
 
@@ -151,5 +155,103 @@ impl Hub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Wake> {
         self.local.subscribe()
+    }
+
+    /// Counts a new live stream of `device` (of `user`) and returns its place. Beyond
+    /// [`STREAMS_PER_DEVICE`] of the device or [`STREAMS_PER_ACCOUNT`] of the account on this
+    /// instance, the oldest is told to end: so a phone that reconnects before its old connection
+    /// is noticed dead gets its stream, and one account cannot hold more of the instance's
+    /// streams (each of which reads the inbox on every wake-up) than that.
+    pub fn open_stream(&self, user: i64, device: i64) -> StreamPlace {
+        self.streams.open(user, device)
+    }
+}
+
+/// Live streams one device keeps open on one instance at most (its current one, and one
+/// reconnecting before the old connection is noticed dead).
+pub const STREAMS_PER_DEVICE: usize = 2;
+/// Live streams one account keeps open on one instance at most, across its devices.
+pub const STREAMS_PER_ACCOUNT: usize = 8;
+
+/// The live streams open on this instance, oldest first per account.
+#[derive(Debug, Default)]
+struct Streams {
+    open: Mutex<OpenStreams>,
+}
+
+#[derive(Debug, Default)]
+struct OpenStreams {
+    next: u64,
+    by_user: HashMap<i64, Vec<OpenStream>>,
+}
+
+#[derive(Debug)]
+struct OpenStream {
+    id: u64,
+    device: i64,
+    /// Set to true to end the stream.
+    end: watch::Sender<bool>,
+}
+
+impl Streams {
+    fn open(self: &Arc<Self>, user: i64, device: i64) -> StreamPlace {
+        let (end, ended) = watch::channel(false);
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = open.next;
+        open.next += 1;
+        let streams = open.by_user.entry(user).or_default();
+        if streams.iter().filter(|s| s.device == device).count() >= STREAMS_PER_DEVICE
+            && let Some(oldest) = streams.iter().position(|s| s.device == device)
+        {
+            let _ = streams.remove(oldest).end.send(true);
+        }
+        if streams.len() >= STREAMS_PER_ACCOUNT {
+            let _ = streams.remove(0).end.send(true);
+        }
+        streams.push(OpenStream { id, device, end });
+        StreamPlace {
+            streams: self.clone(),
+            user,
+            id,
+            ended,
+        }
+    }
+}
+
+/// A live stream's place among those open ([`Hub::open_stream`]), given back when dropped.
+#[derive(Debug)]
+pub struct StreamPlace {
+    streams: Arc<Streams>,
+    user: i64,
+    id: u64,
+    ended: watch::Receiver<bool>,
+}
+
+impl StreamPlace {
+    /// Whether a newer stream of the same device or account took this one's place.
+    pub fn is_ended(&self) -> bool {
+        *self.ended.borrow()
+    }
+
+    /// Waits until a newer stream takes this one's place.
+    pub async fn ended(&mut self) {
+        // An error: the place was given up without a word, which also means "end".
+        let _ = self.ended.wait_for(|ended| *ended).await;
+    }
+}
+
+impl Drop for StreamPlace {
+    fn drop(&mut self) {
+        let mut open = self
+            .streams
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(streams) = open.by_user.get_mut(&self.user) {
+            streams.retain(|s| s.id != self.id);
+            if streams.is_empty() {
+                open.by_user.remove(&self.user);
+            }
+        }
     }
 }

@@ -594,6 +594,97 @@ async fn a_logged_out_devices_stream_ends() {
     cloud.stop().await;
 }
 
+type Body = futures_util::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>;
+
+/// A live stream of the device behind `token`.
+async fn open_stream(cloud: &TestCloud, token: &str) -> Body {
+    let response = cloud.get(token, "/api/v1/inbox/stream").await;
+    assert_eq!(response.status(), 200, "stream");
+    response
+        .bytes_stream()
+        .map(|c| c.map(|b| b.to_vec()))
+        .boxed()
+}
+
+/// Whether the stream ends within `within` (what it sends meanwhile is read and dropped).
+async fn ends(body: &mut Body, within: Duration) -> bool {
+    tokio::time::timeout(within, async {
+        while let Some(Ok(_)) = body.next().await {}
+    })
+    .await
+    .is_ok()
+}
+
+/// One account cannot hold an instance's live streams (each reads the inbox on every wake-up,
+/// so enough of them would take the database pool from everyone): a device keeps its two newest
+/// streams, an account its eight newest; an older one ends and the newest still deliver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_streams_are_bounded_per_device_and_account() {
+    let cloud = TestCloud::sqlite().await;
+    let owner = cloud.register("Many Streams", "138 0000 1901").await;
+    let still = Duration::from_millis(300);
+    // One device: a third stream ends its first (a phone reconnecting keeps its stream).
+    let mut first = open_stream(&cloud, &owner.token).await;
+    let mut second = open_stream(&cloud, &owner.token).await;
+    let mut third = open_stream(&cloud, &owner.token).await;
+    assert!(
+        ends(&mut first, Duration::from_secs(5)).await,
+        "the device's oldest stream ended"
+    );
+    assert!(!ends(&mut second, still).await, "the second stays");
+    assert!(!ends(&mut third, still).await, "the third stays");
+    // Three more devices with two streams each: eight in all, every one open.
+    let mut others = Vec::new();
+    for i in 0..4 {
+        let session: api::Session = cloud
+            .login(json!({ "login": "many streams", "password": "correct horse battery", "device_name": format!("tablet {i}") }))
+            .await
+            .json()
+            .await
+            .expect("session");
+        others.push(session);
+    }
+    let mut more = Vec::new();
+    for session in &others[..3] {
+        more.push(open_stream(&cloud, &session.token).await);
+        more.push(open_stream(&cloud, &session.token).await);
+    }
+    assert!(!ends(&mut second, still).await, "eight streams: all open");
+    // A ninth, from a fifth device, ends the account's oldest.
+    let mut ninth = open_stream(&cloud, &others[3].token).await;
+    assert!(
+        ends(&mut second, Duration::from_secs(5)).await,
+        "the account's oldest stream ended"
+    );
+    assert!(!ends(&mut third, still).await, "the next oldest stays");
+    for body in &mut more {
+        assert!(
+            !ends(body, Duration::from_millis(50)).await,
+            "the others stay"
+        );
+    }
+    // The newest still deliver: a card sent to the account arrives on the ninth at once.
+    let sender = cloud.register("Card Sender", "138 0000 1902").await;
+    let code = cloud.codes(&owner.token, 1).await.printed_url;
+    let sent = cloud
+        .exchange(&sender.token, &code, 1, "stream-bound-0001")
+        .await;
+    assert_eq!(sent.status(), 200);
+    let arrived = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut seen = Vec::new();
+        while let Some(Ok(chunk)) = ninth.next().await {
+            seen.extend_from_slice(&chunk);
+            if String::from_utf8_lossy(&seen).contains("Card Sender") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(arrived, Ok(true), "the card arrived on the newest stream");
+    cloud.stop().await;
+}
+
 /// A logged-out device's token is refused at once: on the instance that logged it out and (on
 /// PostgreSQL) on another instance behind the same load balancer, though both had just accepted
 /// it and remember tokens they found (`DeviceCache`).

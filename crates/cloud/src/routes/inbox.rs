@@ -122,7 +122,8 @@ struct StreamQuery {
 
 /// Sends every item after the cursor (`after`, or the `Last-Event-ID` of a reconnecting client),
 /// then each new one the moment it arrives. Event ids are cursors. The stream ends when its
-/// device is logged out.
+/// device is logged out, and when a newer stream takes its place: an instance keeps at most
+/// two streams per device and eight per account, the newest.
 #[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor")), responses((status = 200, description = "Server-Sent Events: `card` events carrying an InboxItem, ids are cursors", content_type = "text/event-stream", body = SseEvent), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
 #[tracing::instrument(skip_all)]
 async fn stream(
@@ -139,17 +140,32 @@ async fn stream(
     // Subscribe before the first read so nothing delivered in between is missed.
     let mut wake = state.hub.subscribe();
     let (user_id, device_id) = (caller.user_id, caller.device_id);
+    // Counted among the device's and the account's streams here; a newer one beyond the bound
+    // ends this one (`Hub::open_stream`).
+    let mut place = state.hub.open_stream(user_id, device_id);
     let events = async_stream::stream! {
         let mut next_check = tokio::time::Instant::now() + RECHECK;
+        // Set when every stream here was told to check at once (the listener reconnected).
+        let mut herd = false;
         loop {
             // Before every page, however long the inbox or slow the reader: a logged-out device
             // gets nothing more. Wake-ups taken here need no other answer than this read.
             match take_waiting(&mut wake, device_id) {
+                _ if place.is_ended() => return,
                 None => return,
-                Some(true) => next_check = tokio::time::Instant::now(),
+                Some(true) => {
+                    next_check = tokio::time::Instant::now();
+                    herd = true;
+                }
                 Some(false) => {}
             }
             if tokio::time::Instant::now() >= next_check {
+                if std::mem::take(&mut herd) {
+                    // Spread out over a second, so that the streams do not all ask the database
+                    // at the same moment. Nothing is sent before the check.
+                    let spread = rand::random_range(0..1000);
+                    tokio::time::sleep(Duration::from_millis(spread)).await;
+                }
                 match state.store.device_exists(device_id).await {
                     Ok(false) => return,
                     Ok(true) => next_check = tokio::time::Instant::now() + RECHECK,
@@ -167,9 +183,11 @@ async fn stream(
                         // Before every item too: a logout ends the page, and wake-ups that may
                         // have been missed send the rest after the device check.
                         match take_waiting(&mut wake, device_id) {
+                            _ if place.is_ended() => return,
                             None => return,
                             Some(true) => {
                                 next_check = tokio::time::Instant::now();
+                                herd = true;
                                 break;
                             }
                             Some(false) => {}
@@ -202,11 +220,17 @@ async fn stream(
             // whether the device is still logged in: a logout whose wake-up was lost must still
             // end the stream.
             loop {
-                match tokio::time::timeout_at(next_check, wake.recv()).await {
+                let woken = tokio::select! {
+                    woken = tokio::time::timeout_at(next_check, wake.recv()) => woken,
+                    // A newer stream of this device or account took its place.
+                    () = place.ended() => return,
+                };
+                match woken {
                     Ok(Ok(Wake::Inbox(id))) if id == user_id => break,
                     Ok(Ok(Wake::DeviceGone(id))) if id == device_id => return,
                     Ok(Ok(Wake::Recheck)) | Ok(Err(RecvError::Lagged(_))) => {
                         next_check = tokio::time::Instant::now();
+                        herd = true;
                         break;
                     }
                     Ok(Ok(_)) => {}
