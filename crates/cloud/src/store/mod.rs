@@ -93,6 +93,8 @@ pub struct Store {
     exchange_writer: ExchangeWriter,
     /// Address-book refresh pages running at once, server-wide (see [`dav`]).
     dav_turns: dav::Turns,
+    /// One sync push at a time per account (see [`sync`]).
+    push_turns: sync::PushTurns,
 }
 
 impl Store {
@@ -165,6 +167,7 @@ impl Store {
             write_lock,
             exchange_writer,
             dav_turns: dav::Turns::new(connections),
+            push_turns: sync::PushTurns::default(),
         })
     }
 

@@ -389,7 +389,7 @@ async fn record_together(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -413,7 +413,7 @@ mod tests {
 
     /// A fresh database on the server at `MINGPIAN_TEST_POSTGRES` (required when set) or the
     /// local default: `(admin url, database name, url)`.
-    async fn fresh_database() -> Option<(String, String, String)> {
+    pub(in crate::store) async fn fresh_database() -> Option<(String, String, String)> {
         let (admin, required) = match std::env::var("MINGPIAN_TEST_POSTGRES") {
             Ok(url) if !url.is_empty() => (url, true),
             _ => (
@@ -449,7 +449,7 @@ mod tests {
 
     /// Holds user `id`'s row until the returned connection commits, as a sync push or an
     /// address-book refresh does (an UPDATE of a column that is not a key).
-    async fn hold(url: &str, id: i64) -> PgConnection {
+    pub(in crate::store) async fn hold(url: &str, id: i64) -> PgConnection {
         let mut conn = PgConnection::connect(url).await.expect("blocker");
         sqlx::query("BEGIN")
             .execute(&mut conn)

@@ -1,9 +1,77 @@
 //! Wallet records for sync, backup and restore.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError, StoreResult};
+use super::{Backend, Store, StoreError, StoreResult};
+
+/// How long a push waits for the account's previous push on this instance before it is
+/// answered "busy, retry".
+const PUSH_WAIT: Duration = Duration::from_secs(10);
+/// How long a push waits on PostgreSQL for the account's row (held by a push or an address-book
+/// refresh on another instance) before it is answered "busy, retry".
+const PUSH_LOCK_TIMEOUT: &str = "5s";
+
+/// One push at a time per account on this instance. An account's pushes take its row in turn
+/// anyway (its sync counter), so a second one at once would only wait inside the database,
+/// holding a pooled connection: enough of them from one account would take the pool from
+/// everyone. Here the second waits without a connection.
+#[derive(Debug, Default)]
+pub(super) struct PushTurns {
+    accounts: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// An account's push turn, given back when dropped.
+struct PushTurn<'a> {
+    turns: &'a PushTurns,
+    user_id: i64,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl PushTurns {
+    async fn take(&self, user_id: i64) -> StoreResult<PushTurn<'_>> {
+        let account = self
+            .accounts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(user_id)
+            .or_default()
+            .clone();
+        let mut turn = PushTurn {
+            turns: self,
+            user_id,
+            guard: None,
+        };
+        // Dropped on a timeout or a cancelled request: the entry goes once nobody holds it.
+        turn.guard = Some(
+            tokio::time::timeout(PUSH_WAIT, account.lock_owned())
+                .await
+                .map_err(|_| StoreError::Busy)?,
+        );
+        Ok(turn)
+    }
+}
+
+impl Drop for PushTurn<'_> {
+    fn drop(&mut self) {
+        let mut accounts = self
+            .turns
+            .accounts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        drop(self.guard.take());
+        if accounts
+            .get(&self.user_id)
+            .is_some_and(|a| Arc::strong_count(a) == 1)
+        {
+            accounts.remove(&self.user_id);
+        }
+    }
+}
 
 /// A stored wallet record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +134,37 @@ impl Store {
         changes: &[Change],
         quota_bytes: i64,
     ) -> StoreResult<Vec<(RecordRow, bool)>> {
+        let _turn = self.push_turns.take(user_id).await?;
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SET LOCAL lock_timeout = '{PUSH_LOCK_TIMEOUT}'"
+            )))
+            .execute(&mut *tx)
+            .await?;
+        }
+        match self.push_in(&mut tx, user_id, changes, quota_bytes).await {
+            Err(StoreError::Database(sqlx::Error::Database(e)))
+                if e.code().as_deref() == Some("55P03") =>
+            {
+                Err(StoreError::Busy)
+            }
+            Err(e) => Err(e),
+            Ok(out) => {
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    }
+
+    async fn push_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        user_id: i64,
+        changes: &[Change],
+        quota_bytes: i64,
+    ) -> StoreResult<Vec<(RecordRow, bool)>> {
         let mut out = Vec::with_capacity(changes.len());
         let mut grown: i64 = 0;
         for change in changes {
@@ -77,7 +174,7 @@ impl Store {
             .bind(user_id)
             .bind(&change.kind)
             .bind(&change.id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             let old_bytes: i64 = match &stored {
                 Some(row) => row.try_get("bytes")?,
@@ -106,7 +203,7 @@ impl Store {
                 "UPDATE users SET sync_seq = sync_seq + 1 WHERE id = $1 RETURNING sync_seq",
             )
             .bind(user_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             grown += change.data.len() as i64 - old_bytes;
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -126,7 +223,7 @@ impl Store {
             .bind(i64::from(change.deleted))
             .bind(&change.data)
             .bind(change.data.len() as i64)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             out.push((record(&row)?, true));
         }
@@ -137,12 +234,11 @@ impl Store {
         .bind(user_id)
         .bind(grown)
         .bind(quota_bytes)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         if within.is_none() {
             return Err(StoreError::Full("backup"));
         }
-        tx.commit().await?;
         Ok(out)
     }
 
@@ -197,5 +293,96 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok((rows.iter().map(record).collect::<StoreResult<_>>()?, more))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use sqlx::{Connection as _, PgConnection};
+
+    use super::Change;
+    use crate::store::pg_writer::tests::{fresh_database, hold};
+    use crate::store::{Store, StoreError};
+
+    fn change(id: &str) -> Change {
+        Change {
+            kind: "contact".to_owned(),
+            id: id.to_owned(),
+            base_version: 0,
+            modified_at: 1,
+            device: "d".to_owned(),
+            deleted: false,
+            data: "{}".to_owned(),
+            strict: false,
+        }
+    }
+
+    /// Pushes of one account cannot take the pool while its row is held (by a push or an
+    /// address-book refresh on another instance): one waits for the row, at most 5 s, and is
+    /// answered "busy"; the others wait their turn without a connection, so the rest of the
+    /// server still finds one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_accounts_pushes_do_not_take_the_pool() {
+        let Some((admin, name, url)) = fresh_database().await else {
+            return;
+        };
+        let store = std::sync::Arc::new(Store::connect(&url, 3).await.expect("store"));
+        store.add_users_for_test(&[(1, "a"), (2, "b")]).await;
+        let mut blocker = hold(&url, 1).await;
+        let started = Instant::now();
+        let mut pushes = Vec::new();
+        for i in 0..6 {
+            let store = store.clone();
+            pushes.push(tokio::spawn(async move {
+                store
+                    .push_records(1, &[change(&format!("c{i}"))], 1 << 20)
+                    .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Three connections, six pushes waiting: another account still gets through at once.
+        let other = tokio::time::timeout(
+            Duration::from_secs(2),
+            store.push_records(2, &[change("mine")], 1 << 20),
+        )
+        .await
+        .expect("another account's push is not held up");
+        assert!(other.is_ok(), "{other:?}");
+        let first = pushes.remove(0).await.expect("task");
+        assert!(matches!(first, Err(StoreError::Busy)), "{first:?}");
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(4) && waited < Duration::from_secs(12),
+            "{waited:?}"
+        );
+        sqlx::query("ROLLBACK")
+            .execute(&mut blocker)
+            .await
+            .expect("rollback");
+        // Once the row is free, the others go through one after another (or, having waited
+        // too long for their turn, are told to retry).
+        for push in pushes {
+            let result = push.await.expect("task");
+            assert!(
+                matches!(result, Ok(_) | Err(StoreError::Busy)),
+                "{result:?}"
+            );
+        }
+        let again = store.push_records(1, &[change("later")], 1 << 20).await;
+        assert!(again.is_ok(), "{again:?}");
+        assert!(
+            store.push_turns.accounts.lock().unwrap().is_empty(),
+            "no turn is left behind"
+        );
+        drop(store);
+        let mut conn = PgConnection::connect(&admin).await.expect("admin");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("drop");
     }
 }
