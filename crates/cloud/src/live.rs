@@ -161,8 +161,11 @@ impl Hub {
     /// [`STREAMS_PER_DEVICE`] of the device or [`STREAMS_PER_ACCOUNT`] of the account on this
     /// instance, the oldest is told to end: so a phone that reconnects before its old connection
     /// is noticed dead gets its stream, and one account cannot hold more of the instance's
-    /// streams (each of which reads the inbox on every wake-up) than that.
-    pub fn open_stream(&self, user: i64, device: i64) -> StreamPlace {
+    /// streams (each of which reads the inbox on every wake-up) than that. A stream told to end
+    /// notices when it is next polled; one whose client stopped reading is not, so it still
+    /// counts until it is gone, and with [`STREAMS_PER_ACCOUNT`] more such an account gets
+    /// `None` (too many requests).
+    pub fn open_stream(&self, user: i64, device: i64) -> Option<StreamPlace> {
         self.streams.open(user, device)
     }
 }
@@ -193,28 +196,46 @@ struct OpenStream {
     end: watch::Sender<bool>,
 }
 
+impl OpenStream {
+    fn ended(&self) -> bool {
+        *self.end.borrow()
+    }
+}
+
 impl Streams {
-    fn open(self: &Arc<Self>, user: i64, device: i64) -> StreamPlace {
-        let (end, ended) = watch::channel(false);
+    fn open(self: &Arc<Self>, user: i64, device: i64) -> Option<StreamPlace> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let id = open.next;
         open.next += 1;
         let streams = open.by_user.entry(user).or_default();
-        if streams.iter().filter(|s| s.device == device).count() >= STREAMS_PER_DEVICE
-            && let Some(oldest) = streams.iter().position(|s| s.device == device)
+        // Told to end but not gone: a client that stopped reading.
+        if streams.len() >= 2 * STREAMS_PER_ACCOUNT {
+            return None;
+        }
+        let live_of = |streams: &[OpenStream], device: Option<i64>| {
+            streams
+                .iter()
+                .filter(|s| !s.ended() && device.is_none_or(|d| s.device == d))
+                .count()
+        };
+        if live_of(streams, Some(device)) >= STREAMS_PER_DEVICE
+            && let Some(oldest) = streams.iter().find(|s| !s.ended() && s.device == device)
         {
-            let _ = streams.remove(oldest).end.send(true);
+            let _ = oldest.end.send(true);
         }
-        if streams.len() >= STREAMS_PER_ACCOUNT {
-            let _ = streams.remove(0).end.send(true);
+        if live_of(streams, None) >= STREAMS_PER_ACCOUNT
+            && let Some(oldest) = streams.iter().find(|s| !s.ended())
+        {
+            let _ = oldest.end.send(true);
         }
+        let (end, ended) = watch::channel(false);
         streams.push(OpenStream { id, device, end });
-        StreamPlace {
+        Some(StreamPlace {
             streams: self.clone(),
             user,
             id,
             ended,
-        }
+        })
     }
 }
 

@@ -122,7 +122,16 @@ impl Wallet {
             let next = tokio::time::timeout_at(deadline, stream.next()).await;
             match next {
                 Err(_) => break,
-                Ok(None) => continue,
+                // The server ended the stream (a newer one of this device took its place, or
+                // it is stopping): not at once again.
+                Ok(None) => {
+                    tokio::time::sleep(
+                        Duration::from_secs(1)
+                            .min(deadline.saturating_duration_since(tokio::time::Instant::now())),
+                    )
+                    .await;
+                    continue;
+                }
                 Ok(Some(item)) => {
                     if let Some(r) = self.store_inbox_item(&item?)? {
                         got.push(r);

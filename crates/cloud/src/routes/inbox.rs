@@ -123,7 +123,7 @@ struct StreamQuery {
 /// Sends every item after the cursor (`after`, or the `Last-Event-ID` of a reconnecting client),
 /// then each new one the moment it arrives. Event ids are cursors. The stream ends when its
 /// device is logged out, and when a newer stream takes its place: an instance keeps at most
-/// two streams per device and eight per account, the newest.
+/// two streams per device and eight per account, the newest (`Hub::open_stream`).
 #[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor")), responses((status = 200, description = "Server-Sent Events: `card` events carrying an InboxItem, ids are cursors", content_type = "text/event-stream", body = SseEvent), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
 #[tracing::instrument(skip_all)]
 async fn stream(
@@ -142,7 +142,12 @@ async fn stream(
     let (user_id, device_id) = (caller.user_id, caller.device_id);
     // Counted among the device's and the account's streams here; a newer one beyond the bound
     // ends this one (`Hub::open_stream`).
-    let mut place = state.hub.open_stream(user_id, device_id);
+    let mut place = state
+        .hub
+        .open_stream(user_id, device_id)
+        .ok_or(ApiError::RateLimited {
+            retry_after: RECHECK.as_secs() as u32,
+        })?;
     let events = async_stream::stream! {
         let mut next_check = tokio::time::Instant::now() + RECHECK;
         // Set when every stream here was told to check at once (the listener reconnected).
@@ -165,6 +170,9 @@ async fn stream(
                     // at the same moment. Nothing is sent before the check.
                     let spread = rand::random_range(0..1000);
                     tokio::time::sleep(Duration::from_millis(spread)).await;
+                    if place.is_ended() {
+                        return;
+                    }
                 }
                 match state.store.device_exists(device_id).await {
                     Ok(false) => return,

@@ -651,7 +651,16 @@ impl Store {
                 return Ok(cursor);
             }
             let turn = self.dav_turns.take(background).await?;
-            self.dav_refresh_page(user_id, build, &turn).await?;
+            match self.dav_refresh_page(user_id, build, &turn).await {
+                // The account's row stayed held (a long push, another instance's refresh):
+                // "busy, retry" rather than a turn and a connection held without end.
+                Err(StoreError::Database(sqlx::Error::Database(e)))
+                    if e.code().as_deref() == Some("55P03") =>
+                {
+                    return Err(StoreError::Busy);
+                }
+                result => result?,
+            }
         }
     }
 
@@ -667,6 +676,10 @@ impl Store {
             // cached while they were empty would scan them whole for every batch (a
             // 10,000-contact build took 25 s). Plan each statement for the tables as they are.
             sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+                .execute(&mut *tx)
+                .await?;
+            // A page waits for the account's row at most this long (see `dav_refresh`).
+            sqlx::query("SET LOCAL lock_timeout = '5s'")
                 .execute(&mut *tx)
                 .await?;
         }

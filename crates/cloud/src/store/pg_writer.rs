@@ -413,7 +413,7 @@ pub(super) mod tests {
 
     /// A fresh database on the server at `MINGPIAN_TEST_POSTGRES` (required when set) or the
     /// local default: `(admin url, database name, url)`.
-    pub(in crate::store) async fn fresh_database() -> Option<(String, String, String)> {
+    pub(in crate::store) async fn fresh_database(suffix: &str) -> Option<(String, String, String)> {
         let (admin, required) = match std::env::var("MINGPIAN_TEST_POSTGRES") {
             Ok(url) if !url.is_empty() => (url, true),
             _ => (
@@ -431,7 +431,8 @@ pub(super) mod tests {
                 return None;
             }
         };
-        let name = format!("mingpian_pg_writer_{}", std::process::id());
+        // Tests of one binary run at once: each names its own database.
+        let name = format!("mingpian_store_{}_{suffix}", std::process::id());
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {name}"
         )))
@@ -520,7 +521,7 @@ pub(super) mod tests {
     /// recorded once; an owner held past 5 s gets "busy" without tying up a connection longer.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn waiting_exchanges_share_one_commit_and_no_owner_or_culprit_holds_up_the_rest() {
-        let Some((admin, name, url)) = fresh_database().await else {
+        let Some((admin, name, url)) = fresh_database("writer").await else {
             return;
         };
         let store = Store::connect(&url, 4).await.expect("store");

@@ -19,7 +19,8 @@ const PUSH_LOCK_TIMEOUT: &str = "5s";
 /// One push at a time per account on this instance. An account's pushes take its row in turn
 /// anyway (its sync counter), so a second one at once would only wait inside the database,
 /// holding a pooled connection: enough of them from one account would take the pool from
-/// everyone. Here the second waits without a connection.
+/// everyone. Here the second waits without a connection, and a third is answered "busy" at
+/// once, so one account's pushes cannot pile up in memory either.
 #[derive(Debug, Default)]
 pub(super) struct PushTurns {
     accounts: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
@@ -34,13 +35,16 @@ struct PushTurn<'a> {
 
 impl PushTurns {
     async fn take(&self, user_id: i64) -> StoreResult<PushTurn<'_>> {
-        let account = self
-            .accounts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(user_id)
-            .or_default()
-            .clone();
+        let account = {
+            let mut accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
+            let account = accounts.entry(user_id).or_default();
+            // Held by the map, the push under way and one waiting: a further push is answered
+            // "busy" at once rather than held (with its changes) in memory.
+            if Arc::strong_count(account) >= 3 {
+                return Err(StoreError::Busy);
+            }
+            account.clone()
+        };
         let mut turn = PushTurn {
             turns: self,
             user_id,
@@ -325,7 +329,7 @@ mod tests {
     /// server still finds one.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn one_accounts_pushes_do_not_take_the_pool() {
-        let Some((admin, name, url)) = fresh_database().await else {
+        let Some((admin, name, url)) = fresh_database("pushes").await else {
             return;
         };
         let store = std::sync::Arc::new(Store::connect(&url, 3).await.expect("store"));
@@ -336,13 +340,14 @@ mod tests {
         for i in 0..6 {
             let store = store.clone();
             pushes.push(tokio::spawn(async move {
-                store
+                let result = store
                     .push_records(1, &[change(&format!("c{i}"))], 1 << 20)
-                    .await
+                    .await;
+                (result, started.elapsed())
             }));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-        // Three connections, six pushes waiting: another account still gets through at once.
+        // Three connections, six pushes of one account: another account still gets through.
         let other = tokio::time::timeout(
             Duration::from_secs(2),
             store.push_records(2, &[change("mine")], 1 << 20),
@@ -350,26 +355,51 @@ mod tests {
         .await
         .expect("another account's push is not held up");
         assert!(other.is_ok(), "{other:?}");
-        let first = pushes.remove(0).await.expect("task");
-        assert!(matches!(first, Err(StoreError::Busy)), "{first:?}");
-        let waited = started.elapsed();
-        assert!(
-            waited >= Duration::from_secs(4) && waited < Duration::from_secs(12),
-            "{waited:?}"
-        );
+        // One push holds the turn and waits for the row; one waits for the turn; the other four
+        // are answered "busy" at once.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while pushes.iter().filter(|p| p.is_finished()).count() < 5 {
+            assert!(Instant::now() < deadline, "five pushes answered in time");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut waiting = None;
+        let mut answered = Vec::new();
+        for push in pushes {
+            if push.is_finished() {
+                answered.push(push.await.expect("task"));
+            } else {
+                waiting = Some(push);
+            }
+        }
+        let at_once = answered
+            .iter()
+            .filter(|(r, t)| matches!(r, Err(StoreError::Busy)) && *t < Duration::from_secs(1))
+            .count();
+        assert_eq!(at_once, 4, "{answered:?}");
+        let row_held = answered
+            .iter()
+            .filter(|(r, t)| {
+                matches!(r, Err(StoreError::Busy))
+                    && *t >= Duration::from_secs(4)
+                    && *t < Duration::from_secs(9)
+            })
+            .count();
+        assert_eq!(row_held, 1, "the row waited for about 5 s: {answered:?}");
+        // Once the row is free, the push that waited for its turn goes through.
         sqlx::query("ROLLBACK")
             .execute(&mut blocker)
             .await
             .expect("rollback");
-        // Once the row is free, the others go through one after another (or, having waited
-        // too long for their turn, are told to retry).
-        for push in pushes {
-            let result = push.await.expect("task");
-            assert!(
-                matches!(result, Ok(_) | Err(StoreError::Busy)),
-                "{result:?}"
-            );
-        }
+        let (last, _) = waiting.expect("one still waiting").await.expect("task");
+        assert!(last.is_ok(), "{last:?}");
+        // The pool's connections are as they were: no lock timeout left behind.
+        let mut conn = store.pool.acquire().await.expect("connection");
+        let timeout: String = sqlx::query_scalar("SHOW lock_timeout")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("show");
+        assert_eq!(timeout, "0");
+        drop(conn);
         let again = store.push_records(1, &[change("later")], 1 << 20).await;
         assert!(again.is_ok(), "{again:?}");
         assert!(
