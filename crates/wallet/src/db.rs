@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_search_log.sql"),
     include_str!("../migrations/0004_compact.sql"),
     include_str!("../migrations/0005_card_numbers.sql"),
+    include_str!("../migrations/0006_link_key_numbers.sql"),
 ];
 
 pub fn open(path: &Path) -> Result<Connection> {
@@ -112,6 +113,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         if i + 1 == COMPACT_VERSION {
             compress_stored_cards(&tx)?;
         }
+        if i + 1 == KEY_NUMBERS_VERSION {
+            number_link_keys(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
@@ -124,6 +128,33 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 /// The migration after which card versions are stored compressed.
 const COMPACT_VERSION: usize = 4;
+/// The migration after which link keys are stored as numbers.
+const KEY_NUMBERS_VERSION: usize = 6;
+
+/// Moves the link keys into the table of numbered keys that migration 6 made (inside the
+/// upgrade's transaction), and puts it in the old table's place.
+fn number_link_keys(tx: &Connection) -> Result<()> {
+    {
+        let mut read = tx.prepare("SELECT key, card FROM card_keys")?;
+        let mut write =
+            tx.prepare("INSERT OR IGNORE INTO card_keys_v6 (key, card) VALUES (?1, ?2)")?;
+        let mut rows = read.query([])?;
+        while let Some(r) = rows.next()? {
+            // Keys are text; anything else was never a key any lookup could find.
+            let Ok(key) = r.get::<_, String>(0) else {
+                continue;
+            };
+            let card: i64 = r.get(1)?;
+            write.execute(params![crate::keys::key_number(&key), card])?;
+        }
+    }
+    tx.execute_batch(
+        "DROP TABLE card_keys;
+         ALTER TABLE card_keys_v6 RENAME TO card_keys;
+         CREATE INDEX card_keys_card ON card_keys (card);",
+    )?;
+    Ok(())
+}
 
 /// Compresses the card versions an older wallet holds as JSON text, inside the upgrade's
 /// transaction: the upgrade happens whole or not at all. The JSON is kept byte for byte.
@@ -249,26 +280,107 @@ mod tests {
         upgrade_keeps_everything(4);
     }
 
+    /// A wallet from before link keys were numbers (their text stored) is upgraded on open the
+    /// same way, every key numbered as a new wallet numbers it.
+    #[test]
+    fn a_wallet_from_before_key_numbers_is_upgraded_without_changing_what_it_holds() {
+        upgrade_keeps_everything(5);
+    }
+
+    /// The link keys as text, as versions before 6 stored them: each live card's keys, worked
+    /// out again from its current version. Checked against the numbered keys stored.
+    fn keys_as_text(conn: &Connection, region: mingpian_card::Region) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        let mut stmt = conn
+            .prepare(
+                "SELECT c.n, v.card FROM cards c JOIN card_versions v ON v.card_id = c.id \
+                 AND v.seq = (SELECT MAX(seq) FROM card_versions w WHERE w.card_id = c.id) \
+                 WHERE c.deleted = 0",
+            )
+            .unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            let card = crate::stored::decode(r.get_ref(1).unwrap()).unwrap();
+            for key in crate::keys::link_keys(&card, region) {
+                out.push((key, r.get(0).unwrap()));
+            }
+        }
+        let mut numbered: Vec<(i64, i64)> = out
+            .iter()
+            .map(|(k, n)| (crate::keys::key_number(k), *n))
+            .collect();
+        numbered.sort_unstable();
+        numbered.dedup();
+        let stored: Vec<(i64, i64)> = conn
+            .prepare("SELECT key, card FROM card_keys ORDER BY key, card")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(numbered, stored, "the stored numbers are of these keys");
+        out
+    }
+
     fn upgrade_keeps_everything(old_version: i64) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let before = {
+        let (before, region) = {
             let w = crate::Wallet::open(dir.path()).expect("open");
             let report = w
                 .import_many(&every_test_file(), &mut |_| {})
                 .expect("import");
             assert!(report.added > 1, "{report:?}");
-            w.contacts_with_cards().expect("contacts")
+            (
+                w.contacts_with_cards().expect("contacts"),
+                w.region().expect("region"),
+            )
         };
         // Written back as the older version wrote it.
         let path = dir.path().join(crate::DB_FILE);
         let mut rows = Vec::new();
         let keys_before: i64;
+        let numbered_before: Vec<(i64, i64)>;
         {
             let conn = Connection::open(&path).expect("open");
             keys_before = conn
                 .query_row("SELECT COUNT(*) FROM card_keys", [], |r| r.get(0))
                 .unwrap();
             assert!(keys_before > 1);
+            numbered_before = conn
+                .prepare("SELECT key, card FROM card_keys ORDER BY key, card")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            // Keys as text, as versions 5 and before held them.
+            let text = keys_as_text(&conn, region);
+            conn.execute_batch(
+                "CREATE TABLE text_keys (key TEXT NOT NULL, card INTEGER NOT NULL,
+                                         PRIMARY KEY (key, card)) WITHOUT ROWID;",
+            )
+            .unwrap();
+            for (key, card) in &text {
+                conn.execute(
+                    "INSERT OR IGNORE INTO text_keys (key, card) VALUES (?1, ?2)",
+                    params![key, card],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(
+                "DROP TABLE card_keys;
+                 ALTER TABLE text_keys RENAME TO card_keys;
+                 CREATE INDEX card_keys_card ON card_keys (card);",
+            )
+            .unwrap();
+        }
+        if old_version == 5 {
+            let conn = Connection::open(&path).expect("open");
+            conn.pragma_update(None, "user_version", old_version)
+                .unwrap();
+        }
+        if old_version < 5 {
+            let conn = Connection::open(&path).expect("open");
             {
                 let mut stmt = conn
                     .prepare("SELECT rowid, card FROM card_versions")
@@ -325,6 +437,18 @@ mod tests {
             assert_eq!(text > 0, old_version == 3);
         }
         let w = crate::Wallet::open(dir.path()).expect("upgrade");
+        {
+            // Every key numbered as a new wallet numbers it, naming the same card.
+            let conn = Connection::open(&path).expect("open");
+            let numbered_after: Vec<(i64, i64)> = conn
+                .prepare("SELECT key, card FROM card_keys ORDER BY key, card")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(numbered_after, numbered_before);
+        }
         assert_eq!(w.contacts_with_cards().expect("contacts"), before);
         let conn = Connection::open(&path).expect("open");
         let (blobs, total): (i64, i64) = conn
@@ -354,7 +478,11 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         let (last, others) = ids.split_last().unwrap();
-        assert_eq!(last.1.as_deref(), Some("from-another-client"));
+        if old_version < 5 {
+            assert_eq!(last.1.as_deref(), Some("from-another-client"));
+        } else {
+            assert!(last.1.is_none());
+        }
         assert!(others.iter().all(|(_, own)| own.is_none()));
         // Every link key is kept, naming the same card as before.
         let keys_after: i64 = conn

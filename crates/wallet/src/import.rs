@@ -285,6 +285,7 @@ impl Wallet {
                 });
                 self.write(|c, region| {
                     let now = now_ms();
+                    let log_started = crate::search::log_position(c)?;
                     for piece in rx {
                         let (item, card, prepared) = match piece {
                             Piece::Problems(errors, warnings) => {
@@ -320,8 +321,10 @@ impl Wallet {
                         total = total.max(done);
                         if done % PROGRESS_EVERY == 0 {
                             progress(Progress { done, total });
+                            crate::search::trim_bulk_log(c, log_started)?;
                         }
                     }
+                    crate::search::trim_bulk_log(c, log_started)?;
                     Ok(())
                 })
             })?;

@@ -169,7 +169,7 @@ fn copy_of(conn: &Connection, card: &Card, p: &Prepared, region: Region) -> Resu
                  WHERE k.key = ?1 AND c.owner IS NULL AND c.deleted = 0
                    AND c.trust = 'verified' AND c.name_key = ?2",
             )?
-            .query_map(params![key, p.name_key], |r| r.get(0))?
+            .query_map(params![keys::key_number(key), p.name_key], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for id in candidates {
             if covers(card, &current_card(conn, &id)?, region) {
@@ -202,7 +202,7 @@ fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, 
                  JOIN contacts c ON c.id = d.contact_id AND c.deleted_at IS NULL
                  WHERE k.key = ?1 LIMIT 1",
             )?
-            .query_row([key], |r| r.get(0))
+            .query_row([keys::key_number(key)], |r| r.get(0))
             .optional()?;
         if let Some(contact) = contact {
             return Ok(Some((contact, link_reason(key))));
@@ -367,7 +367,7 @@ pub fn import(
                  JOIN contacts o ON o.id = c.contact_id
                  WHERE k.key = ?1",
             )?;
-            let mut rows = stmt.query([key])?;
+            let mut rows = stmt.query([keys::key_number(key)])?;
             while let Some(r) = rows.next()? {
                 let (card_deleted, contact_deleted): (bool, bool) = (r.get(4)?, r.get(5)?);
                 if card_deleted || contact_deleted {
@@ -499,7 +499,7 @@ pub(crate) fn insert_link_keys(conn: &Connection, card_n: i64, keys: &[String]) 
     let mut insert =
         conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key, card) VALUES (?1, ?2)")?;
     for key in keys {
-        insert.execute(params![key, card_n])?;
+        insert.execute(params![keys::key_number(key), card_n])?;
     }
     Ok(())
 }

@@ -60,6 +60,25 @@ pub fn prune_log(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The newest `search_log` row: where a bulk write (an import) starts.
+pub fn log_position(conn: &Connection) -> Result<i64> {
+    Ok(log_bounds(conn)?.1)
+}
+
+/// During a bulk write that started at log position `started`: once it has logged more changes
+/// than an index catches up on, every index from before it rebuilds anyway, so its rows are
+/// dropped as it goes, all but the newest (which keeps the position). The pages they took are
+/// reused by the rest of the write: a 10,000-contact import no longer leaves a log row per
+/// contact in the file.
+pub fn trim_bulk_log(conn: &Connection, started: i64) -> Result<()> {
+    let (_, max) = log_bounds(conn)?;
+    if max - started > CATCH_UP_MAX {
+        conn.prepare_cached("DELETE FROM search_log WHERE seq < ?1")?
+            .execute([max])?;
+    }
+    Ok(())
+}
+
 impl SearchIndex {
     pub fn build(conn: &Connection) -> Result<SearchIndex> {
         // The log position first: a change made while the contacts are read is applied again

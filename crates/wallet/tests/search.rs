@@ -84,3 +84,39 @@ fn search_follows_edits_deletions_and_other_processes() {
         assert_eq!(names(&w, q), names(&fresh, q), "{q:?}");
     }
 }
+
+/// A large import does not leave a change-log row per contact in the wallet file (every index
+/// from before it rebuilds anyway), and the search of a process that had the wallet open before
+/// the import, and of this one, both find what it brought.
+#[test]
+fn a_large_import_leaves_no_log_behind_and_every_index_finds_it() {
+    let (w, _dir) = wallet();
+    w.add_card(card("Anna Berg", "+49 151 2345 6789"))
+        .expect("add");
+    let other = Wallet::open(w.dir()).expect("the same wallet, opened again");
+    assert_eq!(names(&other, "anna"), ["Anna Berg"], "its index is built");
+    let mut file = String::new();
+    for i in 0..3_000 {
+        file.push_str(&format!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Person {i:04}\r\nTEL:+86 138 {:04} {:04}\r\nEND:VCARD\r\n",
+            i / 10_000,
+            i % 10_000
+        ));
+    }
+    let report = w
+        .import_many(&[("people.vcf".into(), file.into_bytes())], &mut |_| {})
+        .expect("import");
+    assert_eq!(report.added, 3_000, "{report:?}");
+    let conn = rusqlite::Connection::open(w.dir().join(mingpian_wallet::DB_FILE)).expect("open");
+    let logged: i64 = conn
+        .query_row("SELECT COUNT(*) FROM search_log", [], |r| r.get(0))
+        .expect("count");
+    assert!(logged <= 251, "{logged} log rows left");
+    for wallet in [&w, &other] {
+        assert_eq!(names(wallet, "person 2999"), ["Person 2999"]);
+        assert_eq!(names(wallet, "anna"), ["Anna Berg"]);
+        assert_eq!(names(wallet, "person").len(), 100, "a page of them");
+    }
+    let total = w.search("person", 10).expect("search").total;
+    assert_eq!(total, 3_000);
+}
