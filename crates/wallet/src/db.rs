@@ -13,7 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_search_log.sql"),
     include_str!("../migrations/0004_compact.sql"),
     include_str!("../migrations/0005_card_numbers.sql"),
-    include_str!("../migrations/0006_link_key_numbers.sql"),
+    include_str!("../migrations/0006_link_key_hashes.sql"),
 ];
 
 pub fn open(path: &Path) -> Result<Connection> {
@@ -113,8 +113,8 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         if i + 1 == COMPACT_VERSION {
             compress_stored_cards(&tx)?;
         }
-        if i + 1 == KEY_NUMBERS_VERSION {
-            number_link_keys(&tx)?;
+        if i + 1 == KEY_HASHES_VERSION {
+            hash_link_keys(&tx)?;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
@@ -128,24 +128,25 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 /// The migration after which card versions are stored compressed.
 const COMPACT_VERSION: usize = 4;
-/// The migration after which link keys are stored as numbers.
-const KEY_NUMBERS_VERSION: usize = 6;
+/// The migration after which link keys are stored as hashes.
+const KEY_HASHES_VERSION: usize = 6;
 
-/// Moves the link keys into the table of numbered keys that migration 6 made (inside the
+/// Moves the link keys into the table of hashed keys that migration 6 made (inside the
 /// upgrade's transaction), and puts it in the old table's place.
-fn number_link_keys(tx: &Connection) -> Result<()> {
+fn hash_link_keys(tx: &Connection) -> Result<()> {
     {
         let mut read = tx.prepare("SELECT key, card FROM card_keys")?;
         let mut write =
-            tx.prepare("INSERT OR IGNORE INTO card_keys_v6 (key, card) VALUES (?1, ?2)")?;
+            tx.prepare("INSERT OR IGNORE INTO card_keys_v6 (key_hash, card) VALUES (?1, ?2)")?;
         let mut rows = read.query([])?;
         while let Some(r) = rows.next()? {
-            // Keys are text; anything else was never a key any lookup could find.
+            // Keys are text (the column was `TEXT NOT NULL`); anything else was never a key any
+            // lookup could find, and stays behind.
             let Ok(key) = r.get::<_, String>(0) else {
                 continue;
             };
             let card: i64 = r.get(1)?;
-            write.execute(params![crate::keys::key_number(&key), card])?;
+            write.execute(params![&crate::keys::key_hash(&key)[..], card])?;
         }
     }
     tx.execute_batch(
@@ -280,15 +281,15 @@ mod tests {
         upgrade_keeps_everything(4);
     }
 
-    /// A wallet from before link keys were numbers (their text stored) is upgraded on open the
-    /// same way, every key numbered as a new wallet numbers it.
+    /// A wallet from before link keys were hashes (their text stored) is upgraded on open the
+    /// same way, every key hashed as a new wallet hashes it.
     #[test]
-    fn a_wallet_from_before_key_numbers_is_upgraded_without_changing_what_it_holds() {
+    fn a_wallet_from_before_key_hashes_is_upgraded_without_changing_what_it_holds() {
         upgrade_keeps_everything(5);
     }
 
     /// The link keys as text, as versions before 6 stored them: each live card's keys, worked
-    /// out again from its current version. Checked against the numbered keys stored.
+    /// out again from its current version. Checked against the hashed keys stored.
     fn keys_as_text(conn: &Connection, region: mingpian_card::Region) -> Vec<(String, i64)> {
         let mut out = Vec::new();
         let mut stmt = conn
@@ -305,20 +306,20 @@ mod tests {
                 out.push((key, r.get(0).unwrap()));
             }
         }
-        let mut numbered: Vec<(i64, i64)> = out
+        let mut numbered: Vec<(Vec<u8>, i64)> = out
             .iter()
-            .map(|(k, n)| (crate::keys::key_number(k), *n))
+            .map(|(k, n)| (crate::keys::key_hash(k).to_vec(), *n))
             .collect();
         numbered.sort_unstable();
         numbered.dedup();
-        let stored: Vec<(i64, i64)> = conn
-            .prepare("SELECT key, card FROM card_keys ORDER BY key, card")
+        let stored: Vec<(Vec<u8>, i64)> = conn
+            .prepare("SELECT key_hash, card FROM card_keys ORDER BY key_hash, card")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        assert_eq!(numbered, stored, "the stored numbers are of these keys");
+        assert_eq!(numbered, stored, "the stored hashes are of these keys");
         out
     }
 
@@ -339,7 +340,7 @@ mod tests {
         let path = dir.path().join(crate::DB_FILE);
         let mut rows = Vec::new();
         let keys_before: i64;
-        let numbered_before: Vec<(i64, i64)>;
+        let numbered_before: Vec<(Vec<u8>, i64)>;
         {
             let conn = Connection::open(&path).expect("open");
             keys_before = conn
@@ -347,7 +348,7 @@ mod tests {
                 .unwrap();
             assert!(keys_before > 1);
             numbered_before = conn
-                .prepare("SELECT key, card FROM card_keys ORDER BY key, card")
+                .prepare("SELECT key_hash, card FROM card_keys ORDER BY key_hash, card")
                 .unwrap()
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .unwrap()
@@ -438,10 +439,10 @@ mod tests {
         }
         let w = crate::Wallet::open(dir.path()).expect("upgrade");
         {
-            // Every key numbered as a new wallet numbers it, naming the same card.
+            // Every key hashed as a new wallet hashes it, naming the same card.
             let conn = Connection::open(&path).expect("open");
-            let numbered_after: Vec<(i64, i64)> = conn
-                .prepare("SELECT key, card FROM card_keys ORDER BY key, card")
+            let numbered_after: Vec<(Vec<u8>, i64)> = conn
+                .prepare("SELECT key_hash, card FROM card_keys ORDER BY key_hash, card")
                 .unwrap()
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .unwrap()

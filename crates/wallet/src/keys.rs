@@ -260,14 +260,14 @@ pub fn link_keys_parsed(card: &Card, phones: &[ParsedPhone]) -> Vec<String> {
     keys
 }
 
-/// The number a link key is stored and looked up by (`card_keys.key`): the first eight bytes of
-/// its SHA-256. Never change it: stored keys depend on it.
-pub fn key_number(key: &str) -> i64 {
+/// What a link key is stored and looked up by (`card_keys.key_hash`): the first 12 bytes of its
+/// SHA-256. Never change it: stored keys depend on it.
+pub fn key_hash(key: &str) -> [u8; 12] {
     use sha2::{Digest as _, Sha256};
     let digest = Sha256::digest(key.as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(first)
+    let mut first = [0u8; 12];
+    first.copy_from_slice(&digest[..12]);
+    first
 }
 
 /// A name reduced for "is this the same person" comparisons.

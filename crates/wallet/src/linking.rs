@@ -166,10 +166,10 @@ fn copy_of(conn: &Connection, card: &Card, p: &Prepared, region: Region) -> Resu
             .prepare_cached(
                 "SELECT c.id FROM card_keys k JOIN cards c ON c.n = k.card
                  JOIN contacts o ON o.id = c.contact_id AND o.deleted_at IS NULL
-                 WHERE k.key = ?1 AND c.owner IS NULL AND c.deleted = 0
+                 WHERE k.key_hash = ?1 AND c.owner IS NULL AND c.deleted = 0
                    AND c.trust = 'verified' AND c.name_key = ?2",
             )?
-            .query_map(params![keys::key_number(key), p.name_key], |r| r.get(0))?
+            .query_map(params![&keys::key_hash(key)[..], p.name_key], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for id in candidates {
             if covers(card, &current_card(conn, &id)?, region) {
@@ -200,9 +200,9 @@ fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, 
                 "SELECT d.contact_id FROM card_keys k
                  JOIN cards d ON d.n = k.card AND d.trust = 'verified' AND d.deleted = 0
                  JOIN contacts c ON c.id = d.contact_id AND c.deleted_at IS NULL
-                 WHERE k.key = ?1 LIMIT 1",
+                 WHERE k.key_hash = ?1 LIMIT 1",
             )?
-            .query_row([keys::key_number(key)], |r| r.get(0))
+            .query_row([&keys::key_hash(key)[..]], |r| r.get(0))
             .optional()?;
         if let Some(contact) = contact {
             return Ok(Some((contact, link_reason(key))));
@@ -365,9 +365,9 @@ pub fn import(
                         o.deleted_at IS NOT NULL
                  FROM card_keys k JOIN cards c ON c.n = k.card AND c.trust = 'verified'
                  JOIN contacts o ON o.id = c.contact_id
-                 WHERE k.key = ?1",
+                 WHERE k.key_hash = ?1",
             )?;
-            let mut rows = stmt.query([keys::key_number(key)])?;
+            let mut rows = stmt.query([&keys::key_hash(key)[..]])?;
             while let Some(r) = rows.next()? {
                 let (card_deleted, contact_deleted): (bool, bool) = (r.get(4)?, r.get(5)?);
                 if card_deleted || contact_deleted {
@@ -497,9 +497,9 @@ fn insert_version(
 /// Adds link keys to the card numbered `card_n` (`cards.n`).
 pub(crate) fn insert_link_keys(conn: &Connection, card_n: i64, keys: &[String]) -> Result<()> {
     let mut insert =
-        conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key, card) VALUES (?1, ?2)")?;
+        conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key_hash, card) VALUES (?1, ?2)")?;
     for key in keys {
-        insert.execute(params![keys::key_number(key), card_n])?;
+        insert.execute(params![&keys::key_hash(key)[..], card_n])?;
     }
     Ok(())
 }

@@ -448,6 +448,17 @@ pub(super) mod tests {
         Some((admin, name, url))
     }
 
+    /// Drops a database [`fresh_database`] made, whoever is still connected.
+    pub(in crate::store) async fn drop_database(admin: &str, name: &str) {
+        let mut conn = PgConnection::connect(admin).await.expect("admin");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("drop");
+    }
+
     /// Holds user `id`'s row until the returned connection commits, as a sync push or an
     /// address-book refresh does (an UPDATE of a column that is not a key).
     pub(in crate::store) async fn hold(url: &str, id: i64) -> PgConnection {
@@ -697,12 +708,6 @@ pub(super) mod tests {
 
         drop((alone, impatient, patient));
         store.pool.close().await;
-        let mut conn = PgConnection::connect(&admin).await.expect("admin");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("drop");
+        drop_database(&admin, &name).await;
     }
 }

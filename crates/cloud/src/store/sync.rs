@@ -304,10 +304,8 @@ impl Store {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use sqlx::{Connection as _, PgConnection};
-
     use super::Change;
-    use crate::store::pg_writer::tests::{fresh_database, hold};
+    use crate::store::pg_writer::tests::{drop_database, fresh_database, hold};
     use crate::store::{Store, StoreError};
 
     fn change(id: &str) -> Change {
@@ -407,12 +405,6 @@ mod tests {
             "no turn is left behind"
         );
         drop(store);
-        let mut conn = PgConnection::connect(&admin).await.expect("admin");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("drop");
+        drop_database(&admin, &name).await;
     }
 }
