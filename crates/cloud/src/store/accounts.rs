@@ -260,11 +260,14 @@ impl Store {
     ) -> StoreResult<DeviceRecord> {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
-        // Serialises concurrent creations for one account on PostgreSQL.
+        // Serialises concurrent creations for one account on PostgreSQL, waiting a few seconds
+        // at most for the row (an address-book refresh or a push may hold it).
+        super::limit_lock_waits(&mut tx, self.backend).await?;
         sqlx::query("UPDATE users SET dav_cursor = dav_cursor WHERE id = $1")
             .bind(user_id)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(|e| super::busy_if_lock_timeout(e.into()))?;
         let count: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM devices WHERE user_id = $1 AND kind = 'carddav'",
         )

@@ -651,16 +651,11 @@ impl Store {
                 return Ok(cursor);
             }
             let turn = self.dav_turns.take(background).await?;
-            match self.dav_refresh_page(user_id, build, &turn).await {
-                // The account's row stayed held (a long push, another instance's refresh):
-                // "busy, retry" rather than a turn and a connection held without end.
-                Err(StoreError::Database(sqlx::Error::Database(e)))
-                    if e.code().as_deref() == Some("55P03") =>
-                {
-                    return Err(StoreError::Busy);
-                }
-                result => result?,
-            }
+            // The account's row stayed held (a long push, another instance's refresh): "busy,
+            // retry" rather than a turn and a connection held without end.
+            self.dav_refresh_page(user_id, build, &turn)
+                .await
+                .map_err(super::busy_if_lock_timeout)?;
         }
     }
 
@@ -678,13 +673,10 @@ impl Store {
             sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
                 .execute(&mut *tx)
                 .await?;
-            // A page waits for the account's row at most this long (see `dav_refresh`).
-            sqlx::query("SET LOCAL lock_timeout = '5s'")
-                .execute(&mut *tx)
-                .await?;
         }
         // The account's row lock serialises refreshes (and pushes) on PostgreSQL; every record
-        // up to `seq` is committed once it is held.
+        // up to `seq` is committed once it is held. Waited for at most a few seconds.
+        super::limit_lock_waits(&mut tx, self.backend).await?;
         let (cursor, seq): (i64, i64) = sqlx::query_as(
             "UPDATE users SET dav_cursor = dav_cursor WHERE id = $1 RETURNING dav_cursor, sync_seq",
         )

@@ -7,14 +7,11 @@ use std::time::Duration;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
-use super::{Backend, Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 
 /// How long a push waits for the account's previous push on this instance before it is
 /// answered "busy, retry".
 const PUSH_WAIT: Duration = Duration::from_secs(10);
-/// How long a push waits on PostgreSQL for the account's row (held by a push or an address-book
-/// refresh on another instance) before it is answered "busy, retry".
-const PUSH_LOCK_TIMEOUT: &str = "5s";
 
 /// One push at a time per account on this instance. An account's pushes take its row in turn
 /// anyway (its sync counter), so a second one at once would only wait inside the database,
@@ -141,25 +138,14 @@ impl Store {
         let _turn = self.push_turns.take(user_id).await?;
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SET LOCAL lock_timeout = '{PUSH_LOCK_TIMEOUT}'"
-            )))
-            .execute(&mut *tx)
-            .await?;
-        }
-        match self.push_in(&mut tx, user_id, changes, quota_bytes).await {
-            Err(StoreError::Database(sqlx::Error::Database(e)))
-                if e.code().as_deref() == Some("55P03") =>
-            {
-                Err(StoreError::Busy)
-            }
-            Err(e) => Err(e),
-            Ok(out) => {
-                tx.commit().await?;
-                Ok(out)
-            }
-        }
+        // The account's row may be held by another instance's push or an address-book refresh.
+        super::limit_lock_waits(&mut tx, self.backend).await?;
+        let out = self
+            .push_in(&mut tx, user_id, changes, quota_bytes)
+            .await
+            .map_err(super::busy_if_lock_timeout)?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn push_in(
