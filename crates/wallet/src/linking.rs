@@ -58,6 +58,9 @@ pub struct Prepared {
     stored: Vec<u8>,
     hash: String,
     keys: Vec<String>,
+    /// [`keys::key_hash`] of each of `keys`, worked out here (on an import's reading thread),
+    /// not once per lookup on the writing one.
+    key_hashes: Vec<[u8; 12]>,
     name_key: String,
     /// Name, sort key and search text of a new contact holding only this card.
     name: String,
@@ -69,9 +72,11 @@ pub fn prepare(card: &Card, region: Region) -> Result<Prepared> {
     let json = serde_json::to_string(card)?;
     let phones = keys::parse_phones(card, region);
     let name = card.display_name();
+    let link_keys = keys::link_keys_parsed(card, &phones);
     Ok(Prepared {
         hash: content_hash(&json),
-        keys: keys::link_keys_parsed(card, &phones),
+        key_hashes: link_keys.iter().map(|k| keys::key_hash(k)).collect(),
+        keys: link_keys,
         name_key: keys::name_key(card),
         sort_key: keys::sort_key(&name),
         search: keys::search_text_parsed([(card, phones.as_slice())], &[]),
@@ -152,7 +157,7 @@ pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Re
         let outcome = store_version(conn, &card_id, &arrival, region)?;
         return received(conn, outcome, &card_id, None);
     }
-    let link = linked_contact(conn, &p.keys)?;
+    let link = linked_contact(conn, &p.keys, &p.key_hashes)?;
     store_new_card(conn, arrival, p, link, region)
 }
 
@@ -161,7 +166,7 @@ pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Re
 /// of the copy is on it, and the same company and title where the copy has them). A card that
 /// merely shares an email with another set of the same person is not a copy.
 fn copy_of(conn: &Connection, card: &Card, p: &Prepared, region: Region) -> Result<Option<String>> {
-    for key in &p.keys {
+    for hash in &p.key_hashes {
         let candidates: Vec<String> = conn
             .prepare_cached(
                 "SELECT c.id FROM card_keys k JOIN cards c ON c.n = k.card
@@ -169,7 +174,7 @@ fn copy_of(conn: &Connection, card: &Card, p: &Prepared, region: Region) -> Resu
                  WHERE k.key_hash = ?1 AND c.owner IS NULL AND c.deleted = 0
                    AND c.trust = 'verified' AND c.name_key = ?2",
             )?
-            .query_map(params![&keys::key_hash(key)[..], p.name_key], |r| r.get(0))?
+            .query_map(params![&hash[..], p.name_key], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for id in candidates {
             if covers(card, &current_card(conn, &id)?, region) {
@@ -193,8 +198,12 @@ fn covers(card: &Card, other: &Card, region: Region) -> bool {
 
 /// The contact a card with these link keys belongs to: the first verified card holding one of
 /// them. Unverified cards never draw others to their contact.
-fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, LinkedBy)>> {
-    for key in keys {
+fn linked_contact(
+    conn: &Connection,
+    keys: &[String],
+    hashes: &[[u8; 12]],
+) -> Result<Option<(String, LinkedBy)>> {
+    for (key, hash) in keys.iter().zip(hashes) {
         let contact: Option<String> = conn
             .prepare_cached(
                 "SELECT d.contact_id FROM card_keys k
@@ -202,7 +211,7 @@ fn linked_contact(conn: &Connection, keys: &[String]) -> Result<Option<(String, 
                  JOIN contacts c ON c.id = d.contact_id AND c.deleted_at IS NULL
                  WHERE k.key_hash = ?1 LIMIT 1",
             )?
-            .query_row([&keys::key_hash(key)[..]], |r| r.get(0))
+            .query_row([&hash[..]], |r| r.get(0))
             .optional()?;
         if let Some(contact) = contact {
             return Ok(Some((contact, link_reason(key))));
@@ -305,7 +314,7 @@ fn store_new_card(
                 card_id
             ])?;
             let card_n = insert_card_as(conn, &card_id, &contact_id, "new", &arrival, &p)?;
-            insert_link_keys(conn, card_n, &p.keys)?;
+            insert_link_hashes(conn, card_n, &p.key_hashes)?;
             Ok(Received {
                 outcome: Outcome::Added,
                 contact_id,
@@ -359,7 +368,7 @@ pub fn import(
     let by_uid = target.is_some();
     let mut link = None;
     if target.is_none() {
-        for key in &p.keys {
+        for (key, hash) in p.keys.iter().zip(&p.key_hashes) {
             let mut stmt = conn.prepare_cached(
                 "SELECT c.id, c.contact_id, c.name_key, c.source, c.deleted,
                         o.deleted_at IS NOT NULL
@@ -367,7 +376,7 @@ pub fn import(
                  JOIN contacts o ON o.id = c.contact_id
                  WHERE k.key_hash = ?1",
             )?;
-            let mut rows = stmt.query([&keys::key_hash(key)[..]])?;
+            let mut rows = stmt.query([&hash[..]])?;
             while let Some(r) = rows.next()? {
                 let (card_deleted, contact_deleted): (bool, bool) = (r.get(4)?, r.get(5)?);
                 if card_deleted || contact_deleted {
@@ -496,10 +505,16 @@ fn insert_version(
 
 /// Adds link keys to the card numbered `card_n` (`cards.n`).
 pub(crate) fn insert_link_keys(conn: &Connection, card_n: i64, keys: &[String]) -> Result<()> {
+    let hashes: Vec<[u8; 12]> = keys.iter().map(|k| keys::key_hash(k)).collect();
+    insert_link_hashes(conn, card_n, &hashes)
+}
+
+/// [`insert_link_keys`] of keys already hashed ([`keys::key_hash`]).
+fn insert_link_hashes(conn: &Connection, card_n: i64, hashes: &[[u8; 12]]) -> Result<()> {
     let mut insert =
         conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key_hash, card) VALUES (?1, ?2)")?;
-    for key in keys {
-        insert.execute(params![&keys::key_hash(key)[..], card_n])?;
+    for hash in hashes {
+        insert.execute(params![&hash[..], card_n])?;
     }
     Ok(())
 }

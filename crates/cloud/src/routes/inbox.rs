@@ -20,7 +20,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::live::Wake;
+use crate::live::{StreamPlace, Wake};
 use crate::store::{BlockRecord, InboxRecord, StoreError};
 
 pub fn router() -> Router<AppState> {
@@ -150,21 +150,17 @@ async fn stream(
         })?;
     let events = async_stream::stream! {
         let mut next_check = tokio::time::Instant::now() + RECHECK;
-        // Set when every stream here was told to check at once (the listener reconnected).
+        // Wake-ups may have been missed (the listener reconnected, or this stream lagged): the
+        // device check is due now, and every stream here was told so at once.
         let mut herd = false;
         loop {
             // Before every page, however long the inbox or slow the reader: a logged-out device
             // gets nothing more. Wake-ups taken here need no other answer than this read.
-            match take_waiting(&mut wake, device_id) {
-                _ if place.is_ended() => return,
+            match take_waiting(&mut wake, device_id, &place) {
                 None => return,
-                Some(true) => {
-                    next_check = tokio::time::Instant::now();
-                    herd = true;
-                }
-                Some(false) => {}
+                Some(missed) => herd |= missed,
             }
-            if tokio::time::Instant::now() >= next_check {
+            if herd || tokio::time::Instant::now() >= next_check {
                 if std::mem::take(&mut herd) {
                     // Spread out over a second, so that the streams do not all ask the database
                     // at the same moment. Nothing is sent before the check.
@@ -177,9 +173,11 @@ async fn stream(
                 match state.store.device_exists(device_id).await {
                     Ok(false) => return,
                     Ok(true) => next_check = tokio::time::Instant::now() + RECHECK,
-                    // Nothing more is sent until the device is known to be logged in.
+                    // Nothing more is sent until the device is known to be logged in: the
+                    // check stays due.
                     Err(e) => {
                         tracing::warn!(error = ?e, "inbox stream device check");
+                        next_check = tokio::time::Instant::now();
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
@@ -190,11 +188,9 @@ async fn stream(
                     for record in records {
                         // Before every item too: a logout ends the page, and wake-ups that may
                         // have been missed send the rest after the device check.
-                        match take_waiting(&mut wake, device_id) {
-                            _ if place.is_ended() => return,
+                        match take_waiting(&mut wake, device_id, &place) {
                             None => return,
                             Some(true) => {
-                                next_check = tokio::time::Instant::now();
                                 herd = true;
                                 break;
                             }
@@ -237,7 +233,6 @@ async fn stream(
                     Ok(Ok(Wake::Inbox(id))) if id == user_id => break,
                     Ok(Ok(Wake::DeviceGone(id))) if id == device_id => return,
                     Ok(Ok(Wake::Recheck)) | Ok(Err(RecvError::Lagged(_))) => {
-                        next_check = tokio::time::Instant::now();
                         herd = true;
                         break;
                     }
@@ -253,9 +248,16 @@ async fn stream(
 }
 
 /// Takes the wake-ups waiting for a stream of `device_id`. `None`: the stream ends (the device
-/// was logged out, or the server is stopping); `Some(true)`: wake-ups may have been missed, so
-/// the device must be checked before anything more is sent.
-fn take_waiting(wake: &mut broadcast::Receiver<Wake>, device_id: i64) -> Option<bool> {
+/// was logged out, a newer stream took its place, or the server is stopping); `Some(true)`:
+/// wake-ups may have been missed, so the device must be checked before anything more is sent.
+fn take_waiting(
+    wake: &mut broadcast::Receiver<Wake>,
+    device_id: i64,
+    place: &StreamPlace,
+) -> Option<bool> {
+    if place.is_ended() {
+        return None;
+    }
     let mut missed = false;
     loop {
         match wake.try_recv() {

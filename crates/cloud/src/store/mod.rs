@@ -67,23 +67,18 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// How long a transaction that takes an account's row waits for it on PostgreSQL before it is
-/// answered "busy, retry": another transaction (a push, an address-book refresh, another
-/// instance) may hold the row, and a connection waiting without end is one the pool lacks.
-const LOCK_WAIT: &str = "5s";
-
-/// Bounds the transaction's lock waits by [`LOCK_WAIT`] on PostgreSQL (`SET LOCAL`: for this
-/// transaction only, never the pooled connection). SQLite's writers wait in the store instead.
+/// Bounds the transaction's lock waits on PostgreSQL to 5 s, after which it is answered "busy,
+/// retry": another transaction (a push, an address-book refresh, another instance) may hold the
+/// account's row, and a connection waiting without end is one the pool lacks. `SET LOCAL`: for
+/// this transaction only, never the pooled connection. SQLite's writers wait in the store.
 async fn limit_lock_waits(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
 ) -> StoreResult<()> {
     if backend == Backend::Postgres {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SET LOCAL lock_timeout = '{LOCK_WAIT}'"
-        )))
-        .execute(&mut **tx)
-        .await?;
+        sqlx::query("SET LOCAL lock_timeout = '5s'")
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }

@@ -287,10 +287,7 @@ async fn alone(pool: AnyPool, waiters: Arc<Waiters>, job: Job, _owner_turn: Opti
         },
         // Its owner stayed busy, or the pool is exhausted: "busy, retry".
         Err(sqlx::Error::PoolTimedOut) => Err(StoreError::Busy),
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
-            Err(StoreError::Busy)
-        }
-        Err(e) => Err(StoreError::from(e)),
+        Err(e) => Err(super::busy_if_lock_timeout(e.into())),
     };
     let _ = job.reply.send(result);
 }
