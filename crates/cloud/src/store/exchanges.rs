@@ -128,12 +128,16 @@ fn recorded_outcome(row: &sqlx::any::AnyRow, prefix: &str) -> StoreResult<Exchan
 /// deadlock with them). On SQLite the store's write lock already orders every write. An
 /// exchange takes the same lock inside its function (`migrations/postgres/0007`), with the
 /// NOTIFY that wakes the owner's devices on every instance.
+/// Waited for at most a few seconds ([`super::limit_lock_waits`]): an owner whose row stays held
+/// makes these requests "busy, retry", not connections held without end.
 async fn lock_owner(tx: &mut Tx<'_>, backend: Backend, owner_id: i64) -> StoreResult<()> {
     if backend == Backend::Postgres {
+        super::limit_lock_waits(tx, backend).await?;
         sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
             .bind(owner_id)
             .execute(&mut **tx)
-            .await?;
+            .await
+            .map_err(|e| super::busy_if_lock_timeout(e.into()))?;
     }
     Ok(())
 }

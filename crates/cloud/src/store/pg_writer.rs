@@ -57,11 +57,17 @@ pub(super) const LANES: usize = 1;
 /// others are answered "busy" at once), so one account that keeps its row held cannot keep both.
 const WAITERS: usize = 2;
 
+/// Exchanges waiting to be recorded on their own at most, server-wide; past these an exchange
+/// that would wait is answered "busy, retry" at once, so they never pile up without bound.
+const ALONE_QUEUED: usize = 4 * BATCH;
+
 /// Turns for exchanges recorded on their own.
 struct Waiters {
     turns: Semaphore,
     /// Owners an exchange skipped for them is waiting for.
     owners: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// Exchanges waiting for a turn or recording alone ([`ALONE_QUEUED`] at most).
+    queued: Arc<Semaphore>,
 }
 
 /// An owner's place among [`Waiters::owners`], given back when dropped.
@@ -140,6 +146,7 @@ fn start_lanes(pool: &AnyPool, queues: Vec<mpsc::Receiver<Job>>) {
     let waiters = Arc::new(Waiters {
         turns: Semaphore::new(WAITERS),
         owners: std::sync::Mutex::default(),
+        queued: Arc::new(Semaphore::new(ALONE_QUEUED)),
     });
     for queue in queues {
         tokio::spawn(lane(pool.clone(), waiters.clone(), queue));
@@ -197,12 +204,7 @@ async fn lane(pool: AnyPool, waiters: Arc<Waiters>, mut queue: mpsc::Receiver<Jo
                         // owner is already waiting.
                         None => match owner_turn(&waiters, write.owner_id) {
                             Some(turn) => {
-                                tokio::spawn(alone(
-                                    pool.clone(),
-                                    waiters.clone(),
-                                    Job { write, reply },
-                                    Some(turn),
-                                ));
+                                spawn_alone(&pool, &waiters, Job { write, reply }, Some(turn));
                             }
                             None => {
                                 let _ = reply.send(Err(StoreError::Busy));
@@ -218,25 +220,16 @@ async fn lane(pool: AnyPool, waiters: Arc<Waiters>, mut queue: mpsc::Receiver<Jo
                     "a batch of exchanges was refused; recording them one by one"
                 );
                 for (write, reply) in writes.into_iter().zip(replies) {
-                    tokio::spawn(alone(
-                        pool.clone(),
-                        waiters.clone(),
-                        Job { write, reply },
-                        None,
-                    ));
+                    spawn_alone(&pool, &waiters, Job { write, reply }, None);
                 }
             }
             Ok((_, Err(e))) => {
-                // The pool is exhausted or the database cannot be reached: asking again for
-                // each would only wait longer.
-                let busy = matches!(e, sqlx::Error::PoolTimedOut);
-                let why = e.to_string();
+                // The pool is exhausted or the database cannot be reached (or is shutting down,
+                // or out of resources): asking again for each would only wait longer. Nothing
+                // was kept; the callers hear "busy, retry".
+                tracing::warn!(error = %e, exchanges = n, "a batch of exchanges was not written");
                 for reply in replies {
-                    let _ = reply.send(Err(if busy {
-                        StoreError::Busy
-                    } else {
-                        StoreError::Writer(why.clone())
-                    }));
+                    let _ = reply.send(Err(StoreError::Busy));
                 }
             }
             Err(_) => {
@@ -268,18 +261,45 @@ fn refused(e: &sqlx::Error) -> bool {
     !(["08", "53", "57", "58"].iter().any(|c| code.starts_with(c)) || code == "25006")
 }
 
+/// Records an exchange on its own ([`alone`]), or answers "busy, retry" when
+/// [`ALONE_QUEUED`] already wait.
+fn spawn_alone(pool: &AnyPool, waiters: &Arc<Waiters>, job: Job, owner_turn: Option<OwnerTurn>) {
+    match waiters.queued.clone().try_acquire_owned() {
+        Ok(queued) => {
+            tokio::spawn(alone(
+                pool.clone(),
+                waiters.clone(),
+                job,
+                owner_turn,
+                queued,
+            ));
+        }
+        Err(_) => {
+            let _ = job.reply.send(Err(StoreError::Busy));
+        }
+    }
+}
+
 /// One exchange recorded on its own (its owner was busy: it holds that owner's turn; or its
 /// batch was refused), and answered. It waits for its owner's row at most 5 s, on one of
 /// [`WAITERS`] connections.
-async fn alone(pool: AnyPool, waiters: Arc<Waiters>, job: Job, _owner_turn: Option<OwnerTurn>) {
-    let Ok(_turn) = waiters.turns.acquire().await else {
+async fn alone(
+    pool: AnyPool,
+    waiters: Arc<Waiters>,
+    mut job: Job,
+    _owner_turn: Option<OwnerTurn>,
+    _queued: tokio::sync::OwnedSemaphorePermit,
+) {
+    // The caller may go (it was answered "busy" by the answer timeout, or disconnected) while
+    // this waits: nothing was acknowledged, a retry with the same key records it, and the
+    // owner's turn and the place are given back at once.
+    let turn = tokio::select! {
+        turn = waiters.turns.acquire() => turn,
+        () = job.reply.closed() => return,
+    };
+    let Ok(_turn) = turn else {
         return;
     };
-    // The caller is gone (it was answered "busy", or disconnected): nothing was acknowledged,
-    // and a retry with the same key records it.
-    if job.reply.is_closed() {
-        return;
-    }
     let result = match record_together(&pool, std::slice::from_ref(&job.write), true).await {
         Ok(results) => match results.as_slice() {
             [Some(recorded)] => Ok(*recorded),
