@@ -140,7 +140,7 @@ pub fn has_origin(conn: &Connection, origin: &str) -> Result<bool> {
 const CONTACT_COLUMNS: &str = "c.id, c.name, c.sort_key, c.org, c.title, c.phones, c.emails, \
      c.tags, c.note, c.created_at, c.modified_at, \
      (SELECT COUNT(*) FROM cards k WHERE k.contact_id = c.id AND k.deleted = 0), \
-     c.shown_by, c.shown_card_id, c.primary_card_id, c.own, \
+     c.shown_by, (SELECT k.id FROM cards k WHERE k.n = c.shown_card), c.primary_card_id, c.own, \
      NOT EXISTS (SELECT 1 FROM cards k WHERE k.contact_id = c.id AND k.deleted = 0 \
                  AND k.trust = 'verified')";
 
@@ -437,8 +437,8 @@ pub fn edit(
 ) -> Result<Received> {
     let json = serde_json::to_string(&arrival.card)?;
     let hash = content_hash(&json);
-    let held: String = conn.query_row("SELECT hash FROM cards WHERE id = ?1", [card_id], |r| {
-        r.get(0)
+    let held = conn.query_row("SELECT hash FROM cards WHERE id = ?1", [card_id], |r| {
+        Ok(crate::util::stored_hash(r.get_ref(0)?))
     })?;
     if held == hash {
         return received(conn, Outcome::Unchanged, card_id, None);

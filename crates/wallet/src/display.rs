@@ -16,15 +16,15 @@ use mingpian_card::wallet::{Candidate, shown};
 /// see the module docs), and its cards' link keys.
 pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> Result<()> {
     let mut cards: Vec<Candidate> = Vec::new();
-    // Each card's number (`cards.n`), which its link keys name.
-    let mut numbers: Vec<i64> = Vec::new();
+    // Each card's number (`cards.n`), which its link keys name, and the keys its row lists.
+    let mut numbers: Vec<(i64, Vec<u8>)> = Vec::new();
     {
         let mut stmt = conn.prepare_cached(
             "SELECT k.id, (SELECT card FROM card_versions v WHERE v.card_id = k.id
                           ORDER BY v.seq DESC LIMIT 1),
                     k.full, k.trust,
                     (SELECT MIN(v.received_at) FROM card_versions v WHERE v.card_id = k.id),
-                    (SELECT COUNT(*) FROM events e WHERE e.card_id = k.id), k.n
+                    (SELECT COUNT(*) FROM events e WHERE e.card_id = k.id), k.n, k.link_keys
              FROM cards k WHERE k.contact_id = ?1 AND k.deleted = 0
              ORDER BY k.received_at, k.id",
         )?;
@@ -39,7 +39,7 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
                 received_at: r.get::<_, Option<i64>>(4)?.unwrap_or(i64::MAX),
                 uses: r.get(5)?,
             });
-            numbers.push(r.get(6)?);
+            numbers.push((r.get(6)?, r.get(7)?));
         }
     }
     let (tags, own, primary): (String, Option<String>, Option<String>) = conn
@@ -60,16 +60,17 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
         shown.phones,
         shown.emails,
     );
-    let shown_card = shown.card.map(|i| cards[i].id.as_str());
+    let shown_card = shown.card.map(|i| numbers[i].0);
     let own_card = (!own.is_empty()).then(|| own.as_card());
     let search = keys::search_text(
         cards.iter().map(|c| &c.card).chain(own_card.as_ref()),
         &tags,
         region,
+        &keys::row_search_text(&name, org.as_deref(), title.as_deref()),
     );
     conn.prepare_cached(
         "UPDATE contacts SET name = ?2, sort_key = ?3, search = ?4, org = ?5, title = ?6,
-                phones = ?7, emails = ?8, shown_card_id = ?9, shown_by = ?10
+                phones = ?7, emails = ?8, shown_card = ?9, shown_by = ?10
          WHERE id = ?1",
     )?
     .execute(params![
@@ -84,10 +85,8 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
         shown_card,
         shown.by.as_str()
     ])?;
-    for (c, n) in cards.iter().zip(&numbers) {
-        conn.prepare_cached("DELETE FROM card_keys WHERE card = ?1")?
-            .execute([n])?;
-        crate::linking::insert_link_keys(conn, *n, &keys::link_keys(&c.card, region))?;
+    for (c, (n, listed)) in cards.iter().zip(&numbers) {
+        crate::linking::replace_link_keys(conn, *n, listed, &keys::link_keys(&c.card, region))?;
     }
     Ok(())
 }

@@ -84,27 +84,66 @@ fn pinyin_forms(name: &str) -> Vec<(String, String)> {
     forms
 }
 
-fn push_field(out: &mut String, value: &str) {
-    let value = value.trim();
-    if value.is_empty() {
-        return;
-    }
-    out.extend(value.chars().flat_map(char::to_lowercase));
-    out.push(FIELD_SEP);
+/// A search text being written: each field once, lower-case, and none of the fields the
+/// contact's row gives the search index anyway ([`row_search_text`]).
+#[derive(Default)]
+struct SearchText {
+    out: String,
+    /// The fields written, and those the row gives.
+    seen: Vec<String>,
 }
 
-fn push_name(out: &mut String, name: &str) {
-    push_field(out, name);
-    if name.contains(char::is_whitespace) {
-        let joined: String = name.split_whitespace().collect();
-        push_field(out, &joined);
+impl SearchText {
+    fn push_field(&mut self, value: &str) {
+        let value = value.trim();
+        if value.is_empty() {
+            return;
+        }
+        let lower: String = value.chars().flat_map(char::to_lowercase).collect();
+        if self.seen.contains(&lower) {
+            return;
+        }
+        self.out.push_str(&lower);
+        self.out.push(FIELD_SEP);
+        self.seen.push(lower);
     }
-    for (full, initials) in pinyin_forms(name) {
-        push_field(out, &full);
-        if initials.chars().count() > 1 {
-            push_field(out, &initials);
+
+    /// A name as written, and run together when it has spaces (`robertwilliams`).
+    fn push_written_name(&mut self, name: &str) {
+        self.push_field(name);
+        if name.contains(char::is_whitespace) {
+            let joined: String = name.split_whitespace().collect();
+            self.push_field(&joined);
         }
     }
+
+    /// A name as written, and its pinyin.
+    fn push_name(&mut self, name: &str) {
+        self.push_written_name(name);
+        for (full, initials) in pinyin_forms(name) {
+            self.push_field(&full);
+            if initials.chars().count() > 1 {
+                self.push_field(&initials);
+            }
+        }
+    }
+}
+
+/// The fields of a contact's search text that its row holds anyway: its name and company as
+/// written (with and without spaces) and its title. The search index puts them in front of the
+/// stored search text (`contacts.search`), which leaves them out: they are most of a card's
+/// text, and would otherwise be stored twice. The same in every version: stored texts depend on
+/// it.
+pub fn row_search_text(name: &str, org: Option<&str>, title: Option<&str>) -> String {
+    let mut text = SearchText::default();
+    text.push_written_name(name);
+    if let Some(org) = org {
+        text.push_written_name(org);
+    }
+    if let Some(title) = title {
+        text.push_field(title);
+    }
+    text.out
 }
 
 /// A card's phone number, parsed once for both search and linking.
@@ -138,64 +177,75 @@ pub fn parse_phones(card: &Card, region: Region) -> Vec<ParsedPhone> {
         .collect()
 }
 
-/// The text a contact is found by: names (with pinyin), company, department, title, phone digits,
-/// emails, tags. Lower-case; fields separated by [`FIELD_SEP`].
+/// The text a contact is found by, as stored: names (with pinyin), company, department, title,
+/// phone digits, emails, tags, each once. Lower-case; fields separated by [`FIELD_SEP`]. The
+/// fields `row` holds ([`row_search_text`] of the contact's name, company and title) are left
+/// out: the search index reads them from the row.
 pub fn search_text<'a>(
     cards: impl IntoIterator<Item = &'a Card>,
     tags: &[String],
     region: Region,
+    row: &str,
 ) -> String {
     let cards: Vec<(&Card, Vec<ParsedPhone>)> = cards
         .into_iter()
         .map(|c| (c, parse_phones(c, region)))
         .collect();
-    search_text_parsed(cards.iter().map(|(c, p)| (*c, p.as_slice())), tags)
+    search_text_parsed(cards.iter().map(|(c, p)| (*c, p.as_slice())), tags, row)
 }
 
 /// [`search_text`] with the phones already parsed.
 pub fn search_text_parsed<'a>(
     cards: impl IntoIterator<Item = (&'a Card, &'a [ParsedPhone])>,
     tags: &[String],
+    row: &str,
 ) -> String {
-    let mut out = String::new();
+    let mut text = SearchText {
+        out: String::new(),
+        seen: row
+            .split(FIELD_SEP)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
     for (card, phones) in cards {
-        push_name(&mut out, &card.display_name());
+        text.push_name(&card.display_name());
         for name in [&card.name, &card.phonetic].into_iter().flatten() {
             let display = name.display();
             if !display.is_empty() && display != card.display_name() {
-                push_name(&mut out, &display);
+                text.push_name(&display);
             }
         }
         for nick in &card.nicknames {
-            push_name(&mut out, nick);
+            text.push_name(nick);
         }
         if let Some(org) = &card.org {
-            push_name(&mut out, org);
+            text.push_name(org);
         }
         for d in &card.departments {
-            push_field(&mut out, d);
+            text.push_field(d);
         }
         if let Some(t) = &card.title {
-            push_field(&mut out, t);
+            text.push_field(t);
         }
         for p in phones {
             if !p.written.is_empty() {
-                push_field(&mut out, &p.written);
+                text.push_field(&p.written);
             }
             if let Some(e164) = &p.e164
                 && e164[1..] != p.written
             {
-                push_field(&mut out, &e164[1..]);
+                text.push_field(&e164[1..]);
             }
         }
         for e in &card.emails {
-            push_field(&mut out, &e.value);
+            text.push_field(&e.value);
         }
     }
     for t in tags {
-        push_field(&mut out, t);
+        text.push_field(t);
     }
-    out
+    text.out
 }
 
 /// What a search query matches against: lower-case; a query that looks like a phone number is
@@ -297,7 +347,7 @@ mod tests {
             formatted_name: "张伟".into(),
             ..Card::default()
         };
-        let text = search_text([&card], &[], cn());
+        let text = search_text([&card], &[], cn(), "");
         for q in ["张伟", "伟", "zhangwei", "zw", "zhang"] {
             assert!(
                 text.contains(&normalize_query(q)),
@@ -306,13 +356,58 @@ mod tests {
         }
     }
 
+    /// What the row holds (name, company, title) is not stored again, and the row's fields in
+    /// front of the stored text find everything the whole text found.
+    #[test]
+    fn the_rows_fields_are_stored_once() {
+        let card = Card {
+            formatted_name: "Robert Williams".into(),
+            org: Some("Acme, Inc.".into()),
+            title: Some("Engineer".into()),
+            nicknames: vec!["Bob".into(), "bob".into()],
+            emails: vec![mingpian_card::Email {
+                value: "Bob@Example.com".into(),
+                ..Default::default()
+            }],
+            ..Card::default()
+        };
+        let whole = search_text([&card, &card], &[], cn(), "");
+        let row = row_search_text(
+            &card.formatted_name,
+            card.org.as_deref(),
+            card.title.as_deref(),
+        );
+        let stored = search_text([&card, &card], &[], cn(), &row);
+        let fields = |t: &str| -> Vec<String> {
+            let mut f: Vec<String> = t.split(FIELD_SEP).map(str::to_owned).collect();
+            f.sort();
+            f
+        };
+        assert_eq!(
+            fields(&format!("{row}{stored}")),
+            fields(&whole),
+            "the same fields, each once"
+        );
+        for field in [
+            "robert williams",
+            "robertwilliams",
+            "acme, inc.",
+            "engineer",
+        ] {
+            assert!(row.contains(field), "{field:?} in {row:?}");
+            assert!(!stored.contains(field), "{field:?} not in {stored:?}");
+        }
+        assert_eq!(stored.matches("bob@example.com").count(), 1, "{stored:?}");
+        assert_eq!(stored.matches("bob\u{1}").count(), 1, "{stored:?}");
+    }
+
     #[test]
     fn surname_heteronyms_are_searchable() {
         let card = Card {
             formatted_name: "单田芳".into(),
             ..Card::default()
         };
-        let text = search_text([&card], &[], cn());
+        let text = search_text([&card], &[], cn(), "");
         assert!(
             text.contains("shantianfang"),
             "单 as a surname reads shàn: {text:?}"
@@ -329,7 +424,7 @@ mod tests {
             }],
             ..Card::default()
         };
-        let text = search_text([&card], &[], cn());
+        let text = search_text([&card], &[], cn(), "");
         for q in ["138 0013", "+86 138", "8000", "１３８"] {
             assert!(text.contains(&normalize_query(q)), "{q:?} in {text:?}");
         }

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::keys;
 use crate::model::{LinkedBy, Outcome, Received, Source};
 use crate::stored;
-use crate::util::{content_hash, new_id, now_ms};
+use crate::util::{ContentHash, content_hash, new_id, now_ms, stored_hash};
 use rusqlite::types::Value;
 
 /// A card arriving in the wallet.
@@ -56,7 +56,7 @@ impl Arrival {
 pub struct Prepared {
     /// The card as stored (see [`stored`]): compressing is the costliest part of a write.
     stored: Vec<u8>,
-    hash: String,
+    hash: ContentHash,
     keys: Vec<String>,
     /// [`keys::key_hash`] of each of `keys`, worked out here (on an import's reading thread),
     /// not once per lookup on the writing one.
@@ -73,13 +73,15 @@ pub fn prepare(card: &Card, region: Region) -> Result<Prepared> {
     let phones = keys::parse_phones(card, region);
     let name = card.display_name();
     let link_keys = keys::link_keys_parsed(card, &phones);
+    // A new contact holding only this card shows its name, company and title.
+    let row = keys::row_search_text(&name, card.org.as_deref(), card.title.as_deref());
     Ok(Prepared {
         hash: content_hash(&json),
         key_hashes: link_keys.iter().map(|k| keys::key_hash(k)).collect(),
         keys: link_keys,
         name_key: keys::name_key(card),
         sort_key: keys::sort_key(&name),
-        search: keys::search_text_parsed([(card, phones.as_slice())], &[]),
+        search: keys::search_text_parsed([(card, phones.as_slice())], &[], &row),
         name,
         stored: stored::encode(&json)?,
     })
@@ -90,13 +92,13 @@ pub fn prepare(card: &Card, region: Region) -> Result<Prepared> {
 pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Received> {
     let p = prepare(&arrival.card, region)?;
     if let (Some(owner), Some(set_no)) = (&arrival.owner, arrival.set_no) {
-        let held: Option<(String, String, i64, bool)> = conn
+        let held: Option<(String, Vec<u8>, i64, bool)> = conn
             .prepare_cached(
                 "SELECT id, hash, version, full FROM cards
                  WHERE owner = ?1 AND set_no = ?2 AND deleted = 0 LIMIT 1",
             )?
             .query_row(params![owner, set_no], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, stored_hash(r.get_ref(1)?), r.get(2)?, r.get(3)?))
             })
             .optional()?;
         if let Some((card_id, held_hash, held_version, held_full)) = held {
@@ -133,7 +135,7 @@ pub fn receive(conn: &Connection, arrival: Arrival, region: Region) -> Result<Re
             .prepare_cached(
                 "SELECT id FROM cards WHERE hash = ?1 AND deleted = 0 AND owner IS NULL LIMIT 1",
             )?
-            .query_row([&p.hash], |r| r.get(0))
+            .query_row([&p.hash[..]], |r| r.get(0))
             .optional()?;
         if let Some(card_id) = same {
             return received(conn, Outcome::Unchanged, &card_id, None);
@@ -239,9 +241,9 @@ fn store_version(
 ) -> Result<Outcome> {
     let json = serde_json::to_string(&arrival.card)?;
     let hash = content_hash(&json);
-    let held: String = conn
+    let held = conn
         .prepare_cached("SELECT hash FROM cards WHERE id = ?1")?
-        .query_row([card_id], |r| r.get(0))?;
+        .query_row([card_id], |r| Ok(stored_hash(r.get_ref(0)?)))?;
     if held == hash {
         return Ok(Outcome::Unchanged);
     }
@@ -265,6 +267,7 @@ fn link_reason(key: &str) -> LinkedBy {
 }
 
 /// Stores a card no card in the wallet is a version of: into the linked contact, or a new one.
+/// Its link keys are stored with it.
 fn store_new_card(
     conn: &Connection,
     arrival: Arrival,
@@ -293,12 +296,13 @@ fn store_new_card(
             // written whole, without reading anything back.
             let contact_id = new_id();
             let card_id = new_id();
+            let card_n = insert_card_as(conn, &card_id, &contact_id, "new", &arrival, &p)?;
             let card = &arrival.card;
             let phones: Vec<&str> = dedup(card.phones.iter().map(|x| x.value.as_str()));
             let emails: Vec<&str> = dedup(card.emails.iter().map(|x| x.value.as_str()));
             conn.prepare_cached(
                 "INSERT INTO contacts (id, name, sort_key, search, org, title, phones, emails,
-                                       created_at, modified_at, shown_card_id, shown_by)
+                                       created_at, modified_at, shown_card, shown_by)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, 'rule')",
             )?
             .execute(params![
@@ -311,10 +315,8 @@ fn store_new_card(
                 serde_json::to_string(&phones)?,
                 serde_json::to_string(&emails)?,
                 arrival.received_at,
-                card_id
+                card_n
             ])?;
-            let card_n = insert_card_as(conn, &card_id, &contact_id, "new", &arrival, &p)?;
-            insert_link_hashes(conn, card_n, &p.key_hashes)?;
             Ok(Received {
                 outcome: Outcome::Added,
                 contact_id,
@@ -351,7 +353,7 @@ pub fn import(
 ) -> Result<Received> {
     let same: Option<String> = conn
         .prepare_cached("SELECT id FROM cards WHERE hash = ?1 AND deleted = 0 LIMIT 1")?
-        .query_row([&p.hash], |r| r.get(0))
+        .query_row([&p.hash[..]], |r| r.get(0))
         .optional()?;
     if let Some(card_id) = same {
         return received(conn, Outcome::Unchanged, &card_id, None);
@@ -457,8 +459,8 @@ fn insert_card_as(
 ) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version, hash,
-                            name_key, linked_by, received_at, modified_at, trust)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                            name_key, linked_by, received_at, modified_at, trust, link_keys)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         id,
@@ -469,15 +471,17 @@ fn insert_card_as(
         a.card.uid,
         a.full,
         a.version,
-        p.hash,
+        &p.hash[..],
         p.name_key,
         linked_by,
         a.received_at,
         now_ms(),
-        crate::model::trust_of(a.source).as_str()
+        crate::model::trust_of(a.source).as_str(),
+        key_list(&p.key_hashes)
     ])?;
     let n = conn.last_insert_rowid();
     insert_version(conn, id, 1, a, &p.stored)?;
+    insert_link_hashes(conn, n, &p.key_hashes)?;
     Ok(n)
 }
 
@@ -503,13 +507,61 @@ fn insert_version(
     Ok(())
 }
 
-/// Adds link keys to the card numbered `card_n` (`cards.n`).
-pub(crate) fn insert_link_keys(conn: &Connection, card_n: i64, keys: &[String]) -> Result<()> {
-    let hashes: Vec<[u8; 12]> = keys.iter().map(|k| keys::key_hash(k)).collect();
-    insert_link_hashes(conn, card_n, &hashes)
+/// How many bytes of each link key's hash a card's row lists (`cards.link_keys`): enough to
+/// find the key's row in the key table, whose own key begins with the hash. Two keys of one
+/// card share 8 bytes one time in 2^64, and even then replacing them stays right (below).
+pub(crate) const KEY_LIST_BYTES: usize = 8;
+
+/// A card's row's list of its link keys ([`KEY_LIST_BYTES`] of each hash).
+pub(crate) fn key_list(hashes: &[[u8; 12]]) -> Vec<u8> {
+    hashes
+        .iter()
+        .flat_map(|h| h[..KEY_LIST_BYTES].iter().copied())
+        .collect()
 }
 
-/// [`insert_link_keys`] of keys already hashed ([`keys::key_hash`]).
+/// Makes `keys` the link keys of the card numbered `card_n` (`cards.n`), whose row lists
+/// `listed` (`cards.link_keys`): the card's keys that begin as a listed one the new keys do
+/// not are deleted, then every new key is added (again, should a deleted one have shared its
+/// beginning), and the list rewritten. Nothing is written when the keys did not change.
+pub(crate) fn replace_link_keys(
+    conn: &Connection,
+    card_n: i64,
+    listed: &[u8],
+    keys: &[String],
+) -> Result<()> {
+    let hashes: Vec<[u8; 12]> = keys.iter().map(|k| keys::key_hash(k)).collect();
+    let list = key_list(&hashes);
+    if list == listed {
+        return Ok(());
+    }
+    let mut delete = conn.prepare_cached(
+        "DELETE FROM card_keys WHERE key_hash >= ?1 AND key_hash < ?2 AND card = ?3",
+    )?;
+    for old in listed.chunks(KEY_LIST_BYTES) {
+        if list.chunks(KEY_LIST_BYTES).any(|new| new == old) {
+            continue;
+        }
+        // Every hash that begins with `old` sorts from `old` (a BLOB compares as bytes, a
+        // prefix first) to before `old` + 1; when `old` is all 0xFF, past every 12-byte hash.
+        let mut past = old.to_vec();
+        match past.iter().rposition(|&b| b != 0xFF) {
+            Some(i) => {
+                past[i] += 1;
+                past.truncate(i + 1);
+            }
+            None => past = vec![0xFF; 13],
+        }
+        delete.execute(params![old, past, card_n])?;
+    }
+    insert_link_hashes(conn, card_n, &hashes)?;
+    conn.prepare_cached("UPDATE cards SET link_keys = ?2 WHERE n = ?1")?
+        .execute(params![card_n, list])?;
+    Ok(())
+}
+
+/// Adds link keys already hashed ([`keys::key_hash`]) to the card numbered `card_n`; its row's
+/// list is the caller's.
 fn insert_link_hashes(conn: &Connection, card_n: i64, hashes: &[[u8; 12]]) -> Result<()> {
     let mut insert =
         conn.prepare_cached("INSERT OR IGNORE INTO card_keys (key_hash, card) VALUES (?1, ?2)")?;
@@ -531,7 +583,7 @@ pub(crate) fn add_version(
     card_id: &str,
     a: &Arrival,
     stored: &[u8],
-    hash: &str,
+    hash: &ContentHash,
     region: Region,
 ) -> Result<()> {
     let seq = next_seq(conn, card_id)?;
@@ -546,7 +598,7 @@ pub(crate) fn add_version(
     )?
     .execute(params![
         card_id,
-        hash,
+        &hash[..],
         a.version,
         a.full,
         a.card.uid,

@@ -13,10 +13,28 @@ use memchr::memmem;
 use rusqlite::{Connection, OptionalExtension as _};
 
 use crate::error::Result;
-use crate::keys::normalize_query;
+use crate::keys::{normalize_query, row_search_text};
 
 /// Separates contacts in the buffer; never appears in a search text.
 const ENTRY_SEP: u8 = 0;
+
+/// The columns a contact's entry is made of, in this order ([`entry`]).
+const ENTRY_COLUMNS: &str = "sort_key, id, name, org, title, search";
+
+/// A contact's entry from its row: what the row holds (name, company, title) in front of the
+/// rest of its search text, as stored ([`crate::keys::search_text`]).
+fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    let name: String = r.get(2)?;
+    let org: Option<String> = r.get(3)?;
+    let title: Option<String> = r.get(4)?;
+    let mut search = row_search_text(&name, org.as_deref(), title.as_deref());
+    search.push_str(r.get_ref(5)?.as_str()?);
+    Ok(Entry {
+        sort_key: r.get(0)?,
+        id: r.get(1)?,
+        search,
+    })
+}
 
 /// One contact as search sees it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,17 +102,13 @@ impl SearchIndex {
         // The log position first: a change made while the contacts are read is applied again
         // on the next catch-up, which reads the contact as it then is.
         let (_, seq) = log_bounds(conn)?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT sort_key, id, search FROM contacts WHERE deleted_at IS NULL ORDER BY sort_key, id",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM contacts WHERE deleted_at IS NULL ORDER BY sort_key, id"
+        ))?;
         let mut rows = stmt.query([])?;
         let mut entries = Vec::new();
         while let Some(r) = rows.next()? {
-            entries.push(Entry {
-                sort_key: r.get(0)?,
-                id: r.get(1)?,
-                search: r.get(2)?,
-            });
+            entries.push(entry(r)?);
         }
         let mut index = SearchIndex {
             entries,
@@ -128,20 +142,12 @@ impl SearchIndex {
         changed.sort();
         self.entries
             .retain(|e| changed.binary_search(&e.id).is_err());
-        let mut stmt = conn.prepare_cached(
-            "SELECT sort_key, id, search FROM contacts WHERE id = ?1 AND deleted_at IS NULL",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM contacts WHERE id = ?1 AND deleted_at IS NULL"
+        ))?;
         let mut fresh = Vec::new();
         for id in &changed {
-            let found = stmt
-                .query_row([id], |r| {
-                    Ok(Entry {
-                        sort_key: r.get(0)?,
-                        id: r.get(1)?,
-                        search: r.get(2)?,
-                    })
-                })
-                .optional()?;
+            let found = stmt.query_row([id], entry).optional()?;
             fresh.extend(found);
         }
         // Two sorted runs merged in one pass (the sort finds the runs), not one insert each.

@@ -16,6 +16,11 @@ use crate::error::{Result, WalletError};
 /// The first byte of a stored BLOB: zstd with [`DICTIONARY_V1`]. A new dictionary is a new
 /// format byte; the old ones stay readable forever.
 const ZSTD_V1: u8 = 1;
+/// The first byte of a stored BLOB written from format 7 on: the same frame without its 4-byte
+/// magic number, which the first byte makes redundant (4 bytes of every card).
+const ZSTD_V1_BARE: u8 = 2;
+/// What every zstd frame begins with.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
 /// zstd's level: 3 is its default, within a few percent of its best ratio on cards at a small
 /// fraction of the time.
@@ -60,9 +65,12 @@ pub(crate) fn encode_bytes(json: &[u8]) -> Result<Vec<u8>> {
             )?),
         };
         let frame = compressor.compress(json)?;
-        let mut out = Vec::with_capacity(frame.len() + 1);
-        out.push(ZSTD_V1);
-        out.extend_from_slice(&frame);
+        let Some(bare) = frame.strip_prefix(&ZSTD_MAGIC[..]) else {
+            return Err(WalletError::Corrupt("zstd wrote no frame".into()));
+        };
+        let mut out = Vec::with_capacity(bare.len() + 1);
+        out.push(ZSTD_V1_BARE);
+        out.extend_from_slice(bare);
         Ok(out)
     })
 }
@@ -105,9 +113,12 @@ pub(crate) fn json(value: ValueRef<'_>) -> Result<String> {
 
 fn decompress(blob: &[u8]) -> Result<Vec<u8>> {
     let corrupt = |why: &str| WalletError::Corrupt(format!("a stored card {why}"));
-    let Some((&ZSTD_V1, frame)) = blob.split_first() else {
-        return Err(corrupt("has an unknown format"));
+    let frame: std::borrow::Cow<'_, [u8]> = match blob.split_first() {
+        Some((&ZSTD_V1, frame)) => frame.into(),
+        Some((&ZSTD_V1_BARE, bare)) => [&ZSTD_MAGIC[..], bare].concat().into(),
+        _ => return Err(corrupt("has an unknown format")),
     };
+    let frame = &frame[..];
     let size = match zstd::zstd_safe::get_frame_content_size(frame) {
         Ok(Some(size)) if size <= MAX_JSON_BYTES as u64 => size as usize,
         _ => return Err(corrupt("has no valid size")),
@@ -167,6 +178,24 @@ mod tests {
         json(ValueRef::Blob(stored)).expect("json")
     }
 
+    /// Cards stored by formats 4 to 6 (the whole frame, magic number included) still read; new
+    /// ones are stored without it, 4 bytes shorter.
+    #[test]
+    fn whole_frames_still_read() {
+        let card = Card {
+            formatted_name: "李雷".into(),
+            ..Card::default()
+        };
+        let json = serde_json::to_string(&card).expect("json");
+        let stored = encode(&json).expect("encode");
+        assert_eq!(stored[0], ZSTD_V1_BARE);
+        let mut whole = vec![ZSTD_V1];
+        whole.extend_from_slice(&ZSTD_MAGIC);
+        whole.extend_from_slice(&stored[1..]);
+        assert_eq!(decode(ValueRef::Blob(&whole)).expect("decode"), card);
+        assert_eq!(json_of(&whole), json);
+    }
+
     /// A wallet written before compression keeps its cards readable.
     #[test]
     fn text_rows_are_read_as_json() {
@@ -192,10 +221,22 @@ mod tests {
             blob.extend_from_slice(&size.to_le_bytes());
             blob
         };
-        for size in [1u64 << 40, MAX_JSON_BYTES as u64 + 1] {
-            let blob = claiming(size);
+        for blob in [1u64 << 40, MAX_JSON_BYTES as u64 + 1]
+            .into_iter()
+            .flat_map(|size| {
+                let whole = claiming(size);
+                let mut bare = vec![ZSTD_V1_BARE];
+                bare.extend_from_slice(&whole[5..]);
+                [(size, whole), (size, bare)]
+            })
+        {
+            let (size, blob) = blob;
+            let whole: Vec<u8> = match blob[0] {
+                ZSTD_V1_BARE => [&ZSTD_MAGIC[..], &blob[1..]].concat(),
+                _ => blob[1..].to_vec(),
+            };
             assert_eq!(
-                zstd::zstd_safe::get_frame_content_size(&blob[1..]).ok(),
+                zstd::zstd_safe::get_frame_content_size(&whole).ok(),
                 Some(Some(size)),
                 "the header is well formed"
             );
@@ -207,6 +248,8 @@ mod tests {
             &[9, 1, 2][..],
             &stored[..stored.len() / 2],
             &[ZSTD_V1][..],
+            &[ZSTD_V1_BARE][..],
+            &[ZSTD_V1_BARE, 0x28, 0xB5, 0x2F, 0xFD][..],
         ] {
             assert!(decode(ValueRef::Blob(bad)).is_err(), "{bad:?}");
         }

@@ -307,7 +307,7 @@ fn apply_card(c: &Connection, r: &SyncRecord, touched: &mut Touched) -> Result<b
         "INSERT INTO cards (id, contact_id, source, owner, set_no, uid, full, version,
                             hash, name_key, linked_by, received_at, modified_at,
                             deleted, trust, sync_version, dirty)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', '', ?9, ?10, ?11, ?12, ?13, ?14, 0)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, X'', '', ?9, ?10, ?11, ?12, ?13, ?14, 0)
          ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id,
             source = excluded.source, owner = excluded.owner, set_no = excluded.set_no,
             full = excluded.full, linked_by = excluded.linked_by,
@@ -566,7 +566,7 @@ fn settle(c: &Connection, touched: Touched, region: Region) -> Result<()> {
              WHERE id = ?1",
             params![
                 card_id,
-                content_hash(&json),
+                &content_hash(&json)[..],
                 keys::name_key(&card),
                 card.uid
             ],
