@@ -95,17 +95,16 @@ struct SearchText {
 
 impl SearchText {
     fn push_field(&mut self, value: &str) {
-        let value = value.trim();
-        if value.is_empty() {
+        let start = self.out.len();
+        push_lower_field(&mut self.out, value);
+        let Some(field) = self.out.get(start..self.out.len().saturating_sub(1)) else {
             return;
+        };
+        if self.seen.iter().any(|s| s == field) {
+            self.out.truncate(start);
+        } else {
+            self.seen.push(field.to_owned());
         }
-        let lower: String = value.chars().flat_map(char::to_lowercase).collect();
-        if self.seen.contains(&lower) {
-            return;
-        }
-        self.out.push_str(&lower);
-        self.out.push(FIELD_SEP);
-        self.seen.push(lower);
     }
 
     /// A name as written, and run together when it has spaces (`robertwilliams`).
@@ -135,15 +134,59 @@ impl SearchText {
 /// text, and would otherwise be stored twice. The same in every version: stored texts depend on
 /// it.
 pub fn row_search_text(name: &str, org: Option<&str>, title: Option<&str>) -> String {
-    let mut text = SearchText::default();
-    text.push_written_name(name);
-    if let Some(org) = org {
-        text.push_written_name(org);
+    let mut out = String::new();
+    push_row_search_text(&mut out, name, org, title);
+    out
+}
+
+/// [`row_search_text`] written at the end of `out` (the search index builds every contact's
+/// text this way, without a string of its own). A field the row holds twice is written twice.
+pub fn push_row_search_text(out: &mut String, name: &str, org: Option<&str>, title: Option<&str>) {
+    for written in [Some(name), org].into_iter().flatten() {
+        push_lower_field(out, written);
+        if written.contains(char::is_whitespace) {
+            let start = out.len();
+            for part in written.split_whitespace() {
+                push_lower(out, part);
+            }
+            if out.len() > start {
+                out.push(FIELD_SEP);
+            }
+        }
     }
     if let Some(title) = title {
-        text.push_field(title);
+        push_lower_field(out, title);
     }
-    text.out
+}
+
+/// `value` trimmed and lower-cased, then [`FIELD_SEP`]; nothing when it is empty.
+fn push_lower_field(out: &mut String, value: &str) {
+    let value = value.trim();
+    if value.is_empty() {
+        return;
+    }
+    push_lower(out, value);
+    out.push(FIELD_SEP);
+}
+
+/// `value` lower-cased at the end of `out`: ASCII and CJK (which has no case) without looking
+/// each character up.
+fn push_lower(out: &mut String, value: &str) {
+    if value.is_ascii() {
+        let start = out.len();
+        out.push_str(value);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
+    for c in value.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if is_cjk(c) {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
 }
 
 /// A card's phone number, parsed once for both search and linking.

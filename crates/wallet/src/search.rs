@@ -13,7 +13,7 @@ use memchr::memmem;
 use rusqlite::{Connection, OptionalExtension as _};
 
 use crate::error::Result;
-use crate::keys::{normalize_query, row_search_text};
+use crate::keys::{normalize_query, push_row_search_text};
 
 /// Separates contacts in the buffer; never appears in a search text.
 const ENTRY_SEP: u8 = 0;
@@ -24,11 +24,14 @@ const ENTRY_COLUMNS: &str = "sort_key, id, name, org, title, search";
 /// A contact's entry from its row: what the row holds (name, company, title) in front of the
 /// rest of its search text, as stored ([`crate::keys::search_text`]).
 fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
-    let name: String = r.get(2)?;
-    let org: Option<String> = r.get(3)?;
-    let title: Option<String> = r.get(4)?;
-    let mut search = row_search_text(&name, org.as_deref(), title.as_deref());
-    search.push_str(r.get_ref(5)?.as_str()?);
+    let text = |i: usize| -> rusqlite::Result<Option<&str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
+    let stored = text(5)?.unwrap_or_default();
+    let (name, org, title) = (text(2)?.unwrap_or_default(), text(3)?, text(4)?);
+    let mut search = String::with_capacity(
+        name.len() + org.map_or(0, str::len) * 2 + title.map_or(0, str::len) + stored.len() + 8,
+    );
+    push_row_search_text(&mut search, name, org, title);
+    search.push_str(stored);
     Ok(Entry {
         sort_key: r.get(0)?,
         id: r.get(1)?,
