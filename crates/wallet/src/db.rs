@@ -212,7 +212,7 @@ fn compress_stored_cards(tx: &Connection) -> Result<()> {
         let rowid: i64 = r.get(0)?;
         // As bytes: a row that is not valid text is kept exactly as it was, not refused.
         let json = r.get_ref(1)?.as_bytes().map_err(rusqlite::Error::from)?;
-        match crate::stored::encode_bytes(json) {
+        match crate::stored::encode_bytes_whole(json) {
             Ok(stored) => update.execute(params![rowid, stored])?,
             // Larger than a new card may be (an old import of a huge photo): kept as text,
             // which still reads, rather than failing the upgrade and with it the wallet.

@@ -90,7 +90,7 @@ fn pinyin_forms(name: &str) -> Vec<(String, String)> {
 struct SearchText {
     out: String,
     /// The fields written, and those the row gives.
-    seen: Vec<String>,
+    seen: std::collections::HashSet<String>,
 }
 
 impl SearchText {
@@ -100,10 +100,10 @@ impl SearchText {
         let Some(field) = self.out.get(start..self.out.len().saturating_sub(1)) else {
             return;
         };
-        if self.seen.iter().any(|s| s == field) {
+        if self.seen.contains(field) {
             self.out.truncate(start);
         } else {
-            self.seen.push(field.to_owned());
+            self.seen.insert(field.to_owned());
         }
     }
 

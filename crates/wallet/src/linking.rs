@@ -508,22 +508,26 @@ fn insert_version(
 }
 
 /// How many bytes of each link key's hash a card's row lists (`cards.link_keys`): enough to
-/// find the key's row in the key table, whose own key begins with the hash. Two keys of one
-/// card share 8 bytes one time in 2^64, and even then replacing them stays right (below).
+/// find the key's row in the key table, whose own key begins with the hash. Two different keys
+/// share 8 bytes one time in 2^64: a card whose key changed to one that shares the old one's
+/// 8 bytes would keep the old key.
 pub(crate) const KEY_LIST_BYTES: usize = 8;
 
-/// A card's row's list of its link keys ([`KEY_LIST_BYTES`] of each hash).
+/// A card's row's list of its link keys: [`KEY_LIST_BYTES`] of each hash, in the hashes' order
+/// (as the format-7 upgrade lists them), so the same keys always make the same list.
 pub(crate) fn key_list(hashes: &[[u8; 12]]) -> Vec<u8> {
-    hashes
+    let mut sorted = hashes.to_vec();
+    sorted.sort_unstable();
+    sorted
         .iter()
         .flat_map(|h| h[..KEY_LIST_BYTES].iter().copied())
         .collect()
 }
 
 /// Makes `keys` the link keys of the card numbered `card_n` (`cards.n`), whose row lists
-/// `listed` (`cards.link_keys`): the card's keys that begin as a listed one the new keys do
-/// not are deleted, then every new key is added (again, should a deleted one have shared its
-/// beginning), and the list rewritten. Nothing is written when the keys did not change.
+/// `listed` (`cards.link_keys`): every key of the card that begins as a listed one is deleted,
+/// then the new keys are added and the list rewritten. Nothing is written when the keys did not
+/// change.
 pub(crate) fn replace_link_keys(
     conn: &Connection,
     card_n: i64,
@@ -539,9 +543,6 @@ pub(crate) fn replace_link_keys(
         "DELETE FROM card_keys WHERE key_hash >= ?1 AND key_hash < ?2 AND card = ?3",
     )?;
     for old in listed.chunks(KEY_LIST_BYTES) {
-        if list.chunks(KEY_LIST_BYTES).any(|new| new == old) {
-            continue;
-        }
         // Every hash that begins with `old` sorts from `old` (a BLOB compares as bytes, a
         // prefix first) to before `old` + 1; when `old` is all 0xFF, past every 12-byte hash.
         let mut past = old.to_vec();

@@ -75,6 +75,18 @@ pub(crate) fn encode_bytes(json: &[u8]) -> Result<Vec<u8>> {
     })
 }
 
+/// [`encode_bytes`] as formats 4 to 6 stored a card: the whole frame, its magic number
+/// included. The format-4 upgrade writes this, so that a wallet whose upgrade stopped before
+/// format 7 holds only what a build of its format reads.
+pub(crate) fn encode_bytes_whole(json: &[u8]) -> Result<Vec<u8>> {
+    let bare = encode_bytes(json)?;
+    let mut whole = Vec::with_capacity(bare.len() + ZSTD_MAGIC.len());
+    whole.push(ZSTD_V1);
+    whole.extend_from_slice(&ZSTD_MAGIC);
+    whole.extend_from_slice(&bare[1..]);
+    Ok(whole)
+}
+
 /// A stored card: compressed (this format) or JSON text (wallets before it).
 pub(crate) fn decode(value: ValueRef<'_>) -> Result<Card> {
     match value {
@@ -192,6 +204,11 @@ mod tests {
         let mut whole = vec![ZSTD_V1];
         whole.extend_from_slice(&ZSTD_MAGIC);
         whole.extend_from_slice(&stored[1..]);
+        assert_eq!(
+            encode_bytes_whole(json.as_bytes()).expect("encode"),
+            whole,
+            "the format-4 upgrade writes whole frames"
+        );
         assert_eq!(decode(ValueRef::Blob(&whole)).expect("decode"), card);
         assert_eq!(json_of(&whole), json);
     }

@@ -52,12 +52,21 @@ pub fn content_hash(json: &str) -> ContentHash {
     first
 }
 
-/// A stored content hash read from a row: bytes (this format) or, for a row no format-7
-/// code wrote yet (a card synced ahead of its first version), anything else, which matches no
-/// content.
+/// A stored content hash read from a row: bytes (this format); hex text, as a build from
+/// before format 7 still running while the wallet was upgraded may write it (its first 12
+/// bytes, as the upgrade keeps); anything else (a card synced ahead of its first version)
+/// matches no content.
 pub fn stored_hash(value: rusqlite::types::ValueRef<'_>) -> Vec<u8> {
     match value {
         rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+        rusqlite::types::ValueRef::Text(t) if t.len() >= 24 => {
+            let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+            t[..24]
+                .chunks(2)
+                .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+                .collect::<Option<Vec<u8>>>()
+                .unwrap_or_default()
+        }
         _ => Vec::new(),
     }
 }
@@ -86,7 +95,27 @@ pub(crate) fn test_vcard_files() -> Vec<std::path::PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::new_id;
+    use super::{content_hash, new_id, stored_hash};
+    use rusqlite::types::ValueRef;
+
+    /// A hash reads as bytes, or from the hex an older build wrote (its first 12 bytes);
+    /// anything else matches nothing.
+    #[test]
+    fn stored_hashes_read_as_bytes_or_hex() {
+        let hash = content_hash("{}");
+        assert_eq!(stored_hash(ValueRef::Blob(&hash)), hash);
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        let old = format!("{hex}0123abcd");
+        assert_eq!(stored_hash(ValueRef::Text(old.as_bytes())), hash);
+        assert_eq!(
+            stored_hash(ValueRef::Text(hex.to_uppercase().as_bytes())),
+            hash
+        );
+        for nothing in [&b""[..], b"xyz", &[b'g'; 32]] {
+            assert!(stored_hash(ValueRef::Text(nothing)).is_empty());
+        }
+        assert!(stored_hash(ValueRef::Null).is_empty());
+    }
 
     /// Ids are 20 lower-case characters, distinct, and sort as they were made (across a
     /// millisecond's turn: the time comes first).
