@@ -58,6 +58,28 @@ fn search_follows_edits_deletions_and_other_processes() {
     // The card itself is still Li Lei's, and still found by it.
     assert_eq!(names(&w, "li lei"), ["Yang Li"]);
 
+    // A title only the contact's row holds (no card has one): its search text stores nothing
+    // new (the row's fields are read from the row), and the index hears of it all the same.
+    w.edit_contact(
+        &li,
+        &ContactEdit {
+            name: Some("Yang Li".into()),
+            title: Some("Harbour Master".into()),
+            ..ContactEdit::default()
+        },
+    )
+    .expect("edit");
+    assert_eq!(names(&w, "harbour master"), ["Yang Li"]);
+    w.edit_contact(
+        &li,
+        &ContactEdit {
+            name: Some("Yang Li".into()),
+            ..ContactEdit::default()
+        },
+    )
+    .expect("edit");
+    assert_eq!(names(&w, "harbour"), Vec::<String>::new());
+
     // The bin, and back.
     w.delete_contact(&li).expect("delete");
     assert_eq!(names(&w, "yang"), Vec::<String>::new());
