@@ -248,6 +248,19 @@ pub fn meta_delete(conn: &Connection, key: &str) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// Every row of a two-column query.
+    fn pairs<A: rusqlite::types::FromSql, B: rusqlite::types::FromSql>(
+        conn: &Connection,
+        sql: &str,
+    ) -> Vec<(A, B)> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
     /// The app and a command line (or two commands) opening a new wallet at the same moment:
     /// every one of them opens it, and the schema is created once.
     #[test]
@@ -352,13 +365,10 @@ mod tests {
             listed.extend(list.chunks(each).map(|k| (n, k.to_vec())));
         }
         listed.sort_unstable();
-        let stored: Vec<(i64, Vec<u8>)> = conn
-            .prepare("SELECT card, substr(key_hash, 1, 8) FROM card_keys ORDER BY card, key_hash")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let stored: Vec<(i64, Vec<u8>)> = pairs(
+            conn,
+            "SELECT card, substr(key_hash, 1, 8) FROM card_keys ORDER BY card, key_hash",
+        );
         assert!(!stored.is_empty());
         assert_eq!(listed, stored, "each card lists the keys it has");
     }
@@ -387,13 +397,10 @@ mod tests {
             .collect();
         numbered.sort_unstable();
         numbered.dedup();
-        let stored: Vec<(Vec<u8>, i64)> = conn
-            .prepare("SELECT key_hash, card FROM card_keys ORDER BY key_hash, card")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let stored: Vec<(Vec<u8>, i64)> = pairs(
+            conn,
+            "SELECT key_hash, card FROM card_keys ORDER BY key_hash, card",
+        );
         assert_eq!(numbered, stored, "the stored hashes are of these keys");
         out
     }
@@ -420,13 +427,7 @@ mod tests {
         {
             let conn = Connection::open(&path).expect("open");
             assert_key_lists_match(&conn);
-            hashes_before = conn
-                .prepare("SELECT n, hash FROM cards ORDER BY n")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
+            hashes_before = pairs(&conn, "SELECT n, hash FROM cards ORDER BY n");
             assert!(hashes_before.iter().all(|(_, h)| h.len() == 12));
             // As version 6 wrote it: content hashes as the hex of 16 bytes (the upgrade keeps
             // the first 12), no key lists but an index by card, the shown card by id.
@@ -443,13 +444,10 @@ mod tests {
                 .query_row("SELECT COUNT(*) FROM card_keys", [], |r| r.get(0))
                 .unwrap();
             assert!(keys_before > 1);
-            numbered_before = conn
-                .prepare("SELECT key_hash, card FROM card_keys ORDER BY key_hash, card")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
+            numbered_before = pairs(
+                &conn,
+                "SELECT key_hash, card FROM card_keys ORDER BY key_hash, card",
+            );
         }
         if old_version <= 5 {
             let conn = Connection::open(&path).expect("open");
@@ -540,22 +538,14 @@ mod tests {
         {
             // Every key hashed as a new wallet hashes it, naming the same card.
             let conn = Connection::open(&path).expect("open");
-            let numbered_after: Vec<(Vec<u8>, i64)> = conn
-                .prepare("SELECT key_hash, card FROM card_keys ORDER BY key_hash, card")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
+            let numbered_after: Vec<(Vec<u8>, i64)> = pairs(
+                &conn,
+                "SELECT key_hash, card FROM card_keys ORDER BY key_hash, card",
+            );
             assert_eq!(numbered_after, numbered_before);
             // Each card keeps its content hash, lists its keys, and needs no index by card.
-            let hashes_after: Vec<(i64, Vec<u8>)> = conn
-                .prepare("SELECT n, hash FROM cards ORDER BY n")
-                .unwrap()
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap();
+            let hashes_after: Vec<(i64, Vec<u8>)> =
+                pairs(&conn, "SELECT n, hash FROM cards ORDER BY n");
             assert_eq!(hashes_after, hashes_before);
             assert_key_lists_match(&conn);
             let by_card: i64 = conn
@@ -588,13 +578,10 @@ mod tests {
             assert_eq!(&crate::stored::json((&stored).into()).unwrap(), json);
         }
         // Every version keeps its sync id: derived from its card and seq, or its own.
-        let ids: Vec<(String, Option<String>)> = conn
-            .prepare("SELECT card_id || '.' || seq, record_id FROM card_versions ORDER BY rowid")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let ids: Vec<(String, Option<String>)> = pairs(
+            &conn,
+            "SELECT card_id || '.' || seq, record_id FROM card_versions ORDER BY rowid",
+        );
         let (last, others) = ids.split_last().unwrap();
         if old_version < 5 {
             assert_eq!(last.1.as_deref(), Some("from-another-client"));

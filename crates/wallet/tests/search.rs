@@ -44,15 +44,21 @@ fn search_follows_edits_deletions_and_other_processes() {
         "the index is built"
     );
 
+    // The user's own edit of the contact: the name "Yang Li", and a title or none.
+    let edit = |title: Option<&str>| {
+        w.edit_contact(
+            &li,
+            &ContactEdit {
+                name: Some("Yang Li".into()),
+                title: title.map(str::to_owned),
+                ..ContactEdit::default()
+            },
+        )
+        .expect("edit")
+    };
+
     // A rename moves the contact in list order and changes what finds it.
-    w.edit_contact(
-        &li,
-        &ContactEdit {
-            name: Some("Yang Li".into()),
-            ..ContactEdit::default()
-        },
-    )
-    .expect("edit");
+    edit(None);
     assert_eq!(names(&w, ""), ["Anna Berg", "Yang Li", "Zhou Min"]);
     assert_eq!(names(&w, "yang"), ["Yang Li"]);
     // The card itself is still Li Lei's, and still found by it.
@@ -60,24 +66,9 @@ fn search_follows_edits_deletions_and_other_processes() {
 
     // A title only the contact's row holds (no card has one): its search text stores nothing
     // new (the row's fields are read from the row), and the index hears of it all the same.
-    w.edit_contact(
-        &li,
-        &ContactEdit {
-            name: Some("Yang Li".into()),
-            title: Some("Harbour Master".into()),
-            ..ContactEdit::default()
-        },
-    )
-    .expect("edit");
+    edit(Some("Harbour Master"));
     assert_eq!(names(&w, "harbour master"), ["Yang Li"]);
-    w.edit_contact(
-        &li,
-        &ContactEdit {
-            name: Some("Yang Li".into()),
-            ..ContactEdit::default()
-        },
-    )
-    .expect("edit");
+    edit(None);
     assert_eq!(names(&w, "harbour"), Vec::<String>::new());
 
     // The bin, and back.
