@@ -89,22 +89,50 @@ fn pinyin_forms(name: &str) -> Vec<(String, String)> {
 #[derive(Default)]
 struct SearchText {
     out: String,
-    /// The fields written, and those the row gives.
-    seen: std::collections::HashSet<String>,
+    /// The fields the row gives.
+    row: Vec<String>,
+    /// Where each field written lies in `out`.
+    written: Vec<std::ops::Range<usize>>,
+    /// The fields written, once there are many (a contact with many cards): looked up by hash
+    /// instead of one by one.
+    many: Option<std::collections::HashSet<String>>,
 }
 
 impl SearchText {
     fn push_field(&mut self, value: &str) {
         let start = self.out.len();
         push_lower_field(&mut self.out, value);
-        let Some(field) = self.out.get(start..self.out.len().saturating_sub(1)) else {
+        if self.out.len() == start {
             return;
-        };
-        if self.seen.contains(field) {
-            self.out.truncate(start);
-        } else {
-            self.seen.insert(field.to_owned());
         }
+        // The field without its separator.
+        let field = &self.out[start..self.out.len() - FIELD_SEP.len_utf8()];
+        let seen = self.row.iter().any(|f| f == field)
+            || match &self.many {
+                Some(many) => many.contains(field),
+                None => self.written.iter().any(|r| &self.out[r.clone()] == field),
+            };
+        if seen {
+            self.out.truncate(start);
+            return;
+        }
+        let range = start..start + field.len();
+        match &mut self.many {
+            Some(many) => {
+                many.insert(field.to_owned());
+            }
+            None if self.written.len() >= 32 => {
+                let mut many: std::collections::HashSet<String> = self
+                    .written
+                    .iter()
+                    .map(|r| self.out[r.clone()].to_owned())
+                    .collect();
+                many.insert(field.to_owned());
+                self.many = Some(many);
+            }
+            None => {}
+        }
+        self.written.push(range);
     }
 
     /// A name as written, and run together when it has spaces (`robertwilliams`).
@@ -244,12 +272,12 @@ pub fn search_text_parsed<'a>(
     row: &str,
 ) -> String {
     let mut text = SearchText {
-        out: String::new(),
-        seen: row
+        row: row
             .split(FIELD_SEP)
             .filter(|f| !f.is_empty())
             .map(str::to_owned)
             .collect(),
+        ..SearchText::default()
     };
     for (card, phones) in cards {
         text.push_name(&card.display_name());
@@ -442,6 +470,31 @@ mod tests {
         }
         assert_eq!(stored.matches("bob@example.com").count(), 1, "{stored:?}");
         assert_eq!(stored.matches("bob\u{1}").count(), 1, "{stored:?}");
+    }
+
+    /// A contact with many cards (past the point where fields are looked up by hash) still
+    /// stores each field once, and every field.
+    #[test]
+    fn many_cards_store_each_field_once() {
+        let cards: Vec<Card> = (0..60)
+            .map(|i| Card {
+                formatted_name: format!("Person {}", i % 45),
+                title: Some(format!("Title {}", i % 7)),
+                emails: vec![mingpian_card::Email {
+                    value: "same@example.com".into(),
+                    ..Default::default()
+                }],
+                ..Card::default()
+            })
+            .collect();
+        let text = search_text(&cards, &["vip".into()], cn(), "");
+        let mut fields: Vec<&str> = text.split(FIELD_SEP).filter(|f| !f.is_empty()).collect();
+        let all = fields.len();
+        fields.sort_unstable();
+        fields.dedup();
+        assert_eq!(fields.len(), all, "each field once: {text:?}");
+        // 45 names, each also run together, 7 titles, one email, one tag.
+        assert_eq!(all, 45 * 2 + 7 + 1 + 1, "{text:?}");
     }
 
     #[test]
