@@ -392,6 +392,23 @@ mod tests {
         assert!(report.errors[0].message.contains("on its own"));
     }
 
+    /// A file with bare carriage returns (old Mac line ends) or NUL bytes (UTF-16) stays whole;
+    /// CRLF and LF files split, a last lone CR included.
+    #[test]
+    fn only_files_that_split_cleanly_are_split() {
+        let card = |end: &str| format!("BEGIN:VCARD{end}FN:A{end}END:VCARD{end}");
+        for (bytes, pieces) in [
+            (card("\r\n").repeat(3), 3),
+            (card("\n").repeat(3), 3),
+            (card("\r\n").repeat(3) + "\r", 3),
+            (card("\r").repeat(3), 1),
+            (card("\r\n").repeat(2) + &card("\r"), 1),
+            (card("\r\n").repeat(3) + "\0", 1),
+        ] {
+            assert_eq!(vcard_chunks(bytes.as_bytes(), 1).len(), pieces, "{bytes:?}");
+        }
+    }
+
     /// Reading a file in pieces gives exactly what reading it whole gives: the same cards, and
     /// problems at the same card numbers and lines.
     #[test]
