@@ -135,12 +135,10 @@ impl SearchText {
         self.written.push(range);
     }
 
-    /// A name as written, and run together when it has spaces (`robertwilliams`).
+    /// A name's [`written_forms`].
     fn push_written_name(&mut self, name: &str) {
-        self.push_field(name);
-        if name.contains(char::is_whitespace) {
-            let joined: String = name.split_whitespace().collect();
-            self.push_field(&joined);
+        for form in written_forms(name) {
+            self.push_field(&form);
         }
     }
 
@@ -171,20 +169,23 @@ pub fn row_search_text(name: &str, org: Option<&str>, title: Option<&str>) -> St
 /// text this way, without a string of its own). A field the row holds twice is written twice.
 pub fn push_row_search_text(out: &mut String, name: &str, org: Option<&str>, title: Option<&str>) {
     for written in [Some(name), org].into_iter().flatten() {
-        push_lower_field(out, written);
-        if written.contains(char::is_whitespace) {
-            let start = out.len();
-            for part in written.split_whitespace() {
-                push_lower(out, part);
-            }
-            if out.len() > start {
-                out.push(FIELD_SEP);
-            }
+        for form in written_forms(written) {
+            push_lower_field(out, &form);
         }
     }
     if let Some(title) = title {
         push_lower_field(out, title);
     }
+}
+
+/// A name as written, and run together when it has spaces (`robertwilliams`): the forms both a
+/// stored search text and the row's fields are made of, so the one leaves out exactly what the
+/// other holds.
+fn written_forms(name: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+    let joined = name
+        .contains(char::is_whitespace)
+        .then(|| std::borrow::Cow::Owned(name.split_whitespace().collect()));
+    std::iter::once(std::borrow::Cow::Borrowed(name)).chain(joined)
 }
 
 /// `value` trimmed and lower-cased, then [`FIELD_SEP`]; nothing when it is empty.

@@ -513,8 +513,8 @@ fn insert_version(
 /// 8 bytes would keep the old key.
 pub(crate) const KEY_LIST_BYTES: usize = 8;
 
-/// A card's row's list of its link keys: [`KEY_LIST_BYTES`] of each hash, in the hashes' order
-/// (as the format-7 upgrade lists them), so the same keys always make the same list.
+/// A card's row's list of its link keys: [`KEY_LIST_BYTES`] of each hash, the hashes sorted (as
+/// the format-7 upgrade lists them), so the same keys always make the same list.
 pub(crate) fn key_list(hashes: &[[u8; 12]]) -> Vec<u8> {
     let mut sorted = hashes.to_vec();
     sorted.sort_unstable();

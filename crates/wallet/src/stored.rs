@@ -238,7 +238,7 @@ mod tests {
             blob.extend_from_slice(&size.to_le_bytes());
             blob
         };
-        for blob in [1u64 << 40, MAX_JSON_BYTES as u64 + 1]
+        for (size, blob) in [1u64 << 40, MAX_JSON_BYTES as u64 + 1]
             .into_iter()
             .flat_map(|size| {
                 let whole = claiming(size);
@@ -247,7 +247,6 @@ mod tests {
                 [(size, whole), (size, bare)]
             })
         {
-            let (size, blob) = blob;
             let whole: Vec<u8> = match blob[0] {
                 ZSTD_V1_BARE => [&ZSTD_MAGIC[..], &blob[1..]].concat(),
                 _ => blob[1..].to_vec(),
