@@ -121,28 +121,7 @@ fn recorded_outcome(row: &sqlx::any::AnyRow, prefix: &str) -> StoreResult<Exchan
     })
 }
 
-/// Locks the owner's row for a delivery. On PostgreSQL this orders concurrent deliveries to one
-/// owner, so the item sizes a statement reads after it are the ones it replaces. A row lock
-/// writes no new row version; NO KEY, as an UPDATE of the totals would take: the key-share locks
-/// that other exchanges' foreign keys hold on this row do not block it (FOR UPDATE would
-/// deadlock with them). On SQLite the store's write lock already orders every write. An
-/// exchange takes the same lock inside its function (`migrations/postgres/0007`), with the
-/// NOTIFY that wakes the owner's devices on every instance.
-/// Waited for at most a few seconds ([`super::limit_lock_waits`]): an owner whose row stays held
-/// makes these requests "busy, retry", not connections held without end.
-async fn lock_owner(tx: &mut Tx<'_>, backend: Backend, owner_id: i64) -> StoreResult<()> {
-    if backend == Backend::Postgres {
-        super::limit_lock_waits(tx, backend).await?;
-        sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(owner_id)
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| super::busy_if_lock_timeout(e.into()))?;
-    }
-    Ok(())
-}
-
-/// Puts a card sent from the web page in an owner's inbox (after [`lock_owner`]), replacing the
+/// Puts a card sent from the web page in an owner's inbox (after [`super::lock_owner`]), replacing the
 /// item with the same `dedupe_key` and keeping the owner's totals within `caps`. Returns the new
 /// cursor, or `None` when the inbox is full. An exchange's card takes the same steps in one call
 /// ([`Store::record_exchange`]).
@@ -375,7 +354,7 @@ impl Store {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
         let dedupe_key = format!("w:{}", hex(&Sha256::digest(card.as_str().as_bytes())));
-        lock_owner(&mut tx, self.backend, owner_id).await?;
+        super::lock_owner(&mut tx, self.backend, owner_id).await?;
         let web_items: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM inbox WHERE user_id = $1 AND via = 'web' AND dedupe_key <> $2",
         )
@@ -456,7 +435,7 @@ impl Store {
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
         // Ordered with deliveries to this owner (see `lock_owner`).
-        lock_owner(&mut tx, self.backend, user_id).await?;
+        super::lock_owner(&mut tx, self.backend, user_id).await?;
         let removed: Vec<i64> =
             sqlx::query_scalar("DELETE FROM inbox WHERE user_id = $1 AND id = $2 RETURNING bytes")
                 .bind(user_id)
@@ -490,7 +469,7 @@ impl Store {
         let name = card.formatted_name;
         // Ordered with deliveries to this owner (see `lock_owner`): a delivery either commits
         // before the cards are removed below, or sees the block.
-        lock_owner(&mut tx, self.backend, user_id).await?;
+        super::lock_owner(&mut tx, self.backend, user_id).await?;
         let row = sqlx::query(
             "INSERT INTO blocks (user_id, blocked_user_id, name, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, blocked_user_id) DO UPDATE SET name = excluded.name \

@@ -95,6 +95,32 @@ fn busy_if_lock_timeout(e: StoreError) -> StoreError {
     }
 }
 
+/// Locks an account's row: for a delivery to its inbox, or a push of its records. On PostgreSQL
+/// this orders concurrent deliveries to one owner, or pushes of one account from any instance,
+/// so the sizes and versions a statement reads after it are the ones it replaces. A row lock
+/// writes no new row version; NO KEY, as an UPDATE of the totals would take: the key-share locks
+/// that other exchanges' foreign keys hold on this row do not block it (FOR UPDATE would
+/// deadlock with them). On SQLite the store's write lock already orders every write. An
+/// exchange takes the same lock inside its function (`migrations/postgres/0007`), with the
+/// NOTIFY that wakes the owner's devices on every instance.
+/// Waited for at most a few seconds ([`limit_lock_waits`]): an owner whose row stays held
+/// makes these requests "busy, retry", not connections held without end.
+pub(super) async fn lock_owner(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    owner_id: i64,
+) -> StoreResult<()> {
+    if backend == Backend::Postgres {
+        limit_lock_waits(tx, backend).await?;
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(owner_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| busy_if_lock_timeout(e.into()))?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

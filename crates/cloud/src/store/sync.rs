@@ -14,7 +14,7 @@ use super::{Store, StoreError, StoreResult};
 const PUSH_WAIT: Duration = Duration::from_secs(10);
 
 /// One push at a time per account on this instance. An account's pushes take its row in turn
-/// anyway (its sync counter), so a second one at once would only wait inside the database,
+/// anyway (locked first: see `push_records`), so a second one at once would only wait inside the database,
 /// holding a pooled connection: enough of them from one account would take the pool from
 /// everyone. Here the second waits without a connection, and a third is answered "busy" at
 /// once, so one account's pushes cannot pile up in memory either.
@@ -138,8 +138,12 @@ impl Store {
         let _turn = self.push_turns.take(user_id).await?;
         let _w = self.writer().await;
         let mut tx = self.pool.begin().await?;
-        // The account's row may be held by another instance's push or an address-book refresh.
-        super::limit_lock_waits(&mut tx, self.backend).await?;
+        // First, before any record is read: pushes of this account from other instances wait
+        // here, so the sizes and versions read below are the ones this push replaces (read
+        // before it, another push's change would be counted against the quota twice, or its
+        // version overwritten unseen). The row may be held by another instance's push or an
+        // address-book refresh: waited for at most 5 s.
+        super::lock_owner(&mut tx, self.backend, user_id).await?;
         let out = self
             .push_in(&mut tx, user_id, changes, quota_bytes)
             .await
@@ -188,7 +192,7 @@ impl Store {
                 out.push((s, false));
                 continue;
             }
-            // The account's counter row serialises concurrent pushes on PostgreSQL.
+            // The account's next version (its row is already locked: see `push_records`).
             let version: i64 = sqlx::query_scalar(
                 "UPDATE users SET sync_seq = sync_seq + 1 WHERE id = $1 RETURNING sync_seq",
             )
@@ -305,6 +309,55 @@ mod tests {
             data: "{}".to_owned(),
             strict: false,
         }
+    }
+
+    /// Two instances pushing over one record of an account at once: the second reads the record
+    /// as the first left it (the account's row is locked before any record is read), so the
+    /// account's byte total stays the sum of its records' bytes, each change counted once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pushes_from_two_instances_count_each_change_once() {
+        let Some((admin, name, url)) = fresh_database("two_instances").await else {
+            return;
+        };
+        let one = std::sync::Arc::new(Store::connect(&url, 3).await.expect("store"));
+        let two = std::sync::Arc::new(Store::connect(&url, 3).await.expect("store"));
+        one.add_users_for_test(&[(1, "a")]).await;
+        let sized = |bytes: usize, at: i64| Change {
+            data: "x".repeat(bytes),
+            modified_at: at,
+            ..change("r")
+        };
+        one.push_records(1, &[sized(100_000, 1)], 1 << 20)
+            .await
+            .expect("first push");
+        // Both pushes start while the row is held, then go on one after the other.
+        let mut blocker = hold(&url, 1).await;
+        let pushes: Vec<_> = [(one.clone(), 2), (two.clone(), 3)]
+            .into_iter()
+            .map(|(store, at)| {
+                let change = sized(1_000, at);
+                tokio::spawn(async move { store.push_records(1, &[change], 1 << 20).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sqlx::query("ROLLBACK")
+            .execute(&mut blocker)
+            .await
+            .expect("rollback");
+        for push in pushes {
+            let taken = push.await.expect("task").expect("push");
+            assert!(taken[0].1, "each newer change is taken");
+        }
+        let (total, stored): (i64, i64) = sqlx::query_as(
+            "SELECT records_bytes, (SELECT SUM(bytes) FROM records WHERE user_id = 1)::BIGINT \
+             FROM users WHERE id = 1",
+        )
+        .fetch_one(&one.pool)
+        .await
+        .expect("totals");
+        assert_eq!((total, stored), (1_000, 1_000));
+        drop((one, two));
+        drop_database(&admin, &name).await;
     }
 
     /// Pushes of one account cannot take the pool while its row is held (by a push or an
