@@ -509,8 +509,8 @@ fn insert_version(
 
 /// How many bytes of each link key's hash a card's row lists (`cards.link_keys`): enough to
 /// find the key's row in the key table, whose own key begins with the hash. Two different keys
-/// share 8 bytes one time in 2^64: a card whose key changed to one that shares the old one's
-/// 8 bytes would keep the old key.
+/// can share 8 bytes (by chance one time in 2^64, by design after about 2^32 tries), so an
+/// unchanged list is confirmed against the full hashes before nothing is written.
 pub(crate) const KEY_LIST_BYTES: usize = 8;
 
 /// A card's row's list of its link keys: [`KEY_LIST_BYTES`] of each hash, the hashes sorted (as
@@ -527,7 +527,8 @@ pub(crate) fn key_list(hashes: &[[u8; 12]]) -> Vec<u8> {
 /// Makes `keys` the link keys of the card numbered `card_n` (`cards.n`), whose row lists
 /// `listed` (`cards.link_keys`): every key of the card that begins as a listed one is deleted,
 /// then the new keys are added and the list rewritten. Nothing is written when the keys did not
-/// change.
+/// change: the same list, and every new key's full hash already the card's (as many keys as
+/// before, all of them held, so the same keys).
 pub(crate) fn replace_link_keys(
     conn: &Connection,
     card_n: i64,
@@ -537,7 +538,18 @@ pub(crate) fn replace_link_keys(
     let hashes: Vec<[u8; 12]> = keys.iter().map(|k| keys::key_hash(k)).collect();
     let list = key_list(&hashes);
     if list == listed {
-        return Ok(());
+        let mut held =
+            conn.prepare_cached("SELECT 1 FROM card_keys WHERE key_hash = ?1 AND card = ?2")?;
+        let mut all_held = true;
+        for hash in &hashes {
+            if !held.exists(params![&hash[..], card_n])? {
+                all_held = false;
+                break;
+            }
+        }
+        if all_held {
+            return Ok(());
+        }
     }
     let mut delete = conn.prepare_cached(
         "DELETE FROM card_keys WHERE key_hash >= ?1 AND key_hash < ?2 AND card = ?3",
@@ -637,4 +649,45 @@ pub(crate) fn received(
         linked_by,
         card: stored::decode_value(&card)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A card whose key changed to one sharing the old one's listed 8 bytes (made to order by a
+    /// sender, about 2^32 tries) gets the new key and loses the old: the same list is not taken
+    /// for the same keys.
+    #[test]
+    fn a_key_sharing_a_listed_prefix_still_replaces_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = crate::db::open(&dir.path().join("w.db")).expect("open");
+        conn.execute(
+            "INSERT INTO cards (n, id, contact_id, source, version, hash, name_key, linked_by,
+                                received_at, modified_at)
+             VALUES (1, 'c', 'k', 'manual', 0, X'', '', 'new', 0, 0)",
+            [],
+        )
+        .expect("card");
+        let key = "email:e2@example.com".to_owned();
+        let new = keys::key_hash(&key);
+        let mut old = new;
+        old[11] ^= 1;
+        insert_link_hashes(&conn, 1, &[old]).expect("old key");
+        let listed = key_list(&[old]);
+        assert_eq!(listed, key_list(&[new]), "the two keys list alike");
+        let held = |conn: &Connection| -> Vec<Vec<u8>> {
+            conn.prepare("SELECT key_hash FROM card_keys WHERE card = 1")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        replace_link_keys(&conn, 1, &listed, std::slice::from_ref(&key)).expect("replace");
+        assert_eq!(held(&conn), vec![new.to_vec()]);
+        // The same keys again change nothing.
+        replace_link_keys(&conn, 1, &listed, &[key]).expect("again");
+        assert_eq!(held(&conn), vec![new.to_vec()]);
+    }
 }
