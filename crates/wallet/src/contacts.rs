@@ -232,7 +232,7 @@ const CARD_COLUMNS: &str = "k.id, k.contact_id, k.source, k.owner, k.set_no, k.v
 pub fn cards_of(conn: &Connection, contact_id: &str) -> Result<Vec<StoredCard>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {CARD_COLUMNS} FROM cards k WHERE k.contact_id = ?1 AND k.deleted = 0
-         ORDER BY k.received_at DESC, k.id"
+         ORDER BY k.received_at DESC, k.n DESC"
     ))?;
     let rows = stmt.query_map([contact_id], card_row)?;
     let mut out = Vec::new();
@@ -450,6 +450,7 @@ pub fn edit(
         &stored::encode(&json)?,
         &hash,
         region,
+        None,
     )?;
     received(conn, Outcome::Updated, card_id, None)
 }

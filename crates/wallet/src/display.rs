@@ -17,6 +17,8 @@ use mingpian_card::wallet::{Candidate, shown};
 pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> Result<()> {
     let mut cards: Vec<Candidate> = Vec::new();
     // Each card's number (`cards.n`), which its link keys name, and the keys its row lists.
+    // Cards in the order they came, by time, then by number: the cards of one import share a
+    // time, and their numbers keep the file's order (ids within a millisecond are random).
     let mut numbers: Vec<(i64, Vec<u8>)> = Vec::new();
     {
         let mut stmt = conn.prepare_cached(
@@ -26,7 +28,7 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
                     (SELECT MIN(v.received_at) FROM card_versions v WHERE v.card_id = k.id),
                     (SELECT COUNT(*) FROM events e WHERE e.card_id = k.id), k.n, k.link_keys
              FROM cards k WHERE k.contact_id = ?1 AND k.deleted = 0
-             ORDER BY k.received_at, k.id",
+             ORDER BY k.received_at, k.n",
         )?;
         let mut rows = stmt.query([contact_id])?;
         while let Some(r) = rows.next()? {

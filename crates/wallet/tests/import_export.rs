@@ -311,3 +311,91 @@ fn the_list_interleaves_chinese_and_latin_names_by_pinyin() {
     w.undelete_contact(&id).unwrap();
     assert_eq!(w.search("bx", 5).unwrap().total, 1);
 }
+
+/// A file whose cards share a number (a company's switchboard on every employee's card) links
+/// them into one contact, refreshed once at the end rather than after each card (which read
+/// N²/2 cards: 1,000 such cards took 8.7 s). What it gives equals importing the cards one file
+/// at a time, each refreshed at once: the same contacts showing the same fields, found by the
+/// same searches. Inside the file, a card updated by its UID links a later card by its new
+/// number at once.
+#[test]
+fn cards_sharing_a_number_import_as_they_would_one_at_a_time() {
+    let mut cards = vec![
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:zl-1\r\nFN:Zhao Lei\r\nTEL:+86 139 0000 0001\r\nEND:VCARD\r\n".to_owned(),
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:zl-1\r\nFN:Zhao Lei\r\nTITLE:Director\r\nTEL:+86 139 0000 0002\r\nEND:VCARD\r\n".to_owned(),
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Qian Yu\r\nTEL:+86 139 0000 0002\r\nEND:VCARD\r\n".to_owned(),
+    ];
+    for i in 0..150 {
+        cards.push(format!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Person {i}\r\nORG:Acme\r\nTITLE:Engineer {i}\r\n\
+             TEL;TYPE=WORK:+86 10 6552 8888\r\nEMAIL:p{i}@acme.example\r\nEND:VCARD\r\n"
+        ));
+    }
+    // The same person again, on the switchboard only, past the 64 cards an import looks at for
+    // the same person on one number: kept beside them as another card (nothing is lost).
+    cards.push("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Person 120\r\nNOTE:met at the fair\r\nTEL;TYPE=WORK:+86 10 6552 8888\r\nEND:VCARD\r\n".to_owned());
+
+    let (whole, dir) = wallet();
+    let path = dir.path().join("all.vcf");
+    std::fs::write(&path, cards.concat()).unwrap();
+    let report = whole.import_files(&[&path], &mut |_| {}).unwrap();
+    assert_eq!(report.read, cards.len(), "{report:?}");
+
+    let (one_by_one, dir) = wallet();
+    let mut added_linked_updated_unchanged = (0, 0, 0, 0);
+    for (i, card) in cards.iter().enumerate() {
+        let path = dir.path().join(format!("{i}.vcf"));
+        std::fs::write(&path, card).unwrap();
+        let r = one_by_one.import_files(&[&path], &mut |_| {}).unwrap();
+        added_linked_updated_unchanged.0 += r.added;
+        added_linked_updated_unchanged.1 += r.linked;
+        added_linked_updated_unchanged.2 += r.updated;
+        added_linked_updated_unchanged.3 += r.unchanged;
+    }
+    assert_eq!(
+        (
+            report.added,
+            report.linked,
+            report.updated,
+            report.unchanged
+        ),
+        added_linked_updated_unchanged
+    );
+    // Zhao Lei and Qian Yu (linked by Zhao Lei's new number), and the switchboard's contact.
+    assert_eq!(report.added, 2, "{report:?}");
+
+    let shown = |w: &Wallet| {
+        let mut all: Vec<_> = w
+            .contacts()
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.name, c.org, c.title, c.phones, c.emails, c.card_count))
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(shown(&whole), shown(&one_by_one));
+    assert_eq!(
+        shown(&whole).iter().map(|c| c.5).sum::<i64>(),
+        cards.len() as i64 - 1,
+        "every card kept but Zhao Lei's update, a version of his card"
+    );
+    for query in [
+        "person 149",
+        "p77@acme",
+        "qian yu",
+        "director",
+        "6552 8888",
+        "engineer 3",
+    ] {
+        let found = |w: &Wallet| {
+            let ids = w.search(query, 10).unwrap().contacts;
+            let mut names: Vec<String> = ids.into_iter().map(|c| c.name).collect();
+            names.sort();
+            names
+        };
+        let names = found(&whole);
+        assert!(!names.is_empty(), "{query}");
+        assert_eq!(names, found(&one_by_one), "{query}");
+    }
+}
