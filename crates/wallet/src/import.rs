@@ -31,30 +31,52 @@ fn looks_like_csv(name: &str, bytes: &[u8]) -> bool {
 /// How many cards are parsed at a time: parsing streams into the import in pieces this big.
 const CHUNK_CARDS: usize = 500;
 
-/// Splits a vCard file before a top-level `BEGIN:VCARD` line every `per` cards, so that parsing
-/// can stream into the import. Each piece comes with the cards and lines before it. A file that
-/// is not ASCII-compatible (UTF-16) or uses bare CR line ends stays whole.
-fn vcard_chunks(bytes: &[u8], per: usize) -> Vec<(&[u8], usize, usize)> {
-    let whole = vec![(bytes, 0, 0)];
+/// How many threads read and prepare cards while one writes them. Reading a card (parsing,
+/// JSON, compression, hashes, phone numbers, pinyin) costs about twice what writing it does, so
+/// with one reader the writer waited half the time; with two, every core is busy.
+const READERS: usize = 2;
+
+/// A vCard file cut before top-level `BEGIN:VCARD` lines every `per` cards, so that parsing can
+/// stream into the import and run on more than one thread: each piece with the cards and lines
+/// before it, and the cards counted. A file whose pieces could read differently from the whole
+/// stays whole: one with NUL bytes, or one that mixes line feeds with bare carriage returns
+/// (its line breaks depend on whether a piece holds a line feed). A file whose lines all end in
+/// a bare CR (old Mac exports) is cut at those.
+struct Pieces<'a> {
+    pieces: Vec<(&'a [u8], usize, usize)>,
+    /// The file could not be cut: one piece.
+    whole: bool,
+    /// The cards in the file (for a whole file, its top-level `BEGIN:VCARD` lines counted
+    /// roughly: this is only a progress total).
+    cards: usize,
+}
+
+fn vcard_chunks(bytes: &[u8], per: usize) -> Pieces<'_> {
+    let has_lf = memchr::memchr(b'\n', bytes).is_some();
     // A carriage return not followed by a line feed (found by a search for the few `\r`s, not
-    // a look at every byte: this ran over the whole file twice per import).
-    let bare_cr =
-        memchr::memchr_iter(b'\r', bytes).any(|i| i + 1 < bytes.len() && bytes[i + 1] != b'\n');
-    if memchr::memchr(0, bytes).is_some() || bare_cr {
-        return whole;
-    }
+    // a look at every byte).
+    let bare_cr = has_lf
+        && memchr::memchr_iter(b'\r', bytes).any(|i| i + 1 < bytes.len() && bytes[i + 1] != b'\n');
+    let whole = memchr::memchr(0, bytes).is_some() || bare_cr;
+    let separator = if has_lf { b'\n' } else { b'\r' };
     let mut out = Vec::new();
     let (mut start, mut start_cards, mut start_lines) = (0, 0, 0);
     let (mut depth, mut cards, mut lines) = (0usize, 0usize, 0usize);
     let mut pos = 0;
     while pos < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
+        // A whole file's lines are counted at either break, as its reader may see them.
+        let end = if whole {
+            memchr::memchr2(b'\n', b'\r', &bytes[pos..])
+        } else {
+            memchr::memchr(separator, &bytes[pos..])
+        }
+        .map_or(bytes.len(), |i| pos + i + 1);
         let line = &bytes[pos..end];
         let starts_with =
             |p: &[u8]| line.len() >= p.len() && line[..p.len()].eq_ignore_ascii_case(p);
         if starts_with(b"BEGIN:VCARD") {
             if depth == 0 {
-                if cards > start_cards && (cards - start_cards) % per == 0 {
+                if !whole && cards > start_cards && (cards - start_cards) % per == 0 {
                     out.push((&bytes[start..pos], start_cards, start_lines));
                     (start, start_cards, start_lines) = (pos, cards, lines);
                 }
@@ -68,10 +90,14 @@ fn vcard_chunks(bytes: &[u8], per: usize) -> Vec<(&[u8], usize, usize)> {
         pos = end;
     }
     out.push((&bytes[start..], start_cards, start_lines));
-    out
+    Pieces {
+        pieces: out,
+        whole,
+        cards,
+    }
 }
 
-/// One piece of a file, read.
+/// What a reader hands the writer.
 #[expect(
     clippy::large_enum_variant,
     reason = "almost every piece is a card; boxing would add an allocation per card"
@@ -79,42 +105,74 @@ fn vcard_chunks(bytes: &[u8], per: usize) -> Vec<(&[u8], usize, usize)> {
 enum Piece {
     Card(usize, Card, Result<linking::Prepared>),
     Problems(Vec<ImportProblem>, Vec<ImportProblem>),
+    /// The end of one part: the writer turns to the next.
+    End,
 }
 
-/// Reads a file piece by piece, handing each card on prepared.
-fn read_file(
+/// A file, ready to be read in parts.
+struct FileText<'a> {
+    name: &'a str,
+    /// vCard transcoded to UTF-8 (most files: borrowed as they are), or CSV's bytes.
+    text: std::borrow::Cow<'a, [u8]>,
+    csv: bool,
+}
+
+impl<'a> FileText<'a> {
+    fn new(name: &'a str, bytes: &'a [u8]) -> Self {
+        let csv = looks_like_csv(name, bytes);
+        let text = if csv {
+            std::borrow::Cow::Borrowed(bytes)
+        } else {
+            vcard::container_as_utf8(bytes)
+        };
+        FileText { name, text, csv }
+    }
+}
+
+/// One part of one file, read by one reader.
+enum Part<'a> {
+    Csv(&'a [u8]),
+    /// Cards and lines before it in its file.
+    Vcard(&'a [u8], usize, usize),
+    /// A vCard file read whole: cards stream out as they are read.
+    WholeVcard(&'a [u8]),
+}
+
+/// A file's parts and its cards (counted roughly where counting is not free: a progress total).
+fn parts<'a>(file: &'a FileText<'_>) -> (Vec<Part<'a>>, usize) {
+    let bytes: &'a [u8] = &file.text;
+    if file.csv {
+        return (
+            vec![Part::Csv(bytes)],
+            memchr::memchr_iter(b'\n', bytes).count().saturating_sub(1),
+        );
+    }
+    let Pieces {
+        pieces,
+        whole,
+        cards,
+    } = vcard_chunks(bytes, CHUNK_CARDS);
+    let parts = if whole {
+        vec![Part::WholeVcard(bytes)]
+    } else {
+        pieces
+            .into_iter()
+            .map(|(chunk, cards, lines)| Part::Vcard(chunk, cards, lines))
+            .collect()
+    };
+    (parts, cards)
+}
+
+/// Reads one part, handing each card on prepared; then [`Piece::End`]. Stops once `send`
+/// answers false (the writer is gone).
+fn read_part(
     name: &str,
-    bytes: &[u8],
+    part: &Part<'_>,
     region: mingpian_card::Region,
     send: &mut dyn FnMut(Piece) -> bool,
 ) {
-    if looks_like_csv(name, bytes) {
-        let read = csv_layout::read(&csv_layout::decode(bytes));
-        let errors = read
-            .errors
-            .into_iter()
-            .map(|e| ImportProblem {
-                file: name.to_owned(),
-                item: e.row,
-                line: e.line,
-                message: e.message,
-            })
-            .collect();
-        if !send(Piece::Problems(errors, Vec::new())) {
-            return;
-        }
-        for (row, card) in read.cards {
-            let prepared = linking::prepare(&card, region);
-            if !send(Piece::Card(row, card, prepared)) {
-                return;
-            }
-        }
-        return;
-    }
-    let mut any = false;
-    for (chunk, cards_before, lines_before) in vcard_chunks(bytes, CHUNK_CARDS) {
-        let report = vcard::read(chunk);
-        let shift = |p: vcard::Problem| ImportProblem {
+    let problem = |cards_before: usize, lines_before: usize| {
+        move |p: vcard::Problem| ImportProblem {
             file: name.to_owned(),
             item: if p.card == 0 {
                 0
@@ -123,45 +181,65 @@ fn read_file(
             },
             line: p.line + lines_before,
             message: p.message,
-        };
-        any |= !report.cards.is_empty() || !report.errors.is_empty();
-        let errors = report.errors.into_iter().map(shift).collect();
-        let warnings = report.warnings.into_iter().map(shift).collect();
-        if !send(Piece::Problems(errors, warnings)) {
-            return;
         }
-        for (i, card) in report.cards.into_iter().enumerate() {
-            let prepared = linking::prepare(&card, region);
-            if !send(Piece::Card(cards_before + i + 1, card, prepared)) {
+    };
+    match *part {
+        Part::Csv(bytes) => {
+            let read = csv_layout::read(&csv_layout::decode(bytes));
+            let errors = read
+                .errors
+                .into_iter()
+                .map(|e| ImportProblem {
+                    file: name.to_owned(),
+                    item: e.row,
+                    line: e.line,
+                    message: e.message,
+                })
+                .collect();
+            if !send(Piece::Problems(errors, Vec::new())) {
+                return;
+            }
+            for (row, card) in read.cards {
+                let prepared = linking::prepare(&card, region);
+                if !send(Piece::Card(row, card, prepared)) {
+                    return;
+                }
+            }
+        }
+        Part::Vcard(chunk, cards_before, lines_before) => {
+            let report = vcard::read(chunk);
+            let shift = problem(cards_before, lines_before);
+            let errors = report.errors.into_iter().map(shift).collect();
+            let warnings = report.warnings.into_iter().map(shift).collect();
+            if !send(Piece::Problems(errors, warnings)) {
+                return;
+            }
+            for (i, card) in report.cards.into_iter().enumerate() {
+                let prepared = linking::prepare(&card, region);
+                if !send(Piece::Card(cards_before + i + 1, card, prepared)) {
+                    return;
+                }
+            }
+        }
+        Part::WholeVcard(bytes) => {
+            // Streamed: a large file that cannot be cut never has all its cards in memory.
+            let (mut n, mut open) = (0, true);
+            let report = vcard::read_each(bytes, &vcard::ReadOptions::default(), &mut |card| {
+                n += 1;
+                if open {
+                    let prepared = linking::prepare(&card, region);
+                    open = send(Piece::Card(n, card, prepared));
+                }
+            });
+            let shift = problem(0, 0);
+            let errors = report.errors.into_iter().map(shift).collect();
+            let warnings = report.warnings.into_iter().map(shift).collect();
+            if !open || !send(Piece::Problems(errors, warnings)) {
                 return;
             }
         }
     }
-    if !any {
-        send(Piece::Problems(
-            vec![ImportProblem {
-                file: name.to_owned(),
-                item: 0,
-                line: 0,
-                message: "no vCard or CSV contacts in this file".into(),
-            }],
-            Vec::new(),
-        ));
-    }
-}
-
-/// Cards in a file, counted before importing it so progress has a total: top-level
-/// `BEGIN:VCARD` lines, or CSV rows.
-fn count_cards(name: &str, bytes: &[u8]) -> usize {
-    if looks_like_csv(name, bytes) {
-        return memchr::memchr_iter(b'\n', bytes).count().saturating_sub(1);
-    }
-    let chunks = vcard_chunks(bytes, 1);
-    if chunks.len() == 1 && chunks[0].1 == 0 {
-        // Unsplittable (UTF-16): count what the reader finds.
-        return vcard::read(bytes).cards.len();
-    }
-    chunks.len()
+    send(Piece::End);
 }
 
 /// A vCard or CSV file's bytes, or why it cannot be read: a file past
@@ -270,70 +348,120 @@ impl Wallet {
         files: &[(String, Vec<u8>)],
         progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport> {
-        let mut total: usize = files.iter().map(|(n, b)| count_cards(n, b)).sum();
+        let texts: Vec<FileText> = files.iter().map(|(n, b)| FileText::new(n, b)).collect();
+        let mut total = 0;
+        // Every file's parts in order, with the file each belongs to.
+        let mut all_parts = Vec::new();
+        for (file, text) in texts.iter().enumerate() {
+            let (parts, cards) = parts(text);
+            total += cards;
+            all_parts.extend(parts.into_iter().map(|p| (file, p)));
+        }
         let mut report = ImportReport {
             files: files.len(),
             ..ImportReport::default()
         };
         progress(Progress { done: 0, total });
         let region = self.region()?;
-        let mut done = 0;
-        for (name, bytes) in files {
-            // One transaction per file: a 10,000-card file is one commit, not 10,000. A second
-            // thread reads and prepares cards (parsing, JSON, hash, phone numbers, pinyin) while
-            // this one writes them.
-            std::thread::scope(|scope| -> Result<()> {
-                let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+        let all_parts = &all_parts;
+        let texts = &texts;
+        std::thread::scope(|scope| -> Result<()> {
+            // Reader `r` reads parts r, r + READERS, ...; the writer takes their pieces in
+            // part order, so cards are written in file order whatever the threads' speeds. A
+            // channel holds a part and more, so a reader can read a whole part ahead.
+            let readers = READERS.min(all_parts.len()).max(1);
+            let mut receivers = Vec::new();
+            for r in 0..readers {
+                let (tx, rx) = std::sync::mpsc::sync_channel(CHUNK_CARDS + 2);
+                receivers.push(rx);
                 scope.spawn(move || {
-                    read_file(name, bytes, region, &mut |piece| tx.send(piece).is_ok());
+                    for (file, part) in all_parts.iter().skip(r).step_by(readers) {
+                        let mut open = true;
+                        read_part(texts[*file].name, part, region, &mut |piece| {
+                            open = tx.send(piece).is_ok();
+                            open
+                        });
+                        if !open {
+                            return;
+                        }
+                    }
                 });
+            }
+            let mut next = 0;
+            let mut done = 0;
+            for (file, text) in texts.iter().enumerate() {
+                // One transaction per file: a 10,000-card file is one commit, not 10,000.
+                let mut found = false;
                 self.write(|c, region| {
                     let now = now_ms();
                     let log_started = crate::search::log_position(c)?;
-                    for piece in rx {
-                        let (item, card, prepared) = match piece {
-                            Piece::Problems(errors, warnings) => {
-                                report.errors.extend(errors);
-                                report.warnings.extend(warnings);
-                                continue;
+                    let mut touched = linking::Touched::default();
+                    while all_parts.get(next).is_some_and(|(f, _)| *f == file) {
+                        let rx = &receivers[next % readers];
+                        next += 1;
+                        // A reader that panicked drops its channel: its panic ends the import
+                        // when the threads are joined.
+                        while let Ok(piece) = rx.recv() {
+                            let (item, card, prepared) = match piece {
+                                Piece::End => break,
+                                Piece::Problems(errors, warnings) => {
+                                    found |= !errors.is_empty();
+                                    report.errors.extend(errors);
+                                    report.warnings.extend(warnings);
+                                    continue;
+                                }
+                                Piece::Card(item, card, prepared) => (item, card, prepared),
+                            };
+                            found = true;
+                            report.read += 1;
+                            let mut arrival = Arrival::local(card, Source::Import);
+                            arrival.received_at = now;
+                            let result = prepared
+                                .and_then(|p| linking::import(c, arrival, p, region, &mut touched));
+                            match result {
+                                Ok(r) => match r.outcome {
+                                    Outcome::Added => report.added += 1,
+                                    Outcome::Linked => report.linked += 1,
+                                    Outcome::Updated => report.updated += 1,
+                                    Outcome::Unchanged => report.unchanged += 1,
+                                },
+                                // A card that cannot be stored is reported; the file goes on.
+                                Err(e @ WalletError::Corrupt(_))
+                                | Err(e @ WalletError::Invalid(_)) => {
+                                    report.errors.push(ImportProblem {
+                                        file: text.name.to_owned(),
+                                        item,
+                                        line: 0,
+                                        message: e.to_string(),
+                                    })
+                                }
+                                Err(e) => return Err(e),
                             }
-                            Piece::Card(item, card, prepared) => (item, card, prepared),
-                        };
-                        report.read += 1;
-                        let mut arrival = Arrival::local(card, Source::Import);
-                        arrival.received_at = now;
-                        let result = prepared.and_then(|p| linking::import(c, arrival, p, region));
-                        match result {
-                            Ok(r) => match r.outcome {
-                                Outcome::Added => report.added += 1,
-                                Outcome::Linked => report.linked += 1,
-                                Outcome::Updated => report.updated += 1,
-                                Outcome::Unchanged => report.unchanged += 1,
-                            },
-                            // A card that cannot be stored is reported; the file goes on.
-                            Err(e @ WalletError::Corrupt(_)) | Err(e @ WalletError::Invalid(_)) => {
-                                report.errors.push(ImportProblem {
-                                    file: name.clone(),
-                                    item,
-                                    line: 0,
-                                    message: e.to_string(),
-                                })
+                            done += 1;
+                            total = total.max(done);
+                            if done % PROGRESS_EVERY == 0 {
+                                progress(Progress { done, total });
+                                crate::search::trim_bulk_log(c, log_started)?;
                             }
-                            Err(e) => return Err(e),
-                        }
-                        done += 1;
-                        total = total.max(done);
-                        if done % PROGRESS_EVERY == 0 {
-                            progress(Progress { done, total });
-                            crate::search::trim_bulk_log(c, log_started)?;
                         }
                     }
+                    // What the contacts the file linked into show, worked out once each.
+                    touched.refresh(c, region)?;
                     crate::search::trim_bulk_log(c, log_started)?;
                     Ok(())
-                })
-            })?;
-        }
-        progress(Progress { done, total: done });
+                })?;
+                if !found && !text.csv {
+                    report.errors.push(ImportProblem {
+                        file: text.name.to_owned(),
+                        item: 0,
+                        line: 0,
+                        message: "no vCard or CSV contacts in this file".into(),
+                    });
+                }
+            }
+            progress(Progress { done, total: done });
+            Ok(())
+        })?;
         Ok(report)
     }
 }
@@ -392,8 +520,9 @@ mod tests {
         assert!(report.errors[0].message.contains("on its own"));
     }
 
-    /// A file with bare carriage returns (old Mac line ends) or NUL bytes (UTF-16) stays whole;
-    /// CRLF and LF files split, a last lone CR included.
+    /// A file with NUL bytes, or one that mixes line feeds with bare carriage returns, stays
+    /// whole; CRLF, LF and CR-only files split, a last lone CR included; UTF-16 splits once
+    /// transcoded. Every file's cards are counted.
     #[test]
     fn only_files_that_split_cleanly_are_split() {
         let card = |end: &str| format!("BEGIN:VCARD{end}FN:A{end}END:VCARD{end}");
@@ -401,16 +530,26 @@ mod tests {
             (card("\r\n").repeat(3), 3),
             (card("\n").repeat(3), 3),
             (card("\r\n").repeat(3) + "\r", 3),
-            (card("\r").repeat(3), 1),
+            (card("\r").repeat(3), 3),
             (card("\r\n").repeat(2) + &card("\r"), 1),
             (card("\r\n").repeat(3) + "\0", 1),
         ] {
-            assert_eq!(vcard_chunks(bytes.as_bytes(), 1).len(), pieces, "{bytes:?}");
+            let chunks = vcard_chunks(bytes.as_bytes(), 1);
+            assert_eq!(chunks.pieces.len(), pieces, "{bytes:?}");
+            assert_eq!(chunks.whole, pieces == 1, "{bytes:?}");
+            assert_eq!(chunks.cards, 3, "{bytes:?}");
         }
+        let utf16: Vec<u8> = std::iter::once(0xFEFF)
+            .chain(card("\r\n").repeat(3).encode_utf16())
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let text = FileText::new("utf16.vcf", &utf16);
+        let chunks = vcard_chunks(&text.text, 1);
+        assert_eq!((chunks.pieces.len(), chunks.cards), (3, 3));
     }
 
     /// Reading a file in pieces gives exactly what reading it whole gives: the same cards, and
-    /// problems at the same card numbers and lines.
+    /// problems at the same card numbers and lines; and so does the import's reading by parts.
     #[test]
     fn chunked_reading_equals_whole_reading() {
         let mut files = crate::util::test_vcard_files();
@@ -421,11 +560,20 @@ mod tests {
                 b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:B\r\nN:x\r\nbegin:vcard\r\nFN:C\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:D\r\nEND:VCARD\r\n".to_vec()
             });
             let whole = vcard::read(&bytes);
+            let expect = |ps: &[vcard::Problem]| {
+                let mut all: Vec<_> = ps
+                    .iter()
+                    .map(|p| (p.card, p.line, p.message.clone()))
+                    .collect();
+                all.sort();
+                all
+            };
+            let name = path.display().to_string();
+            let text = FileText::new(&name, &bytes);
             let mut cards = Vec::new();
             let mut errors = Vec::new();
             let mut warnings = Vec::new();
-            let name = path.display().to_string();
-            for (chunk, cards_before, lines_before) in vcard_chunks(&bytes, 1) {
+            for (chunk, cards_before, lines_before) in vcard_chunks(&text.text, 1).pieces {
                 let part = vcard::read(chunk);
                 cards.extend(part.cards);
                 let shift = |p: &vcard::Problem| {
@@ -442,20 +590,49 @@ mod tests {
                 errors.extend(part.errors.iter().map(shift));
                 warnings.extend(part.warnings.iter().map(shift));
             }
-            let expect = |ps: &[vcard::Problem]| {
-                ps.iter()
-                    .map(|p| (p.card, p.line, p.message.clone()))
-                    .collect::<Vec<_>>()
-            };
+            errors.sort();
+            warnings.sort();
             assert_eq!(cards, whole.cards, "{name}: cards");
             assert_eq!(errors, expect(&whole.errors), "{name}: errors");
             assert_eq!(warnings, expect(&whole.warnings), "{name}: warnings");
-            let mut count = 0;
-            read_file(&name, &bytes, region, &mut |p| {
-                count += matches!(p, Piece::Card(..)) as usize;
-                true
-            });
-            assert_eq!(count, whole.cards.len(), "{name}");
+            // The import's own parts, read as its readers read them.
+            let (mut items, mut read_errors, mut read_warnings) =
+                (Vec::new(), Vec::new(), Vec::new());
+            let (parts, _) = parts(&text);
+            for part in &parts {
+                read_part(&name, part, region, &mut |p| {
+                    match p {
+                        Piece::Card(item, card, _) => items.push((item, card)),
+                        Piece::Problems(e, w) => {
+                            read_errors.extend(e.into_iter().map(|p| (p.item, p.line, p.message)));
+                            read_warnings
+                                .extend(w.into_iter().map(|p| (p.item, p.line, p.message)));
+                        }
+                        Piece::End => {}
+                    }
+                    true
+                });
+            }
+            read_errors.sort();
+            read_warnings.sort();
+            let numbered: Vec<_> = whole
+                .cards
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, c)| (i + 1, c))
+                .collect();
+            assert_eq!(items, numbered, "{name}: the import's cards");
+            assert_eq!(
+                read_errors,
+                expect(&whole.errors),
+                "{name}: the import's errors"
+            );
+            assert_eq!(
+                read_warnings,
+                expect(&whole.warnings),
+                "{name}: the import's warnings"
+            );
         }
     }
 }

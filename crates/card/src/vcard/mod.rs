@@ -96,6 +96,14 @@ pub struct ReadOptions {
     pub fallback_charset: Option<&'static encoding_rs::Encoding>,
 }
 
+/// A vCard file's bytes as the reader sees them: UTF-16 (with or without a byte-order mark)
+/// transcoded to UTF-8 and a UTF-8 byte-order mark dropped; anything else as it is. Reading the
+/// result gives what reading `data` gives, line for line, so a UTF-16 file can be split into
+/// pieces once transcoded.
+pub fn container_as_utf8(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    lex::normalise_container(data)
+}
+
 /// Reads every card in `data`.
 pub fn read(data: &[u8]) -> ReadReport {
     read::read(data, &ReadOptions::default())
