@@ -379,17 +379,20 @@ pub fn import(
     let mut link = None;
     if target.is_none() {
         for (key, hash) in p.keys.iter().zip(&p.key_hashes) {
-            // The first cards that hold the key, oldest first: a number on thousands of cards
-            // (a company's switchboard on every employee's) would otherwise make every card of
-            // such a file look at every card before it.
+            // The oldest 64 cards that hold the key: a number on thousands of cards (a
+            // company's switchboard on every employee's) would otherwise make every card of
+            // such a file look at every card before it. A card of a person held beyond them is
+            // found by its other keys (its own number or email) or its content, or else kept
+            // beside them as another card of the contact. (The limit is written into the SQL: a
+            // bound limit made SQLite prepare the statement again at every use.)
             let mut stmt = conn.prepare_cached(
                 "SELECT c.id, c.contact_id, c.name_key, c.source, c.deleted,
                         o.deleted_at IS NOT NULL
                  FROM card_keys k JOIN cards c ON c.n = k.card AND c.trust = 'verified'
                  JOIN contacts o ON o.id = c.contact_id
-                 WHERE k.key_hash = ?1 ORDER BY k.card LIMIT ?2",
+                 WHERE k.key_hash = ?1 ORDER BY k.card LIMIT 64",
             )?;
-            let mut rows = stmt.query(params![&hash[..], MAX_CARDS_PER_KEY])?;
+            let mut rows = stmt.query([&hash[..]])?;
             while let Some(r) = rows.next()? {
                 let (card_deleted, contact_deleted): (bool, bool) = (r.get(4)?, r.get(5)?);
                 if card_deleted || contact_deleted {
@@ -681,10 +684,7 @@ impl Touched {
     }
 }
 
-/// How many of the cards holding a link key an import looks at for the same person: the oldest
-/// this many. A card of a person held beyond them is found by its other keys (its own number or
-/// email), or its content, or else kept beside them as another card of the contact.
-const MAX_CARDS_PER_KEY: i64 = 64;
+
 
 pub(crate) fn received(
     conn: &Connection,
