@@ -118,6 +118,27 @@ impl AppState {
 /// Megapixels of pictures decoded at once, across all uploads (about 4 bytes each in memory).
 const IMAGE_MEGAPIXELS: u32 = 64;
 
+/// Sets up an accepted connection.
+fn tune(stream: &tokio::net::TcpStream) {
+    // No Nagle: a streamed answer (a live inbox event, a CardDAV multistatus page) goes out as
+    // it is written, instead of waiting on the client's delayed ACK (40 ms on Linux).
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "TCP_NODELAY not set");
+    }
+    // A connection whose data has gone unacknowledged (or unread: a zero window) for a minute
+    // is dropped by the kernel. A live stream's client that stopped reading, or a phone gone
+    // from the network, otherwise kept its connection, its task and a page of its inbox until
+    // the kernel's retries ran out (15 minutes), or for as long as it advertised a zero window.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(UNACKED)) {
+        tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");
+    }
+}
+
+/// How long a connection's sent data may go unacknowledged before it is dropped.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const UNACKED: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Serves on an already bound listener until `shutdown` resolves, then finishes the requests in
 /// flight. Tests bind port 0 and pass the listener in.
 pub async fn serve(
@@ -127,17 +148,32 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let store = state.store.clone();
     let app = routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    // No Nagle: a streamed answer (a live inbox event, a CardDAV multistatus page) goes out as
-    // it is written, instead of waiting on the client's delayed ACK (40 ms on Linux).
-    let listener =
-        axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY not set");
-            }
-        });
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| tune(stream));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     store.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// An accepted connection sends at once and is dropped after a minute of unacknowledged
+    /// data.
+    #[tokio::test]
+    async fn accepted_connections_are_tuned() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        super::tune(&accepted);
+        assert!(accepted.nodelay().unwrap());
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        assert_eq!(
+            socket2::SockRef::from(&accepted)
+                .tcp_user_timeout()
+                .unwrap(),
+            Some(super::UNACKED)
+        );
+    }
 }

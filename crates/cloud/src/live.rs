@@ -175,6 +175,10 @@ impl Hub {
 pub const STREAMS_PER_DEVICE: usize = 2;
 /// Live streams one account keeps open on one instance at most, across its devices.
 pub const STREAMS_PER_ACCOUNT: usize = 8;
+/// Live streams one instance keeps open at most, across accounts: each holds a connection, a
+/// task and, while its client is slow to read, a page of the inbox (at most 256 KiB past its
+/// first item). Accounts are cheap to make; this bounds what all of them together can hold.
+pub const STREAMS_PER_INSTANCE: usize = 20_000;
 
 /// The live streams open on this instance, oldest first per account.
 #[derive(Debug, Default)]
@@ -186,6 +190,8 @@ struct Streams {
 struct OpenStreams {
     next: u64,
     by_user: HashMap<i64, Vec<OpenStream>>,
+    /// Streams open, across accounts (ended ones until they are gone).
+    total: usize,
 }
 
 #[derive(Debug)]
@@ -204,7 +210,20 @@ impl OpenStream {
 
 impl Streams {
     fn open(self: &Arc<Self>, user: i64, device: i64) -> Option<StreamPlace> {
+        self.open_within(user, device, STREAMS_PER_INSTANCE)
+    }
+
+    /// [`Streams::open`] with at most `instance` streams open on the instance.
+    fn open_within(
+        self: &Arc<Self>,
+        user: i64,
+        device: i64,
+        instance: usize,
+    ) -> Option<StreamPlace> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if open.total >= instance {
+            return None;
+        }
         let id = open.next;
         open.next += 1;
         let streams = open.by_user.entry(user).or_default();
@@ -230,6 +249,7 @@ impl Streams {
         }
         let (end, ended) = watch::channel(false);
         streams.push(OpenStream { id, device, end });
+        open.total += 1;
         Some(StreamPlace {
             streams: self.clone(),
             user,
@@ -268,11 +288,51 @@ impl Drop for StreamPlace {
             .open
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        let mut gone = 0;
         if let Some(streams) = open.by_user.get_mut(&self.user) {
+            let before = streams.len();
             streams.retain(|s| s.id != self.id);
+            gone = before - streams.len();
             if streams.is_empty() {
                 open.by_user.remove(&self.user);
             }
         }
+        open.total -= gone;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past the instance's bound no account opens a stream, whatever its own count; a stream
+    /// gone gives its place back.
+    #[test]
+    fn the_instance_bound_holds_across_accounts() {
+        let streams = Arc::new(Streams::default());
+        let mut held: Vec<StreamPlace> = (0..6)
+            .map(|user| {
+                streams
+                    .open_within(user, user, 6)
+                    .expect("within the bound")
+            })
+            .collect();
+        assert!(
+            streams.open_within(99, 99, 6).is_none(),
+            "a seventh account"
+        );
+        assert!(
+            streams.open_within(0, 0, 6).is_none(),
+            "a held account's own device"
+        );
+        held.pop();
+        let place = streams
+            .open_within(99, 99, 6)
+            .expect("a place was given back");
+        assert!(!place.is_ended());
+        drop(held);
+        drop(place);
+        let open = streams.open.lock().unwrap();
+        assert_eq!((open.total, open.by_user.len()), (0, 0));
     }
 }

@@ -32,8 +32,12 @@ pub fn router() -> Router<AppState> {
         .route("/blocks/{id}", delete(unblock))
 }
 
-/// Most card bytes in one page (or one burst of the stream) past its first item.
+/// Most card bytes in one page past its first item.
 const PAGE_BYTES: i64 = 4 * 1024 * 1024;
+/// A live stream's pages are smaller: a page waits in memory while its client reads it, and a
+/// client that stops reading holds its page until the connection is dropped (at most a minute
+/// of unacknowledged data later, see `serve`).
+const STREAM_PAGE_BYTES: i64 = 256 * 1024;
 /// How often an idle stream checks that its device is still logged in (a missed wake-up cannot
 /// keep a logged-out device listening for longer than this).
 const RECHECK: Duration = Duration::from_secs(30);
@@ -183,7 +187,7 @@ async fn stream(
                     }
                 }
             }
-            match state.store.inbox(user_id, cursor, 100, PAGE_BYTES).await {
+            match state.store.inbox(user_id, cursor, 100, STREAM_PAGE_BYTES).await {
                 Ok(records) if !records.is_empty() => {
                     for record in records {
                         // Before every item too: a logout ends the page, and wake-ups that may
