@@ -431,7 +431,19 @@ impl Layout {
 /// Reads a CSV export (Google Contacts, Outlook, or any with recognisable headers): every row a
 /// card, or an error saying which row and line could not be read.
 pub fn read(text: &str) -> CsvRead {
-    let mut out = CsvRead::default();
+    let mut cards = Vec::new();
+    let errors = read_each(text, &mut |row, card| {
+        cards.push((row, card));
+        true
+    });
+    CsvRead { cards, errors }
+}
+
+/// [`read`], handing each card to `each` as it is read (with its row) instead of collecting
+/// them, so a large file's cards never all sit in memory; stops when `each` answers false.
+/// Returns the rows that could not be read.
+pub fn read_each(text: &str, each: &mut dyn FnMut(usize, Card) -> bool) -> Vec<RowError> {
+    let mut errors = Vec::new();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::None)
@@ -439,12 +451,12 @@ pub fn read(text: &str) -> CsvRead {
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            out.errors.push(RowError {
+            errors.push(RowError {
                 row: 0,
                 line: 1,
                 message: format!("not a CSV file: {e}"),
             });
-            return out;
+            return errors;
         }
     };
     let layout = Layout::new(Columns {
@@ -455,7 +467,7 @@ pub fn read(text: &str) -> CsvRead {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                out.errors.push(RowError {
+                errors.push(RowError {
                     row,
                     line: e.position().map(|p| p.line() as usize).unwrap_or(0),
                     message: e.to_string(),
@@ -465,16 +477,18 @@ pub fn read(text: &str) -> CsvRead {
         };
         let card = layout.card(&record);
         if !card.formatted_name.is_empty() {
-            out.cards.push((row, card));
+            if !each(row, card) {
+                break;
+            }
         } else if !record.iter().all(|f| f.trim().is_empty()) {
-            out.errors.push(RowError {
+            errors.push(RowError {
                 row,
                 line: record.position().map(|p| p.line() as usize).unwrap_or(0),
                 message: "no name, company, phone or email in this row".into(),
             });
         }
     }
-    out
+    errors
 }
 
 /// How many numbered email, phone, address and website columns an export has: as many as the

@@ -185,9 +185,14 @@ fn read_part(
     };
     match *part {
         Part::Csv(bytes) => {
-            let read = csv_layout::read(&csv_layout::decode(bytes));
-            let errors = read
-                .errors
+            // Streamed: a large file's cards never all sit in memory.
+            let mut open = true;
+            let errors = csv_layout::read_each(&csv_layout::decode(bytes), &mut |row, card| {
+                let prepared = linking::prepare(&card, region);
+                open = send(Piece::Card(row, card, prepared));
+                open
+            });
+            let errors = errors
                 .into_iter()
                 .map(|e| ImportProblem {
                     file: name.to_owned(),
@@ -196,14 +201,8 @@ fn read_part(
                     message: e.message,
                 })
                 .collect();
-            if !send(Piece::Problems(errors, Vec::new())) {
+            if !open || !send(Piece::Problems(errors, Vec::new())) {
                 return;
-            }
-            for (row, card) in read.cards {
-                let prepared = linking::prepare(&card, region);
-                if !send(Piece::Card(row, card, prepared)) {
-                    return;
-                }
             }
         }
         Part::Vcard(chunk, cards_before, lines_before) => {
