@@ -684,8 +684,6 @@ impl Touched {
     }
 }
 
-
-
 pub(crate) fn received(
     conn: &Connection,
     outcome: Outcome,

@@ -26,7 +26,9 @@ pub fn new_id() -> String {
     let random = rand::random::<u128>() >> (128 - RANDOM_BITS);
     let fresh = (time << RANDOM_BITS) | random;
     let mut n = {
-        let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut last = LAST
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // 42 + 61 = 103 bits < 36^20 (about 2^103.4): one more carries into the time, at worst
         // an id a millisecond ahead.
         *last = fresh.max(*last + 1);
