@@ -18,7 +18,8 @@ pub fn refresh_contact(conn: &Connection, contact_id: &str, region: Region) -> R
     let mut cards: Vec<Candidate> = Vec::new();
     // Each card's number (`cards.n`), which its link keys name, and the keys its row lists.
     // Cards in the order they came, by time, then by number: the cards of one import share a
-    // time, and their numbers keep the file's order (ids within a millisecond are random).
+    // time, and their numbers keep the file's order (an id made on another device may sort
+    // anywhere).
     let mut numbers: Vec<(i64, Vec<u8>)> = Vec::new();
     {
         let mut stmt = conn.prepare_cached(

@@ -1,4 +1,4 @@
-//! Batch import (claim 9): vCard 2.1/3.0/4.0 and CSV files in, read on one thread while another
+//! Batch import (claim 9): vCard 2.1/3.0/4.0 and CSV files in, read on two threads while a third
 //! writes. A broken card is one entry in the report; every other card imports. Re-importing a
 //! file changes nothing (see [`crate::linking::import`] for what counts as an update).
 
@@ -395,12 +395,20 @@ impl Wallet {
                     let now = now_ms();
                     let log_started = crate::search::log_position(c)?;
                     let mut touched = linking::Touched::default();
+                    let (errors_before, warnings_before) =
+                        (report.errors.len(), report.warnings.len());
                     while all_parts.get(next).is_some_and(|(f, _)| *f == file) {
                         let rx = &receivers[next % readers];
                         next += 1;
-                        // A reader that panicked drops its channel: its panic ends the import
-                        // when the threads are joined.
-                        while let Ok(piece) = rx.recv() {
+                        loop {
+                            // A reader gone before the end of its part panicked: the file's
+                            // transaction is rolled back rather than committed with a hole, and
+                            // the panic ends the import when the threads are joined.
+                            let Ok(piece) = rx.recv() else {
+                                return Err(WalletError::Io(std::io::Error::other(
+                                    "a reading thread stopped before the end of the file",
+                                )));
+                            };
                             let (item, card, prepared) = match piece {
                                 Piece::End => break,
                                 Piece::Problems(errors, warnings) => {
@@ -444,9 +452,26 @@ impl Wallet {
                             }
                         }
                     }
-                    // What the contacts the file linked into show, worked out once each.
-                    touched.refresh(c, region)?;
+                    // What the contacts the file linked into show, worked out once each. One
+                    // whose stored data cannot be read is reported; the file goes on.
+                    touched.refresh(c, region, &mut |contact_id, e| {
+                        report.errors.push(ImportProblem {
+                            file: text.name.to_owned(),
+                            item: 0,
+                            line: 0,
+                            message: format!(
+                                "contact {contact_id} was not brought up to date: {e}"
+                            ),
+                        })
+                    })?;
                     crate::search::trim_bulk_log(c, log_started)?;
+                    // The file's problems by card and line, however its parts were read (a
+                    // part's reading problems come before its cards, a whole file's after).
+                    let by_place = |a: &ImportProblem, b: &ImportProblem| {
+                        (a.item, a.line).cmp(&(b.item, b.line))
+                    };
+                    report.errors[errors_before..].sort_by(by_place);
+                    report.warnings[warnings_before..].sort_by(by_place);
                     Ok(())
                 })?;
                 if !found && !text.csv {
@@ -633,5 +658,43 @@ mod tests {
                 "{name}: the import's warnings"
             );
         }
+    }
+
+    /// A contact the file links into whose stored data cannot be read is reported once the
+    /// file is written; the file's cards are kept (before, the first such refresh failed the card
+    /// that caused it; now the whole file would have been rolled back).
+    #[test]
+    fn a_contact_that_cannot_be_refreshed_is_reported_and_the_file_goes_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let wallet = Wallet::open(dir.path().join("w")).expect("wallet");
+        let card = |name: &str, tel: &str| {
+            format!("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{name}\r\nTEL:{tel}\r\nEND:VCARD\r\n")
+        };
+        let first = vec![(
+            "a.vcf".to_owned(),
+            card("Li Lei", "+86 139 0000 0001").into_bytes(),
+        )];
+        wallet
+            .import_many(&first, &mut |_| {})
+            .expect("first import");
+        wallet
+            .write(|c, _| Ok(c.execute("UPDATE contacts SET tags = 'not json'", [])?))
+            .expect("damage");
+        let second = card("Han Mei", "+86 139 0000 0001") + &card("Wang Wu", "+86 139 0000 0002");
+        let report = wallet
+            .import_many(&[("b.vcf".to_owned(), second.into_bytes())], &mut |_| {})
+            .expect("second import");
+        assert_eq!((report.added, report.linked), (1, 1), "{report:?}");
+        assert_eq!(report.errors.len(), 1, "{report:?}");
+        assert!(
+            report.errors[0]
+                .message
+                .contains("was not brought up to date"),
+            "{report:?}"
+        );
+        let cards: i64 = wallet
+            .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM cards", [], |r| r.get(0))?))
+            .expect("count");
+        assert_eq!(cards, 3);
     }
 }

@@ -13,7 +13,7 @@ use mingpian_card::{Card, Region};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::display::refresh_contact;
-use crate::error::Result;
+use crate::error::{Result, WalletError};
 use crate::keys;
 use crate::model::{LinkedBy, Outcome, Received, Source};
 use crate::stored;
@@ -379,7 +379,7 @@ pub fn import(
     let mut link = None;
     if target.is_none() {
         for (key, hash) in p.keys.iter().zip(&p.key_hashes) {
-            // The oldest 64 cards that hold the key: a number on thousands of cards (a
+            // The oldest 64 live cards that hold the key: a number on thousands of cards (a
             // company's switchboard on every employee's) would otherwise make every card of
             // such a file look at every card before it. A card of a person held beyond them is
             // found by its other keys (its own number or email) or its content, or else kept
@@ -390,7 +390,8 @@ pub fn import(
                         o.deleted_at IS NOT NULL
                  FROM card_keys k JOIN cards c ON c.n = k.card AND c.trust = 'verified'
                  JOIN contacts o ON o.id = c.contact_id
-                 WHERE k.key_hash = ?1 ORDER BY k.card LIMIT 64",
+                 WHERE k.key_hash = ?1 AND c.deleted = 0 AND o.deleted_at IS NULL
+                 ORDER BY k.card LIMIT 64",
             )?;
             let mut rows = stmt.query([&hash[..]])?;
             while let Some(r) = rows.next()? {
@@ -675,10 +676,23 @@ impl Touched {
         }
     }
 
-    /// Refreshes every contact written to, in the order they were first touched.
-    pub fn refresh(self, conn: &Connection, region: Region) -> Result<()> {
+    /// Refreshes every contact written to, in the order they were first touched. A contact
+    /// whose stored data cannot be read goes to `failed` and the rest are refreshed: nothing of
+    /// it was written ([`refresh_contact`] reads all it needs before it writes).
+    pub fn refresh(
+        self,
+        conn: &Connection,
+        region: Region,
+        failed: &mut dyn FnMut(&str, WalletError),
+    ) -> Result<()> {
         for contact_id in self.order {
-            refresh_contact(conn, &contact_id, region)?;
+            match refresh_contact(conn, &contact_id, region) {
+                Ok(()) => {}
+                Err(e @ (WalletError::Corrupt(_) | WalletError::Invalid(_))) => {
+                    failed(&contact_id, e)
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
