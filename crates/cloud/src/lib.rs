@@ -129,6 +129,8 @@ fn tune(stream: &tokio::net::TcpStream) {
     // is dropped by the kernel. A live stream's client that stopped reading, or a phone gone
     // from the network, otherwise kept its connection, its task and a page of its inbox until
     // the kernel's retries ran out (15 minutes), or for as long as it advertised a zero window.
+    // Behind a load balancer this is its connection; its own client timeout does this for
+    // phones (`scripts/cluster/haproxy.cfg`: `timeout client`).
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if let Err(e) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(UNACKED)) {
         tracing::debug!(error = %e, "TCP_USER_TIMEOUT not set");

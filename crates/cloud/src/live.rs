@@ -175,10 +175,13 @@ impl Hub {
 pub const STREAMS_PER_DEVICE: usize = 2;
 /// Live streams one account keeps open on one instance at most, across its devices.
 pub const STREAMS_PER_ACCOUNT: usize = 8;
-/// Live streams one instance keeps open at most, across accounts: each holds a connection, a
-/// task and, while its client is slow to read, a page of the inbox (at most 256 KiB past its
-/// first item). Accounts are cheap to make; this bounds what all of them together can hold.
-pub const STREAMS_PER_INSTANCE: usize = 20_000;
+/// Live streams one instance opens at most, across accounts. Each holds a connection, a task
+/// and, while its client is slow to read, a page of the inbox (at most 256 KiB past its first
+/// item; a client that stops reading is cut within a minute, see `serve`). Accounts are cheap
+/// to make: this bounds what all of them together hold. A stream that takes the place of one of
+/// its own device's or account's is let past it (it ends one as it opens), so filling the
+/// instance does not lock out phones reconnecting.
+pub const STREAMS_PER_INSTANCE: usize = 10_000;
 
 /// The live streams open on this instance, oldest first per account.
 #[derive(Debug, Default)]
@@ -221,9 +224,7 @@ impl Streams {
         instance: usize,
     ) -> Option<StreamPlace> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if open.total >= instance {
-            return None;
-        }
+        let full = open.total >= instance;
         let id = open.next;
         open.next += 1;
         let streams = open.by_user.entry(user).or_default();
@@ -237,6 +238,14 @@ impl Streams {
                 .filter(|s| !s.ended() && device.is_none_or(|d| s.device == d))
                 .count()
         };
+        let replaces = live_of(streams, Some(device)) >= STREAMS_PER_DEVICE
+            || live_of(streams, None) >= STREAMS_PER_ACCOUNT;
+        if full && !replaces {
+            if streams.is_empty() {
+                open.by_user.remove(&user);
+            }
+            return None;
+        }
         if live_of(streams, Some(device)) >= STREAMS_PER_DEVICE
             && let Some(oldest) = streams.iter().find(|s| !s.ended() && s.device == device)
         {
@@ -310,7 +319,9 @@ mod tests {
     #[test]
     fn the_instance_bound_holds_across_accounts() {
         let streams = Arc::new(Streams::default());
-        let mut held: Vec<StreamPlace> = (0..6)
+        // Device 0 of account 0 twice (its bound), accounts 1 to 4 once: six, the bound.
+        let mut held: Vec<StreamPlace> = [0, 0, 1, 2, 3, 4]
+            .into_iter()
             .map(|user| {
                 streams
                     .open_within(user, user, 6)
@@ -322,9 +333,13 @@ mod tests {
             "a seventh account"
         );
         assert!(
-            streams.open_within(0, 0, 6).is_none(),
-            "a held account's own device"
+            streams.open_within(0, 7, 6).is_none(),
+            "account 0's other device"
         );
+        // Device 0 reconnecting takes its oldest stream's place, the instance full or not.
+        let again = streams.open_within(0, 0, 6).expect("device 0 again");
+        assert!(held[0].is_ended() && !held[1].is_ended() && !again.is_ended());
+        drop(again);
         held.pop();
         let place = streams
             .open_within(99, 99, 6)
