@@ -465,10 +465,11 @@ impl Wallet {
                         })
                     })?;
                     crate::search::trim_bulk_log(c, log_started)?;
-                    // The file's problems by card and line, however its parts were read (a
-                    // part's reading problems come before its cards, a whole file's after).
+                    // The file's problems in one order however its parts were read (a part's
+                    // reading problems come before its cards, a whole file's after): those
+                    // read from a line by line, then those found writing a card by card.
                     let by_place = |a: &ImportProblem, b: &ImportProblem| {
-                        (a.item, a.line).cmp(&(b.item, b.line))
+                        (a.line == 0, a.line, a.item).cmp(&(b.line == 0, b.line, b.item))
                     };
                     report.errors[errors_before..].sort_by(by_place);
                     report.warnings[warnings_before..].sort_by(by_place);
@@ -661,8 +662,8 @@ mod tests {
     }
 
     /// A contact the file links into whose stored data cannot be read is reported once the
-    /// file is written; the file's cards are kept (before, the first such refresh failed the card
-    /// that caused it; now the whole file would have been rolled back).
+    /// file is written; the file's cards are kept, and the other contacts are refreshed
+    /// (without this handling the whole file would be rolled back).
     #[test]
     fn a_contact_that_cannot_be_refreshed_is_reported_and_the_file_goes_on() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -670,21 +671,26 @@ mod tests {
         let card = |name: &str, tel: &str| {
             format!("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{name}\r\nTEL:{tel}\r\nEND:VCARD\r\n")
         };
-        let first = vec![(
-            "a.vcf".to_owned(),
-            card("Li Lei", "+86 139 0000 0001").into_bytes(),
-        )];
+        let first = card("Li Lei", "+86 139 0000 0001") + &card("Zhang San", "+86 139 0000 0003");
         wallet
-            .import_many(&first, &mut |_| {})
+            .import_many(&[("a.vcf".to_owned(), first.into_bytes())], &mut |_| {})
             .expect("first import");
         wallet
-            .write(|c, _| Ok(c.execute("UPDATE contacts SET tags = 'not json'", [])?))
+            .write(|c, _| {
+                Ok(c.execute(
+                    "UPDATE contacts SET tags = 'not json' WHERE name = 'Li Lei'",
+                    [],
+                )?)
+            })
             .expect("damage");
-        let second = card("Han Mei", "+86 139 0000 0001") + &card("Wang Wu", "+86 139 0000 0002");
+        // Han Mei links into Li Lei's damaged contact, Zhao Si into Zhang San's, Wang Wu is new.
+        let second = card("Han Mei", "+86 139 0000 0001")
+            + &card("Zhao Si", "+86 139 0000 0003")
+            + &card("Wang Wu", "+86 139 0000 0002");
         let report = wallet
             .import_many(&[("b.vcf".to_owned(), second.into_bytes())], &mut |_| {})
             .expect("second import");
-        assert_eq!((report.added, report.linked), (1, 1), "{report:?}");
+        assert_eq!((report.added, report.linked), (1, 2), "{report:?}");
         assert_eq!(report.errors.len(), 1, "{report:?}");
         assert!(
             report.errors[0]
@@ -695,6 +701,13 @@ mod tests {
         let cards: i64 = wallet
             .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM cards", [], |r| r.get(0))?))
             .expect("count");
-        assert_eq!(cards, 3);
+        assert_eq!(cards, 5);
+        // Zhang San's contact was refreshed after the damaged one: it is found by its new card.
+        let found = wallet.search("zhao si", 5).expect("search").contacts;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].name.as_str(), found[0].card_count),
+            ("Zhang San", 2)
+        );
     }
 }

@@ -383,22 +383,18 @@ pub fn import(
             // company's switchboard on every employee's) would otherwise make every card of
             // such a file look at every card before it. A card of a person held beyond them is
             // found by its other keys (its own number or email) or its content, or else kept
-            // beside them as another card of the contact. (The limit is written into the SQL: a
-            // bound limit made SQLite prepare the statement again at every use.)
+            // beside them as another card of the contact. Deleted cards keep their keys, so at
+            // most 256 key rows are read to find the 64. (The limits are written into the SQL:
+            // a bound limit made SQLite prepare the statement again at every use.)
             let mut stmt = conn.prepare_cached(
-                "SELECT c.id, c.contact_id, c.name_key, c.source, c.deleted,
-                        o.deleted_at IS NOT NULL
-                 FROM card_keys k JOIN cards c ON c.n = k.card AND c.trust = 'verified'
-                 JOIN contacts o ON o.id = c.contact_id
-                 WHERE k.key_hash = ?1 AND c.deleted = 0 AND o.deleted_at IS NULL
+                "SELECT c.id, c.contact_id, c.name_key
+                 FROM (SELECT card FROM card_keys WHERE key_hash = ?1 ORDER BY card LIMIT 256) k
+                 JOIN cards c ON c.n = k.card AND c.trust = 'verified' AND c.deleted = 0
+                 JOIN contacts o ON o.id = c.contact_id AND o.deleted_at IS NULL
                  ORDER BY k.card LIMIT 64",
             )?;
             let mut rows = stmt.query([&hash[..]])?;
             while let Some(r) = rows.next()? {
-                let (card_deleted, contact_deleted): (bool, bool) = (r.get(4)?, r.get(5)?);
-                if card_deleted || contact_deleted {
-                    continue;
-                }
                 // The same name on a card with the same number or email is the same card (a
                 // card an account gives only gains what the file adds; see below).
                 let same_person = r.get_ref(2)?.as_str().unwrap_or_default() == p.name_key;
