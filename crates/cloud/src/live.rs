@@ -175,13 +175,18 @@ impl Hub {
 pub const STREAMS_PER_DEVICE: usize = 2;
 /// Live streams one account keeps open on one instance at most, across its devices.
 pub const STREAMS_PER_ACCOUNT: usize = 8;
-/// Live streams one instance opens at most, across accounts. Each holds a connection, a task
-/// and, while its client is slow to read, a page of the inbox (at most 256 KiB past its first
-/// item; a client that stops reading is cut within a minute, see `serve`). Accounts are cheap
-/// to make: this bounds what all of them together hold. A stream that takes the place of one of
-/// its own device's or account's is let past it (it ends one as it opens), so filling the
-/// instance does not lock out phones reconnecting.
-pub const STREAMS_PER_INSTANCE: usize = 10_000;
+/// Live streams one instance opens beside those already open, across accounts. Each holds a
+/// connection, a task and, while its client is slow to read, a page of the inbox (at most
+/// 256 KiB past its first item; a client that stops reading is cut within a minute, see
+/// `serve`). Accounts are cheap to make: this bounds what all of them together hold.
+///
+/// A full instance still lets a device that holds a live stream replace it (a phone reconnecting
+/// before its old connection is noticed dead), so filling it does not lock out phones already
+/// listening; an account does so once at a time (none of its streams told to end may still be
+/// open). Each account then holds at most one stream past its share, so the instance at most
+/// twice this: 10,000 streams, 2.5 GiB of pages if every client stalled at once. A device with
+/// no stream gets 429 until a place is free.
+pub const STREAMS_PER_INSTANCE: usize = 5_000;
 
 /// The live streams open on this instance, oldest first per account.
 #[derive(Debug, Default)]
@@ -238,13 +243,19 @@ impl Streams {
                 .filter(|s| !s.ended() && device.is_none_or(|d| s.device == d))
                 .count()
         };
-        let replaces = live_of(streams, Some(device)) >= STREAMS_PER_DEVICE
-            || live_of(streams, None) >= STREAMS_PER_ACCOUNT;
-        if full && !replaces {
-            if streams.is_empty() {
-                open.by_user.remove(&user);
+        if full {
+            let waiting = streams.iter().any(OpenStream::ended);
+            match streams.iter().find(|s| !s.ended() && s.device == device) {
+                Some(oldest) if !waiting => {
+                    let _ = oldest.end.send(true);
+                }
+                _ => {
+                    if streams.is_empty() {
+                        open.by_user.remove(&user);
+                    }
+                    return None;
+                }
             }
-            return None;
         }
         if live_of(streams, Some(device)) >= STREAMS_PER_DEVICE
             && let Some(oldest) = streams.iter().find(|s| !s.ended() && s.device == device)
@@ -314,14 +325,13 @@ impl Drop for StreamPlace {
 mod tests {
     use super::*;
 
-    /// Past the instance's bound no account opens a stream, whatever its own count; a stream
-    /// gone gives its place back.
+    /// Past the instance's bound only a device that holds a live stream opens one, in its
+    /// place and once at a time per account; a stream gone gives its place back.
     #[test]
     fn the_instance_bound_holds_across_accounts() {
         let streams = Arc::new(Streams::default());
-        // Device 0 of account 0 twice (its bound), accounts 1 to 4 once: six, the bound.
-        let mut held: Vec<StreamPlace> = [0, 0, 1, 2, 3, 4]
-            .into_iter()
+        // Accounts 0 to 5, one device and one stream each: six, the bound.
+        let mut held: Vec<StreamPlace> = (0..6)
             .map(|user| {
                 streams
                     .open_within(user, user, 6)
@@ -333,13 +343,23 @@ mod tests {
             "a seventh account"
         );
         assert!(
+            !streams.open.lock().unwrap().by_user.contains_key(&99),
+            "a refused account leaves nothing behind"
+        );
+        assert!(
             streams.open_within(0, 7, 6).is_none(),
             "account 0's other device"
         );
-        // Device 0 reconnecting takes its oldest stream's place, the instance full or not.
+        // Device 0 reconnecting takes its stream's place, the instance full.
         let again = streams.open_within(0, 0, 6).expect("device 0 again");
-        assert!(held[0].is_ended() && !held[1].is_ended() && !again.is_ended());
-        drop(again);
+        assert!(held[0].is_ended() && !again.is_ended());
+        // Again, while the stream told to end is still open: refused.
+        assert!(streams.open_within(0, 0, 6).is_none(), "one at a time");
+        // Once it is gone, device 0 may reconnect again.
+        held.remove(0);
+        let third = streams.open_within(0, 0, 6).expect("device 0 a third time");
+        assert!(again.is_ended() && !third.is_ended());
+        drop((again, third));
         held.pop();
         let place = streams
             .open_within(99, 99, 6)

@@ -127,9 +127,9 @@ struct StreamQuery {
 /// Sends every item after the cursor (`after`, or the `Last-Event-ID` of a reconnecting client),
 /// then each new one the moment it arrives. Event ids are cursors. The stream ends when its
 /// device is logged out, and when a newer stream takes its place: an instance keeps at most
-/// two streams per device and eight per account, the newest, and opens at most 10,000 in all
-/// (then 429, unless the new one takes the place of one of its device's or account's; see
-/// `Hub::open_stream`).
+/// two streams per device and eight per account, the newest, and opens at most 5,000 in all
+/// (then 429, unless the new one takes the place of its device's live stream; see
+/// `live::STREAMS_PER_INSTANCE`).
 #[utoipa::path(get, path = "/api/v1/inbox/stream", tag = "inbox", security(("bearer" = [])), params(("after" = Option<i64>, Query, description = "cursor")), responses((status = 200, description = "Server-Sent Events: `card` events carrying an InboxItem, ids are cursors", content_type = "text/event-stream", body = SseEvent), (status = 401, description = "not logged in", body = api::ApiError), (status = 422, description = "invalid input", body = api::ApiError), (status = 429, description = "too many requests", body = api::ApiError)))]
 #[tracing::instrument(skip_all)]
 async fn stream(
