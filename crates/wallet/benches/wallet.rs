@@ -209,7 +209,7 @@ fn main() {
         ),
         (
             "pinyin",
-            &["zhangwei", "zw", "ouyang", "wangf", "lj", "xiuying"],
+            &["zhangwei", "zhang wei", "zw", "ouyang", "wangf", "lj", "xiuying"],
         ),
         (
             "Latin",

@@ -186,18 +186,33 @@ impl SearchIndex {
                 .collect();
             return (ids, self.entries.len());
         }
+        // Pinyin is stored run together ("chenyan" for 陈燕), names as written too ("robert
+        // williams"): a query of several words finds what either form finds.
+        let compact: String = needle.split(' ').collect();
+        let mut hits = self.hits(&needle);
+        if compact != needle {
+            hits.extend(self.hits(&compact));
+            hits.sort_unstable();
+            hits.dedup();
+        }
+        let out = hits
+            .iter()
+            .take(limit)
+            .map(|&entry| self.entries[entry].id.clone())
+            .collect();
+        (out, hits.len())
+    }
+
+    /// The entries whose text holds `needle`, in list order, each once.
+    fn hits(&self, needle: &str) -> Vec<usize> {
         let finder = memmem::Finder::new(needle.as_bytes());
         let mut out = Vec::new();
-        let mut total = 0;
         let mut pos = 0;
         while let Some(found) = finder.find(&self.text[pos..]) {
             let at = pos + found;
             // The entry holding the hit: the last start at or before it.
             let entry = self.starts.partition_point(|&s| s <= at) - 1;
-            total += 1;
-            if out.len() < limit {
-                out.push(self.entries[entry].id.clone());
-            }
+            out.push(entry);
             // One hit per contact: go on from the next contact's text.
             pos = self
                 .starts
@@ -208,6 +223,6 @@ impl SearchIndex {
                 break;
             }
         }
-        (out, total)
+        out
     }
 }

@@ -133,3 +133,30 @@ fn a_large_import_leaves_no_log_behind_and_every_index_finds_it() {
     let total = w.search("person", 10).expect("search").total;
     assert_eq!(total, 3_000);
 }
+
+/// A Chinese name's pinyin is found as typed with spaces between its syllables ("chen yan" for
+/// 陈燕), as well as run together and by initials; a Latin name still by its words.
+#[test]
+fn pinyin_with_spaces_finds_a_chinese_name() {
+    let (w, _dir) = wallet();
+    w.add_card(card("陈燕", "+86 138 0013 8000")).expect("add");
+    w.add_card(card("Robert Williams", "+1 555 0100"))
+        .expect("add");
+    w.add_card(card("Chen Yanling", "+86 139 0000 0001"))
+        .expect("add");
+    for q in ["chen yan", "Chen  Yan", "chenyan", "cy"] {
+        assert!(
+            names(&w, q).contains(&"陈燕".to_owned()),
+            "{q}: {:?}",
+            names(&w, q)
+        );
+    }
+    assert_eq!(names(&w, "robert williams"), ["Robert Williams"]);
+    assert_eq!(names(&w, "williams robert"), Vec::<String>::new());
+    let both = w.search("chen yan", 1).expect("search");
+    assert_eq!(
+        (both.contacts.len(), both.total),
+        (1, 2),
+        "陈燕 and Chen Yanling, counted once each"
+    );
+}
