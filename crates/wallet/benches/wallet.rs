@@ -209,7 +209,15 @@ fn main() {
         ),
         (
             "pinyin",
-            &["zhangwei", "zhang wei", "zw", "ouyang", "wangf", "lj", "xiuying"],
+            &[
+                "zhangwei",
+                "zhang wei",
+                "zw",
+                "ouyang",
+                "wangf",
+                "lj",
+                "xiuying",
+            ],
         ),
         (
             "Latin",
