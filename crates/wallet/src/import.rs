@@ -44,7 +44,8 @@ const READERS: usize = 2;
 /// a bare CR (old Mac exports) is cut at those.
 struct Pieces<'a> {
     pieces: Vec<(&'a [u8], usize, usize)>,
-    /// The file could not be cut: one piece.
+    /// The file could not be cut: one piece (read whole like any piece; kept for the tests).
+    #[cfg(test)]
     whole: bool,
     /// The cards in the file (for a whole file, its top-level `BEGIN:VCARD` lines counted
     /// roughly: this is only a progress total).
@@ -92,6 +93,7 @@ fn vcard_chunks(bytes: &[u8], per: usize) -> Pieces<'_> {
     out.push((&bytes[start..], start_cards, start_lines));
     Pieces {
         pieces: out,
+        #[cfg(test)]
         whole,
         cards,
     }
@@ -132,10 +134,9 @@ impl<'a> FileText<'a> {
 /// One part of one file, read by one reader.
 enum Part<'a> {
     Csv(&'a [u8]),
-    /// Cards and lines before it in its file.
+    /// A piece of a vCard file (the whole of one that cannot be cut), with the cards and lines
+    /// before it in its file.
     Vcard(&'a [u8], usize, usize),
-    /// A vCard file read whole: cards stream out as they are read.
-    WholeVcard(&'a [u8]),
 }
 
 /// A file's parts and its cards (counted roughly where counting is not free: a progress total).
@@ -147,19 +148,11 @@ fn parts<'a>(file: &'a FileText<'_>) -> (Vec<Part<'a>>, usize) {
             memchr::memchr_iter(b'\n', bytes).count().saturating_sub(1),
         );
     }
-    let Pieces {
-        pieces,
-        whole,
-        cards,
-    } = vcard_chunks(bytes, CHUNK_CARDS);
-    let parts = if whole {
-        vec![Part::WholeVcard(bytes)]
-    } else {
-        pieces
-            .into_iter()
-            .map(|(chunk, cards, lines)| Part::Vcard(chunk, cards, lines))
-            .collect()
-    };
+    let Pieces { pieces, cards, .. } = vcard_chunks(bytes, CHUNK_CARDS);
+    let parts = pieces
+        .into_iter()
+        .map(|(chunk, cards, lines)| Part::Vcard(chunk, cards, lines))
+        .collect();
     (parts, cards)
 }
 
@@ -171,18 +164,6 @@ fn read_part(
     region: mingpian_card::Region,
     send: &mut dyn FnMut(Piece) -> bool,
 ) {
-    let problem = |cards_before: usize, lines_before: usize| {
-        move |p: vcard::Problem| ImportProblem {
-            file: name.to_owned(),
-            item: if p.card == 0 {
-                0
-            } else {
-                p.card + cards_before
-            },
-            line: p.line + lines_before,
-            message: p.message,
-        }
-    };
     match *part {
         Part::Csv(bytes) => {
             // Streamed: a large file's cards never all sit in memory.
@@ -206,31 +187,26 @@ fn read_part(
             }
         }
         Part::Vcard(chunk, cards_before, lines_before) => {
-            let report = vcard::read(chunk);
-            let shift = problem(cards_before, lines_before);
-            let errors = report.errors.into_iter().map(shift).collect();
-            let warnings = report.warnings.into_iter().map(shift).collect();
-            if !send(Piece::Problems(errors, warnings)) {
-                return;
-            }
-            for (i, card) in report.cards.into_iter().enumerate() {
-                let prepared = linking::prepare(&card, region);
-                if !send(Piece::Card(cards_before + i + 1, card, prepared)) {
-                    return;
-                }
-            }
-        }
-        Part::WholeVcard(bytes) => {
-            // Streamed: a large file that cannot be cut never has all its cards in memory.
-            let (mut n, mut open) = (0, true);
-            let report = vcard::read_each(bytes, &vcard::ReadOptions::default(), &mut |card| {
+            // Streamed: the cards of a piece, or of a large file that cannot be cut, are never
+            // all in memory. (Its problems come after its cards; the writer sorts a file's.)
+            let (mut n, mut open) = (cards_before, true);
+            let report = vcard::read_each(chunk, &vcard::ReadOptions::default(), &mut |card| {
                 n += 1;
                 if open {
                     let prepared = linking::prepare(&card, region);
                     open = send(Piece::Card(n, card, prepared));
                 }
             });
-            let shift = problem(0, 0);
+            let shift = |p: vcard::Problem| ImportProblem {
+                file: name.to_owned(),
+                item: if p.card == 0 {
+                    0
+                } else {
+                    p.card + cards_before
+                },
+                line: p.line + lines_before,
+                message: p.message,
+            };
             let errors = report.errors.into_iter().map(shift).collect();
             let warnings = report.warnings.into_iter().map(shift).collect();
             if !open || !send(Piece::Problems(errors, warnings)) {
@@ -465,9 +441,9 @@ impl Wallet {
                         })
                     })?;
                     crate::search::trim_bulk_log(c, log_started)?;
-                    // The file's problems in one order however its parts were read (a part's
-                    // reading problems come before its cards, a whole file's after): those
-                    // read from a line by line, then those found writing a card by card.
+                    // The file's problems in one order (a part's reading problems arrive after
+                    // its cards, and the cards' writing problems as they are written): those
+                    // read from a line by line, then those found writing, card by card.
                     let by_place = |a: &ImportProblem, b: &ImportProblem| {
                         (a.line == 0, a.line, a.item).cmp(&(b.line == 0, b.line, b.item))
                     };
