@@ -321,9 +321,11 @@ pub fn search_text_parsed<'a>(
 }
 
 /// What a search query matches against: lower-case; a query that looks like a phone number is
-/// reduced to its digits.
+/// reduced to its digits. Control characters are dropped: the index separates fields and
+/// contacts with them, and a query holding one could match across a contact's end.
 pub fn normalize_query(query: &str) -> String {
-    let q = query.trim();
+    let cleaned: String = query.chars().filter(|c| !c.is_control()).collect();
+    let q = cleaned.trim();
     let phone_like = q
         .chars()
         .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))

@@ -153,6 +153,9 @@ fn pinyin_with_spaces_finds_a_chinese_name() {
     }
     assert_eq!(names(&w, "robert williams"), ["Robert Williams"]);
     assert_eq!(names(&w, "williams robert"), Vec::<String>::new());
+    // A separator of the index in a query matches nothing across contacts.
+    assert_eq!(names(&w, "robert williams\u{0}"), ["Robert Williams"]);
+    assert_eq!(names(&w, "\u{1}\u{0}"), names(&w, ""));
     let both = w.search("chen yan", 1).expect("search");
     assert_eq!(
         (both.contacts.len(), both.total),
